@@ -19,7 +19,7 @@ PKGS=(
   # services and test peers
   postgresql sip-tester stunnel4 prometheus
   # tools the tests use
-  python3 curl procps iproute2 ca-certificates
+  python3 curl procps iproute2 ca-certificates wrk
 )
 
 if [ "$(id -u)" -ne 0 ]; then

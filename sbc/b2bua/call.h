@@ -1,0 +1,182 @@
+#pragma once
+// A call (internal to the engine): two legs and what ties them together
+// while requests are relayed between them.
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sbc/b2bua/call_record.h"
+#include "sbc/b2bua/leg.h"
+#include "sbc/b2bua/policy.h"
+#include "sbc/config/snapshot.h"
+#include "sbc/sip/message.h"
+#include "sbc/txn/timer_service.h"
+#include "sbc/txn/types.h"
+
+namespace sbc::b2bua {
+
+enum class CallState : std::uint8_t {
+  Routing,    // before the first B-leg INVITE left (e.g. anchoring the offer)
+  Trying,     // B INVITE sent, nothing relayed to A yet
+  Early,      // an 18x relayed to A
+  Answering,  // 2xx sent to A, waiting for A's ACK
+  Confirmed,  // A ACKed
+  Ending,     // over: CDR written, channels released; lingers to absorb stragglers
+};
+std::string_view toString(CallState s);
+
+// Timers of a call; one handle each (the id is packed into the callback).
+enum class CallTimer : std::uint8_t {
+  Failover,       // no 1xx from the current gateway in time
+  Ring,           // early dialog too old
+  NoAck,          // 2xx to A without ACK
+  Retransmit2xx,  // resend the 2xx awaiting ACK
+  MaxDuration,
+  Cancel,       // CANCEL sent to B, no final response
+  Reliable1xx,  // resend the reliable 18x to A
+  SessionA,     // refresh / expiry on the A leg
+  SessionB,
+  Anchor,  // MediaAnchor continuation overdue
+  Linger,  // erase the ended call
+  kCount,
+};
+
+// What a client transaction of the call is for.
+enum class PendingKind : std::uint8_t {
+  Relay,    // a request received on `from`, relayed to the other leg
+  Refresh,  // our session refresh (UPDATE / re-INVITE) on leg `from`
+  Bye,      // our BYE on leg `from`
+  Prack,    // our PRACK on leg `from`
+};
+
+struct Pending {
+  PendingKind kind = PendingKind::Relay;
+  LegSide from = LegSide::A;  // Relay: the leg it came from; others: the leg it goes to
+  sip::Method method = sip::Method::Unknown;
+  txn::TxnId server;  // Relay: the server transaction on `from`
+  txn::TxnId client;  // our client transaction
+  bool auth_retried = false;
+  bool se_retried = false;        // 422 handled once
+  bool offer_in_request = false;  // INVITE/UPDATE carried SDP
+  std::string previous_sdp;       // a relayed offer: what the far leg had before
+};
+
+// A 2xx to an INVITE that waits for its ACK (the initial INVITE on A, or a
+// re-INVITE on either leg). We retransmit it (T1 doubling, capped at T2)
+// until the ACK, and give up after 64*T1.
+struct AwaitAck {
+  LegSide leg = LegSide::A;
+  std::uint32_t cseq = 0;
+  sip::Message response;
+  txn::Destination to;
+  txn::Duration interval{0};
+  bool initial = false;  // the call's first INVITE
+  // The ACK to forward to the other leg when this one arrives (a relayed
+  // re-INVITE, or a late offer answered in the ACK); 0: none.
+  std::uint32_t relay_cseq = 0;
+  bool relay_answer_in_ack = false;  // the ACK carries the SDP answer
+};
+
+// The B-leg INVITE now in flight (one per target tried).
+struct Attempt {
+  txn::TxnId invite;
+  std::size_t target = 0;
+  const cfg::Trunk* channel = nullptr;  // trunk whose channel this call holds (B side)
+  bool sent = false;                    // an INVITE left for the current target
+  bool provisional = false;             // any 1xx seen (stops the failover timer)
+  bool auth_retried = false;
+  bool se_retried = false;
+  bool offer = false;           // our INVITE carried SDP
+  std::uint32_t last_rseq = 0;  // highest RSeq of B we PRACKed
+};
+
+// A reliable provisional response we send to A (RFC 3262).
+struct Reliable1xx {
+  std::uint32_t rseq = 0;
+  sip::Message response;
+  txn::Duration interval{0};
+  txn::TimePoint started{};
+};
+
+struct Call {
+  CallHandle handle = 0;
+  cfg::SnapshotPtr snapshot;  // the configuration this call started with
+  Direction direction = Direction::Outbound;
+  CallState state = CallState::Routing;
+  std::string key;    // ChannelLimits key of the A side
+  std::string b_key;  // and of the B side (distinct: a hairpin uses one trunk twice)
+
+  Leg a;
+  Leg b;
+  Leg& leg(LegSide s) { return s == LegSide::A ? a : b; }
+  const Leg& leg(LegSide s) const { return s == LegSide::A ? a : b; }
+
+  RoutingDecision routing;
+  Attempt attempt;
+  bool a_channel = false;  // channel held on the A trunk
+  txn::TxnId a_invite;     // A's INVITE server transaction
+  std::uint32_t a_invite_cseq = 0;
+  int a_max_forwards = 70;
+  bool a_requires_100rel = false;
+  std::uint32_t a_rseq = 0;                 // last RSeq we used towards A
+  const cfg::Trunk* limit_trunk = nullptr;  // a target skipped for its channel limit
+
+  bool cancelled = false;  // caller CANCELled (or we gave up) before answer
+  bool media_failed = false;
+  int last_failure_code = 0;  // last final failure from a B leg (0: timed out)
+  std::string last_failure_reason;
+  std::string last_failure_reason_hdr;  // its Reason header, passed to A
+  bool all_timed_out = true;
+
+  std::optional<AwaitAck> await_ack;
+  std::vector<Pending> pending;
+  std::optional<Reliable1xx> a_reliable;          // sent, not yet PRACKed
+  std::optional<sip::Message> a_reliable_queued;  // next 18x, after the PRACK
+
+  std::array<txn::TimerHandle, static_cast<std::size_t>(CallTimer::kCount)> timers{};
+
+  // Media anchoring in progress: later events of this call wait in order.
+  bool media_busy = false;
+  LegSide media_out = LegSide::B;  // the leg the anchored SDP goes to
+  std::uint64_t media_op = 0;
+  std::function<void(Call&, const std::string*)> media_then;
+  std::vector<std::function<void()>> deferred;
+
+  CallRecord record;
+  txn::TimePoint started{};
+  txn::TimePoint answered{};
+  bool finished = false;  // CDR emitted, channels released
+
+  Pending* findPending(txn::TxnId client) {
+    for (auto& p : pending) {
+      if (p.client == client) return &p;
+    }
+    return nullptr;
+  }
+  void erasePending(txn::TxnId client) {
+    std::erase_if(pending, [&](const Pending& p) { return p.client == client; });
+  }
+  // A session refresh on `side` waits for offers that involve that dialog:
+  // any relayed one (it spans both legs), our own refresh there, or a 2xx
+  // on that leg still waiting for its ACK.
+  bool offerInProgressOn(LegSide side) const {
+    for (const auto& p : pending) {
+      if (p.method != sip::Method::Invite && p.method != sip::Method::Update) continue;
+      if (p.kind == PendingKind::Relay || p.from == side) return true;
+    }
+    return await_ack.has_value() && (await_ack->leg == side || await_ack->relay_cseq != 0);
+  }
+  bool offerInProgress() const {
+    for (const auto& p : pending) {
+      if (p.method == sip::Method::Invite || p.method == sip::Method::Update) return true;
+    }
+    // An INVITE transaction waiting for its ACK is still in progress (RFC
+    // 3261 14.1), the initial one included.
+    return await_ack.has_value();
+  }
+};
+
+}  // namespace sbc::b2bua

@@ -1,0 +1,180 @@
+// How calls end (exactly once, whatever ends them), the CDR, and the
+// plumbing that lets media anchoring complete asynchronously.
+#include <spdlog/spdlog.h>
+
+#include "sbc/b2bua/engine_impl.h"
+
+namespace sbc::b2bua {
+
+void Engine::Impl::terminate(Call& c, const Ending& e) {
+  if (c.finished) return;
+  const bool answered_a = c.state == CallState::Answering || c.state == CallState::Confirmed;
+  if (!answered_a) {
+    if (txn::ServerTransaction* stx = layer.findServer(c.a_invite);
+        stx && stx->state() == txn::TxnState::Proceeding) {
+      sip::Message r = responseFor(c.a, stx->request(), e.a_code, e.a_phrase);
+      if (!e.reason_header.empty() && e.a_code != 487)
+        r.setHeader(sip::HeaderId::Reason, e.reason_header);
+      stx->sendResponse(std::move(r));
+    }
+  } else if (e.bye_from != LegSide::A) {
+    sendBye(c, LegSide::A, e.reason_header);
+  }
+  if (c.b.confirmed) {
+    if (e.bye_from != LegSide::B) sendBye(c, LegSide::B, e.reason_header);
+  } else if (c.attempt.invite) {
+    // Still ringing: CANCEL (held back by the layer until B's first 1xx); a
+    // 2xx crossing it is ACKed and BYEd when it arrives.
+    layer.sendCancel(c.attempt.invite);
+  }
+  const int code = answered_a ? 200 : e.a_code;
+  finish(c, e, code, answered_a ? std::string_view("OK") : e.a_phrase);
+}
+
+void Engine::Impl::finish(Call& c, const Ending& e, int final_code, std::string_view final_phrase) {
+  if (c.finished) return;
+  c.finished = true;
+  // Exactly once: the flags go down here and nowhere else.
+  if (c.a_channel && c.a.trunk) limits.release(c.a.trunk->id, c.key);
+  c.a_channel = false;
+  if (c.attempt.channel) limits.release(c.attempt.channel->id, c.b_key);
+  c.attempt.channel = nullptr;
+  if (anchor) anchor->release(c.handle);
+
+  for (std::size_t i = 0; i < c.timers.size(); ++i) disarm(c, static_cast<CallTimer>(i));
+  c.media_busy = false;
+  c.media_then = nullptr;
+  c.deferred.clear();
+  c.a_reliable.reset();
+  c.a_reliable_queued.reset();
+  c.await_ack.reset();
+
+  const bool answered = c.answered != txn::TimePoint{};
+  CallRecord& r = c.record;
+  r.end = wallNow();
+  r.final_code = answered ? 200 : final_code;
+  r.final_reason =
+      answered
+          ? "OK"
+          : std::string(final_phrase.empty() ? sip::defaultReasonPhrase(final_code) : final_phrase);
+  r.ended_by = e.by;
+  r.ended_reason = std::string(e.reason);
+  if (e.q850 >= 0) r.q850_cause = e.q850;
+  r.failover_attempts =
+      r.gateways_tried.empty() ? 0 : static_cast<std::uint32_t>(r.gateways_tried.size() - 1);
+  // Filled only now: the legs hold these for the call's life anyway.
+  r.a_call_id = c.a.call_id;
+  r.b_call_id = c.b.call_id;
+  if (c.a.trunk) r.inbound_trunk = c.a.trunk->name;
+  if (c.b.trunk) r.outbound_trunk = c.b.trunk->name;
+
+  const auto dir = static_cast<std::size_t>(c.direction);
+  if (stats.calls_active[dir] > 0) --stats.calls_active[dir];
+  if (!answered) ++stats.calls_failed[dir];
+
+  c.state = CallState::Ending;
+  if (sink) sink(std::move(c.record));
+  c.record = CallRecord{};
+  // An answered call lingers to answer a crossing BYE and our BYE's
+  // challenges; one never answered goes at once (its transactions absorb
+  // retransmissions on their own, and a caller retrying with the same
+  // Call-ID must not be taken for a merged request).
+  const auto linger = answered ? layer.timerConfig().timeout64() : txn::Duration::zero();
+  arm(c, CallTimer::Linger, linger);
+}
+
+void Engine::Impl::eraseCall(CallHandle h) {
+  auto it = calls.find(h);
+  if (it == calls.end()) return;
+  Call& c = *it->second;
+  for (std::size_t i = 0; i < c.timers.size(); ++i) disarm(c, static_cast<CallTimer>(i));
+  for (const std::string* id : {&c.a.call_id, &c.b.call_id}) {
+    if (id->empty()) continue;
+    auto m = by_call_id.find(*id);
+    if (m != by_call_id.end() && m->second == h) by_call_id.erase(m);
+  }
+  calls.erase(it);
+}
+
+void Engine::Impl::setBCallId(Call& c, std::string call_id) {
+  if (!c.b.call_id.empty()) {
+    auto m = by_call_id.find(c.b.call_id);
+    if (m != by_call_id.end() && m->second == c.handle) by_call_id.erase(m);
+  }
+  c.b.call_id = std::move(call_id);
+  by_call_id[c.b.call_id] = c.handle;
+}
+
+// ---- media
+
+void Engine::Impl::transformSdp(Call& c, LegSide from, bool offer, std::string_view body,
+                                SdpThen then) {
+  if (c.media_busy) {
+    c.deferred.push_back([this, h = c.handle, from, offer, copy = std::string(body),
+                          then = std::move(then)]() mutable {
+      if (Call* cc = findCall(h)) transformSdp(*cc, from, offer, copy, std::move(then));
+    });
+    return;
+  }
+  Leg& in = c.leg(from);
+  Leg& out = c.leg(other(from));
+  auto parsed = SdpRewriter::parse(body);
+  if (!parsed) {
+    then(c, nullptr);
+    return;
+  }
+  SdpRewriter::noteReceived(*parsed, in.sdp);
+  if (!anchor) {
+    const std::string& s = SdpRewriter::rewrite(std::move(*parsed), out.sdp, ourHost(out));
+    then(c, &s);
+    return;
+  }
+  c.media_busy = true;
+  c.media_out = other(from);
+  c.media_then = std::move(then);
+  const std::uint64_t op = ++c.media_op;
+  arm(c, CallTimer::Anchor, config.anchor_timeout);
+  MediaAnchor::Continuation done = [this, h = c.handle, op](const MediaResult& result) {
+    Call* cc = findCall(h);
+    if (!cc || !cc->media_busy || cc->media_op != op) return;  // ended, or timed out
+    completeMedia(*cc, &result);
+  };
+  std::string copy(body);
+  if (offer) {
+    anchor->anchorOffer(c.handle, from, std::move(copy), std::move(done));
+  } else {
+    anchor->anchorAnswer(c.handle, from, std::move(copy), std::move(done));
+  }
+}
+
+void Engine::Impl::completeMedia(Call& c, const MediaResult* result) {
+  c.media_busy = false;
+  disarm(c, CallTimer::Anchor);
+  SdpThen then = std::move(c.media_then);
+  c.media_then = nullptr;
+  const std::string* out = nullptr;
+  if (result && result->ok) {
+    if (auto parsed = SdpRewriter::parse(result->sdp)) {
+      Leg& leg = c.leg(c.media_out);
+      out = &SdpRewriter::rewrite(std::move(*parsed), leg.sdp, ourHost(leg));
+    }
+  }
+  if (then) then(c, out);
+  runDeferred(c);
+}
+
+bool Engine::Impl::deferIfBusy(Call& c, std::function<void()> event) {
+  if (!c.media_busy) return false;
+  c.deferred.push_back(std::move(event));
+  return true;
+}
+
+void Engine::Impl::runDeferred(Call& c) {
+  while (!c.media_busy && !c.deferred.empty() && !c.finished) {
+    std::function<void()> fn = std::move(c.deferred.front());
+    c.deferred.erase(c.deferred.begin());
+    fn();
+  }
+}
+
+}  // namespace sbc::b2bua

@@ -1,0 +1,36 @@
+#pragma once
+// Identifiers the SBC generates for its own legs: Call-IDs, tags, branches.
+// Each starts with the SIP thread's shard as two hex digits, so that, with
+// several SIP threads, the dispatcher finds the thread of any message of a
+// call from the ids in it without a shared table. The rest is random hex from
+// a CSPRNG: the ids reveal nothing (no host name, no counter) and cannot be
+// guessed by a peer trying to inject requests into another call's dialog.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sbc::b2bua {
+
+using Shard = std::uint8_t;
+
+// 32 hex digits: shard (2) + 120 random bits (30).
+std::string makeCallId(Shard shard);
+// 16 hex digits: shard (2) + 56 random bits (14).
+std::string makeTag(Shard shard);
+// "z9hG4bK" + shard (2 hex) + 16 random hex digits (txn::makeBranch).
+std::string makeBranch(Shard shard);
+// A channel/call key unique on this node: same shape as a Call-ID.
+inline std::string makeCallKey(Shard shard) {
+  return makeCallId(shard);
+}
+
+// The shard encoded in an id we generated (a Call-ID, tag, or a branch with
+// the "z9hG4bK" prefix); nullopt when the id is not of our shape.
+std::optional<Shard> shardOf(std::string_view id);
+
+// Random bytes for anything else that must not be guessable (cnonce, RSeq
+// start, SDP session ids).
+std::uint64_t randomU64();
+
+}  // namespace sbc::b2bua

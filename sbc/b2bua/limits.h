@@ -1,0 +1,84 @@
+#pragma once
+// Channel and call-rate limits shared by every SIP thread of a node.
+//
+// Locking rules (read before touching the state below):
+// - Per-trunk state lives in a fixed-capacity open-addressing table whose
+//   slots are claimed once with a CAS on the key and never freed, so a slot
+//   pointer stays valid for the object's lifetime and lookups take no lock.
+// - The channel counts of a trunk are one 64-bit atomic (inbound in the low
+//   half, outbound in the high half), changed with a CAS loop that checks
+//   total and per-direction limits in the same step: a count can never pass a
+//   limit and never go below zero.
+// - The call-rate bucket is GCRA (a token bucket as one "theoretical arrival
+//   time" atomic), also a CAS loop.
+// - The (trunk, call key) set that makes acquire/release idempotent is the
+//   only locked part: 64 shards, each a mutex around an unordered_map; the
+//   critical section is one hash lookup plus the count CAS, so contention
+//   between SIP threads is negligible. A per-thread set was the alternative,
+//   but release(trunk, key) must work from whichever thread ends the call
+//   (management hang-up, media timeout posted from elsewhere), and the
+//   ChannelLimits interface is one object shared by all.
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "sbc/b2bua/policy.h"
+
+namespace sbc::b2bua {
+
+class SharedChannelLimits final : public ChannelLimits {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using NowFn = std::function<Clock::time_point()>;
+
+  // `max_trunks`: capacity of the per-trunk table (trunk ids ever seen);
+  // beyond it new trunks are refused with ChannelLimit and counted in
+  // tableFull(). `now` is the clock of the call-rate buckets (tests inject).
+  explicit SharedChannelLimits(std::size_t max_trunks = 4096, NowFn now = {});
+  ~SharedChannelLimits() override;
+  SharedChannelLimits(const SharedChannelLimits&) = delete;
+  SharedChannelLimits& operator=(const SharedChannelLimits&) = delete;
+
+  RejectCause tryAcquire(const cfg::Trunk& trunk, Direction direction,
+                         std::string_view call_key) override;
+  void release(cfg::TrunkId trunk, std::string_view call_key) override;
+  std::vector<Usage> usage() const override;
+
+  // Current counts of one trunk (zeros if never seen).
+  Usage usageOf(cfg::TrunkId trunk) const;
+  // Calls currently held (all trunks), from the key set.
+  std::size_t activeKeys() const;
+  std::uint64_t tableFull() const { return table_full_.load(std::memory_order_relaxed); }
+
+ private:
+  struct TrunkState;
+  struct Shard {
+    mutable std::mutex mu;
+    // key: 8 bytes of trunk id + call key; value: direction
+    std::unordered_map<std::string, Direction> keys;
+  };
+  static constexpr std::size_t kShards = 64;
+
+  TrunkState* find(cfg::TrunkId id) const;
+  TrunkState* findOrCreate(cfg::TrunkId id);
+  bool takeToken(TrunkState& s, const cfg::Limits& limits);
+  static std::string makeKey(cfg::TrunkId trunk, std::string_view call_key);
+  Shard& shardFor(std::string_view key);
+
+  std::size_t capacity_;
+  std::unique_ptr<TrunkState[]> table_;
+  std::array<Shard, kShards> shards_;
+  NowFn now_;
+  Clock::time_point epoch_;
+  std::atomic<std::uint64_t> table_full_{0};
+};
+
+}  // namespace sbc::b2bua

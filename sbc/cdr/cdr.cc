@@ -1,0 +1,204 @@
+#include "sbc/cdr/cdr.h"
+
+#include <array>
+#include <cstdio>
+#include <ctime>
+
+#include "common/crypto/secret_box.h"
+
+namespace sbc::cdr {
+namespace {
+
+constexpr std::array<std::string_view, 34> kColumns = {
+    "uuid",           "start_time",  "node",           "direction",      "a_call_id",
+    "b_call_id",      "in_trunk_id", "in_trunk",       "out_trunk_id",   "out_trunk",
+    "caller_in",      "callee_in",   "caller_out",     "callee_out",     "routing_number",
+    "ringing_time",   "answer_time", "end_time",       "duration_ms",    "sip_code",
+    "sip_reason",     "q850_cause",  "ended_by",       "end_reason",     "failover_attempts",
+    "tried_gateways", "a_packets",   "a_bytes",        "a_packets_lost", "a_jitter_ms",
+    "b_packets",      "b_bytes",     "b_packets_lost", "b_jitter_ms",
+};
+
+std::optional<std::string> timeOrNull(const std::optional<Cdr::Time>& t) {
+  if (!t) return std::nullopt;
+  return formatTimestamp(*t);
+}
+
+std::optional<std::string> idOrNull(std::int64_t id) {
+  if (id == 0) return std::nullopt;
+  return std::to_string(id);
+}
+
+// Values from the network go into text columns: PostgreSQL refuses NUL bytes
+// and invalid UTF-8, and one such row would fail its whole batch.
+constexpr std::size_t kMaxText = 1024;
+
+std::string clean(std::string_view in) {
+  if (in.size() > kMaxText) in = in.substr(0, kMaxText);
+  std::string out;
+  out.reserve(in.size());
+  std::size_t i = 0;
+  while (i < in.size()) {
+    auto c = static_cast<unsigned char>(in[i]);
+    std::size_t len = c < 0x80           ? 1
+                      : (c >> 5) == 0x6  ? 2
+                      : (c >> 4) == 0xe  ? 3
+                      : (c >> 3) == 0x1e ? 4
+                                         : 0;
+    bool ok = len != 0 && i + len <= in.size();
+    for (std::size_t k = 1; ok && k < len; ++k)
+      ok = (static_cast<unsigned char>(in[i + k]) & 0xc0) == 0x80;
+    if (ok && len == 2) ok = c >= 0xc2;  // overlong
+    if (ok && len == 3) {
+      auto c1 = static_cast<unsigned char>(in[i + 1]);
+      ok = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 >= 0xa0);  // overlong, surrogates
+    }
+    if (ok && len == 4) {
+      auto c1 = static_cast<unsigned char>(in[i + 1]);
+      ok = c <= 0xf4 && !(c == 0xf0 && c1 < 0x90) && !(c == 0xf4 && c1 >= 0x90);
+    }
+    if (!ok || c == 0) {
+      out.push_back('?');
+      ++i;
+      continue;
+    }
+    out.append(in.substr(i, len));
+    i += len;
+  }
+  return out;
+}
+
+std::string formatDouble(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", v);
+  return buf;
+}
+
+}  // namespace
+
+std::string newUuid() {
+  std::array<std::uint8_t, 16> b{};
+  if (!crypto::randomBytes(b)) {
+    // OpenSSL's RNG does not fail on a working Linux; if it ever does, a
+    // time-and-address based value still keeps the key unique enough.
+    auto now = static_cast<std::uint64_t>(
+        std::chrono::high_resolution_clock::now().time_since_epoch().count());
+    for (std::size_t i = 0; i < 8; ++i) b[i] = static_cast<std::uint8_t>(now >> (8 * i));
+    auto addr = reinterpret_cast<std::uintptr_t>(&b);
+    for (std::size_t i = 0; i < 8; ++i) b[8 + i] = static_cast<std::uint8_t>(addr >> (8 * i));
+  }
+  b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | 0x40);  // version 4
+  b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  std::string hex = crypto::toHex(b);
+  return hex.substr(0, 8) + '-' + hex.substr(8, 4) + '-' + hex.substr(12, 4) + '-' +
+         hex.substr(16, 4) + '-' + hex.substr(20);
+}
+
+std::int64_t Cdr::durationMs() const {
+  if (!answer_time || !end_time || *end_time < *answer_time) return 0;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(*end_time - *answer_time).count();
+}
+
+std::span<const std::string_view> columns() {
+  return kColumns;
+}
+
+std::string formatTimestamp(Cdr::Time t) {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+  std::int64_t secs = us / 1'000'000;
+  std::int64_t frac = us % 1'000'000;
+  if (frac < 0) {
+    frac += 1'000'000;
+    --secs;
+  }
+  std::time_t tt = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%06lld+00", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long long>(frac));
+  return buf;
+}
+
+std::string formatTextArray(std::span<const std::string> items) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char c : clean(items[i])) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+std::string_view toString(Direction d) {
+  switch (d) {
+    case Direction::Inbound:
+      return "inbound";
+    case Direction::Outbound:
+      return "outbound";
+    case Direction::Internal:
+      return "internal";
+  }
+  return "outbound";
+}
+
+std::string_view toString(EndedBy e) {
+  switch (e) {
+    case EndedBy::Caller:
+      return "caller";
+    case EndedBy::Callee:
+      return "callee";
+    case EndedBy::Sbc:
+      return "sbc";
+  }
+  return "sbc";
+}
+
+Row toRow(const Cdr& c) {
+  Row r;
+  r.reserve(kColumns.size());
+  r.emplace_back(c.uuid);
+  r.emplace_back(formatTimestamp(c.start_time));
+  r.emplace_back(clean(c.node));
+  r.emplace_back(std::string(toString(c.direction)));
+  r.emplace_back(clean(c.a_call_id));
+  r.emplace_back(clean(c.b_call_id));
+  r.push_back(idOrNull(c.in_trunk_id));
+  r.emplace_back(clean(c.in_trunk));
+  r.push_back(idOrNull(c.out_trunk_id));
+  r.emplace_back(clean(c.out_trunk));
+  r.emplace_back(clean(c.caller_in));
+  r.emplace_back(clean(c.callee_in));
+  r.emplace_back(clean(c.caller_out));
+  r.emplace_back(clean(c.callee_out));
+  r.emplace_back(clean(c.routing_number));
+  r.push_back(timeOrNull(c.ringing_time));
+  r.push_back(timeOrNull(c.answer_time));
+  r.push_back(timeOrNull(c.end_time));
+  r.emplace_back(std::to_string(c.durationMs()));
+  r.emplace_back(std::to_string(c.sip_code));
+  r.emplace_back(clean(c.sip_reason));
+  r.push_back(c.q850_cause ? std::optional<std::string>(std::to_string(*c.q850_cause))
+                           : std::nullopt);
+  r.emplace_back(std::string(toString(c.ended_by)));
+  r.emplace_back(clean(c.end_reason));
+  r.emplace_back(std::to_string(c.failover_attempts));
+  r.emplace_back(formatTextArray(c.tried_gateways));
+  r.emplace_back(std::to_string(c.a_media.packets));
+  r.emplace_back(std::to_string(c.a_media.bytes));
+  r.emplace_back(std::to_string(c.a_media.packets_lost));
+  r.emplace_back(formatDouble(c.a_media.jitter_ms));
+  r.emplace_back(std::to_string(c.b_media.packets));
+  r.emplace_back(std::to_string(c.b_media.bytes));
+  r.emplace_back(std::to_string(c.b_media.packets_lost));
+  r.emplace_back(formatDouble(c.b_media.jitter_ms));
+  return r;
+}
+
+}  // namespace sbc::cdr

@@ -1,0 +1,248 @@
+#pragma once
+// SIP transport: UDP, TCP and TLS listeners and connections on one
+// io_context. Moves framed byte strings in both directions; parsing is the
+// next layer's job. Asio and OpenSSL stay behind the pimpl so that including
+// this header is cheap.
+//
+// Threading: a Transport belongs to the thread running its io_context. Every
+// member function must be called on that thread, and every callback runs on
+// it. Shard by creating one Transport per io_context (listeners can share a
+// port across shards only with SO_REUSEPORT, which is not done yet).
+//
+// Callbacks run from the Transport's own handlers, never from inside a call
+// the application made (send(), closeConnection(), ...): errors detected
+// inside such a call are posted and reported on the next turn of the loop.
+// A callback may call send(), closeConnection() and stop(), but must not
+// destroy the Transport (post that instead).
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sbc/transport/endpoint.h"
+#include "sbc/transport/stream_framer.h"
+
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
+
+namespace sbc::transport {
+
+namespace detail {
+class TransportCore;
+}  // namespace detail
+
+using ConnectionId = std::uint64_t;
+inline constexpr ConnectionId kNoConnection = 0;
+// Position of a listener in Config::listeners.
+using ListenerIndex = std::size_t;
+
+struct TlsServerOptions {
+  std::string certificate_chain_file;  // PEM, leaf first
+  std::string private_key_file;        // PEM
+  std::string ca_file;                 // PEM; client certificates are verified against it
+  bool verify_client = false;          // require a client certificate signed by ca_file
+};
+
+struct ListenerConfig {
+  std::string realm;  // "inside", "outside", ...
+  Protocol protocol = Protocol::kUdp;
+  std::string bind_address = "0.0.0.0";  // IPv4 or IPv6 literal; IPv6 sockets are v6-only
+  std::uint16_t port = 0;                // 0: ephemeral, see Transport::localEndpoint()
+  TlsServerOptions tls;                  // kTls only
+};
+
+// One outbound TLS profile (typically per trunk).
+struct TlsClientOptions {
+  std::string certificate_chain_file;  // optional client certificate (PEM)
+  std::string private_key_file;
+  std::string ca_file;  // empty: the system trust store
+  bool verify_server = true;
+  // SNI and the name the server certificate must match. Empty: no SNI, and
+  // the certificate must match the IP address we connect to.
+  std::string server_name;
+};
+
+struct Limits {
+  std::size_t max_message_size = std::size_t{64} * 1024;  // headers + body, streams and datagrams
+  std::chrono::milliseconds idle_timeout = std::chrono::minutes(5);
+  std::size_t max_connections = 4096;  // inbound + outbound stream connections
+  // TCP connect, and then again the TLS handshake (inbound too).
+  std::chrono::milliseconds connect_timeout = std::chrono::seconds(10);
+  // Unsent bytes per connection (UDP: per socket); beyond it the connection
+  // is dropped rather than buffering without bound.
+  std::size_t max_send_queue_bytes = std::size_t{1024} * 1024;
+};
+
+struct Config {
+  std::vector<ListenerConfig> listeners;
+  // Goes into the top 16 bits of every ConnectionId, so that ids stay unique
+  // across the Transports of several SIP threads and name their thread.
+  std::uint16_t shard = 0;
+  // Outbound TLS profiles, selected by SendTarget::tls_profile. If empty,
+  // profile 0 verifies servers against the system trust store.
+  std::vector<TlsClientOptions> tls_clients;
+  Limits limits;
+};
+
+struct InboundMessage {
+  std::string bytes;  // exactly one SIP message
+  Protocol protocol = Protocol::kUdp;
+  Endpoint remote;
+  Endpoint local;  // the listener's bound address for UDP (no IP_PKTINFO yet)
+  ConnectionId connection = kNoConnection;  // kNoConnection for UDP
+  ListenerIndex listener = 0;               // accepting listener, or the one an outbound send named
+  std::string_view realm;                   // that listener's realm; valid for the Transport's life
+};
+
+struct SendTarget {
+  Protocol protocol = Protocol::kUdp;
+  Endpoint remote;
+  // Prefer this connection (a response goes back on the request's). If it is
+  // gone, the bytes go to `remote` like any other send (RFC 3261 18.2.2).
+  ConnectionId connection = kNoConnection;
+  // The realm to send from. UDP: the datagram leaves from this listener's
+  // socket (or another UDP listener of the same realm and address family).
+  // TCP/TLS: a new connection binds to this listener's address and is
+  // stamped with its realm.
+  ListenerIndex listener = 0;
+  std::size_t tls_profile = 0;   // index into Config::tls_clients (new TLS connections)
+  std::string_view server_name;  // overrides the profile's SNI; read during send() only
+  std::uint64_t owner = 0;       // opaque; comes back in errors about these bytes
+};
+
+enum class ErrorKind : std::uint8_t {
+  kConnectFailed,      // TCP connect failed or timed out; once per queued send
+  kHandshakeFailed,    // TLS handshake failed (inbound: no owner; outbound: per queued send)
+  kFramingError,       // the stream broke the framing rules; the connection closes
+  kSendQueueOverflow,  // unsent bytes exceeded the limit; the connection was dropped
+  kConnectionLimit,    // max_connections reached; no connection opened for this send
+  kConnectionLost,     // the connection closed before these bytes were written
+  kSendFailed,         // UDP send error
+  kBadTarget,          // no usable listener / profile for this send, or stopped
+};
+
+std::string_view toString(ErrorKind kind);
+
+struct TransportError {
+  ErrorKind kind = ErrorKind::kSendFailed;
+  Protocol protocol = Protocol::kUdp;
+  Endpoint remote;
+  ConnectionId connection = kNoConnection;
+  std::uint64_t owner = 0;  // SendTarget::owner of the bytes concerned, 0 if none
+  FramingError framing = FramingError::kNone;
+  std::string_view detail;  // human readable reason (OpenSSL, errno)
+  // kFramingError with a complete head: the offending message's start line
+  // and headers. A 400 sent on `connection` from inside the callback is
+  // written before the connection closes.
+  std::string_view head;
+};
+
+enum class CloseReason : std::uint8_t {
+  kPeerClosed,
+  kIdleTimeout,
+  kFramingError,
+  kSendQueueOverflow,
+  kIoError,
+  kConnectFailed,
+  kHandshakeFailed,
+  kClosedByApp,
+};
+
+std::string_view toString(CloseReason reason);
+
+struct ConnectionInfo {
+  ConnectionId id = kNoConnection;
+  Protocol protocol = Protocol::kTcp;
+  Endpoint remote;
+  Endpoint local;
+  ListenerIndex listener = 0;
+  bool outbound = false;
+  bool established = false;      // connected (and TLS handshake done)
+  std::string tls_server_name;   // SNI the client sent (inbound) or we sent (outbound)
+  std::string peer_certificate;  // verified peer certificate subject (RFC 2253), or empty
+};
+
+struct Callbacks {
+  std::function<void(InboundMessage&&)> on_message;
+  std::function<void(const TransportError&)> on_error;
+  std::function<void(ConnectionId, CloseReason)> on_closed;  // optional
+};
+
+struct ProtocolCounters {
+  std::uint64_t messages_in = 0;
+  std::uint64_t bytes_in = 0;
+  std::uint64_t messages_out = 0;
+  std::uint64_t bytes_out = 0;  // includes keepalive pongs
+};
+
+struct Stats {
+  std::array<ProtocolCounters, kProtocolCount> per_protocol{};
+  std::uint64_t connections_open = 0;  // gauge
+  std::uint64_t connections_accepted = 0;
+  std::uint64_t connections_opened = 0;    // outbound attempts
+  std::uint64_t connections_rejected = 0;  // inbound refused at max_connections
+  std::uint64_t connect_failures = 0;
+  std::uint64_t tls_handshake_failures = 0;
+  std::uint64_t framing_errors = 0;
+  std::uint64_t send_queue_overflows = 0;
+  std::uint64_t idle_timeouts = 0;
+  std::uint64_t keepalive_pings = 0;    // CRLFCRLF received on streams
+  std::uint64_t datagrams_dropped = 0;  // oversized or keepalive-only UDP datagrams
+  std::uint64_t send_errors = 0;        // UDP send failures, bad targets
+
+  const ProtocolCounters& of(Protocol protocol) const {
+    return per_protocol[static_cast<std::size_t>(protocol)];
+  }
+};
+
+struct ReloadResult {
+  bool ok = true;
+  std::string error;  // first failure; nothing was replaced if !ok
+};
+
+class Transport {
+ public:
+  // The io_context must outlive the Transport.
+  Transport(boost::asio::io_context& io, Config config, Callbacks callbacks);
+  ~Transport();
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
+
+  // Binds every listener and loads certificates. Start-up only: throws
+  // std::runtime_error naming the listener or file at fault.
+  void start();
+  // Closes listeners and connections without further callbacks. Idempotent.
+  void stop();
+
+  // Never blocks, never throws. Returns the connection the bytes were queued
+  // on (kNoConnection for UDP or when the send failed; failures also come
+  // through on_error).
+  ConnectionId send(const SendTarget& target, std::string bytes);
+
+  // Closes a stream connection now; unsent bytes are reported as lost.
+  void closeConnection(ConnectionId id);
+
+  // Re-reads every certificate, key and CA file. New handshakes use the new
+  // ones; established connections are untouched. On any failure nothing
+  // changes. Meant for SIGHUP.
+  ReloadResult reloadCertificates();
+
+  // The bound address of a listener (the real port when configured as 0).
+  Endpoint localEndpoint(ListenerIndex listener) const;
+  const Config& config() const;
+  std::optional<ConnectionInfo> connectionInfo(ConnectionId id) const;
+  const Stats& stats() const;
+
+ private:
+  std::unique_ptr<detail::TransportCore> core_;
+};
+
+}  // namespace sbc::transport

@@ -1,0 +1,320 @@
+#include "sbc/txn/transaction_layer.h"
+
+#include <utility>
+
+#include "sbc/txn/builders.h"
+#include "sbc/txn/matching.h"
+
+namespace sbc::txn {
+
+const char* toString(Disposition d) {
+  switch (d) {
+    case Disposition::NewServerTransaction:
+      return "new_server_transaction";
+    case Disposition::RequestRetransmission:
+      return "request_retransmission";
+    case Disposition::AckAbsorbed:
+      return "ack_absorbed";
+    case Disposition::AckToTu:
+      return "ack_to_tu";
+    case Disposition::Response:
+      return "response";
+    case Disposition::StrayResponse:
+      return "stray_response";
+    case Disposition::Dropped:
+      return "dropped";
+  }
+  return "?";
+}
+
+const char* toString(SendError e) {
+  switch (e) {
+    case SendError::None:
+      return "none";
+    case SendError::NotARequest:
+      return "not_a_request";
+    case SendError::AckNotAllowed:
+      return "ack_not_allowed";
+    case SendError::NoBranch:
+      return "no_branch";
+    case SendError::DuplicateBranch:
+      return "duplicate_branch";
+    case SendError::NoSuchTransaction:
+      return "no_such_transaction";
+    case SendError::BadState:
+      return "bad_state";
+    case SendError::Deferred:
+      return "deferred";
+  }
+  return "?";
+}
+
+TransactionLayer::Reentry::~Reentry() {
+  if (--layer_.depth_ == 0 && !layer_.graveyard_.empty()) {
+    // Destructors may not call back into the layer, but a TU callback made
+    // from onTerminated could in principle terminate more: loop until empty.
+    while (!layer_.graveyard_.empty()) {
+      auto dead = std::move(layer_.graveyard_);
+      dead.clear();
+    }
+  }
+}
+
+TransactionLayer::TransactionLayer(TimerService& timers, MessageSender& sender, TransactionUser& tu,
+                                   LayerOptions options)
+    : timers_(timers), sender_(sender), tu_(tu), options_(options) {}
+
+TransactionLayer::~TransactionLayer() {
+  // Transactions cancel their own timers; no TU callbacks on shutdown.
+  graveyard_.clear();
+  by_id_.clear();
+}
+
+// ------------------------------------------------------------------- inbound
+
+Disposition TransactionLayer::onMessage(sip::Message message, const Peer& source) {
+  Reentry guard(*this);
+  if (message.isResponse()) return onResponse(message, source);
+  if (message.method() == sip::Method::Ack) return onAck(message, source);
+  return onRequest(std::move(message), source);
+}
+
+Disposition TransactionLayer::onResponse(const sip::Message& response, const Peer& source) {
+  auto via = response.topVia();
+  auto cseq = response.cseq();
+  if (!via || !cseq) {
+    ++stats_.dropped;
+    return Disposition::Dropped;
+  }
+  scratch_.clear();
+  appendClientKey(scratch_, via->branch, cseq->method_text);
+  auto it = client_by_key_.find(std::string_view(scratch_));
+  if (it == client_by_key_.end()) {
+    ++stats_.stray_responses;
+    tu_.onStrayResponse(response, source);
+    return Disposition::StrayResponse;
+  }
+  static_cast<ClientTransaction*>(it->second)->onResponse(response);
+  return Disposition::Response;
+}
+
+ServerTransaction* TransactionLayer::matchServer(const sip::Message& request,
+                                                 std::string_view method_key, bool is_ack) {
+  auto via = request.topVia();
+  if (!via) return nullptr;
+  scratch_.clear();
+  if (via->hasRfc3261Branch()) {
+    appendServerKey(scratch_, *via, method_key);
+    auto it = server_by_key_.find(std::string_view(scratch_));
+    return it == server_by_key_.end() ? nullptr : static_cast<ServerTransaction*>(it->second);
+  }
+  if (!append2543Key(scratch_, request, method_key)) return nullptr;
+  auto [first, last] = server_by_2543_.equal_range(std::string_view(scratch_));
+  for (auto it = first; it != last; ++it) {
+    if (it->second->matches2543(request, is_ack)) return it->second;
+  }
+  return nullptr;
+}
+
+Disposition TransactionLayer::onAck(const sip::Message& ack, const Peer& source) {
+  if (!ack.topVia()) {
+    ++stats_.dropped;
+    return Disposition::Dropped;
+  }
+  if (ServerTransaction* st = matchServer(ack, "INVITE", true)) {
+    if (st->state() == TxnState::Accepted) {
+      st->onAck(ack, source);
+      return Disposition::AckToTu;
+    }
+    st->onAck(ack, source);
+    return Disposition::AckAbsorbed;
+  }
+  ++stats_.stray_acks;
+  tu_.onStrayAck(ack, source, nullptr);
+  return Disposition::AckToTu;
+}
+
+Disposition TransactionLayer::onRequest(sip::Message message, const Peer& source) {
+  if (!message.topVia()) {
+    ++stats_.dropped;
+    return Disposition::Dropped;
+  }
+  const std::string_view method = matchMethod(message);
+  if (ServerTransaction* st = matchServer(message, method, false)) {
+    st->onRetransmission();
+    return Disposition::RequestRetransmission;
+  }
+
+  // Keys from the request as received, before stampReceived() rewrites the
+  // top Via (retransmissions arrive unstamped; the sent-by and branch it
+  // keys on do not change anyway).
+  std::string key;
+  std::string key_2543;
+  {
+    auto via = message.topVia();
+    if (via->hasRfc3261Branch()) {
+      appendServerKey(key, *via, method);
+    } else if (!append2543Key(key_2543, message, method)) {
+      // Without Call-ID/CSeq/From no RFC 2543 identity exists; such a request
+      // cannot be answered sensibly either.
+      ++stats_.dropped;
+      return Disposition::Dropped;
+    }
+  }
+  if (options_.stamp_received) stampReceived(message, source);
+  Destination response_to = responseDestination(message, source, options_.symmetric_responses);
+  const bool reliable = sender_.isReliable(source);
+
+  const TxnId id{next_id_++};
+  auto owned = std::unique_ptr<ServerTransaction>(new ServerTransaction(
+      *this, id, std::move(message), source, std::move(response_to), reliable));
+  ServerTransaction* st = owned.get();
+  if (!key.empty()) {
+    st->key_ = key;
+    server_by_key_.emplace(std::move(key), st);
+  } else {
+    st->key_2543_ = key_2543;
+    server_by_2543_.emplace(std::move(key_2543), st);
+  }
+  by_id_.emplace(id.value, std::move(owned));
+  ++stats_.server_created;
+  st->start();
+  tu_.onNewRequest(*st, st->request());
+  return Disposition::NewServerTransaction;
+}
+
+void TransactionLayer::onTransportError(TxnId owner) {
+  Reentry guard(*this);
+  if (Transaction* t = find(owner)) t->onTransportError();
+}
+
+// ------------------------------------------------------------------ outbound
+
+SendResult TransactionLayer::sendRequest(sip::Message request, const Destination& to) {
+  Reentry guard(*this);
+  return createClient(std::move(request), to);
+}
+
+SendResult TransactionLayer::createClient(sip::Message request, const Destination& to) {
+  if (!request.isRequest()) return {TxnId{}, SendError::NotARequest};
+  if (request.method() == sip::Method::Ack) return {TxnId{}, SendError::AckNotAllowed};
+  auto via = request.topVia();
+  if (!via || !via->hasRfc3261Branch()) return {TxnId{}, SendError::NoBranch};
+  std::string key;
+  appendClientKey(key, via->branch, request.methodText());
+  if (client_by_key_.contains(std::string_view(key))) return {TxnId{}, SendError::DuplicateBranch};
+
+  const TxnId id{next_id_++};
+  const bool reliable = sender_.isReliable(to);
+  auto owned = std::unique_ptr<ClientTransaction>(
+      new ClientTransaction(*this, id, std::move(request), to, reliable));
+  ClientTransaction* ct = owned.get();
+  ct->key_ = key;
+  client_by_key_.emplace(std::move(key), ct);
+  by_id_.emplace(id.value, std::move(owned));
+  ++stats_.client_created;
+  ct->start();
+  return {id, SendError::None};
+}
+
+bool TransactionLayer::sendResponse(TxnId server, sip::Message response) {
+  Reentry guard(*this);
+  ServerTransaction* st = findServer(server);
+  return st && st->sendResponse(std::move(response));
+}
+
+SendResult TransactionLayer::sendCancel(TxnId invite) {
+  Reentry guard(*this);
+  ClientTransaction* ct = findClient(invite);
+  if (!ct || ct->kind() != TxnKind::InviteClient) return {TxnId{}, SendError::NoSuchTransaction};
+  if (ct->state() == TxnState::Calling) {
+    // RFC 3261 9.1: no CANCEL before a provisional response; it goes out
+    // with the first one (or never, if a final response comes first).
+    ct->cancel_pending_ = true;
+    return {TxnId{}, SendError::Deferred};
+  }
+  if (ct->state() != TxnState::Proceeding) return {TxnId{}, SendError::BadState};
+  auto cancel = makeCancel(ct->request());
+  if (!cancel) return {TxnId{}, SendError::NoBranch};
+  return createClient(std::move(*cancel), ct->peer());
+}
+
+void TransactionLayer::sendPendingCancel(ClientTransaction& invite) {
+  invite.cancel_pending_ = false;
+  if (auto cancel = makeCancel(invite.request())) createClient(std::move(*cancel), invite.peer());
+}
+
+void TransactionLayer::sendStateless(const sip::Message& message, const Destination& to) {
+  std::string wire = message.serialize();
+  send(message, wire, to, TxnId{});
+}
+
+bool TransactionLayer::send(const sip::Message& message, std::string_view wire,
+                            const Destination& to, TxnId owner) {
+  return sender_.send(message, wire, to, owner);
+}
+
+// ------------------------------------------------------------------- lookups
+
+Transaction* TransactionLayer::find(TxnId id) {
+  auto it = by_id_.find(id.value);
+  return it == by_id_.end() ? nullptr : it->second.get();
+}
+
+ClientTransaction* TransactionLayer::findClient(TxnId id) {
+  Transaction* t = find(id);
+  return t && t->isClient() ? static_cast<ClientTransaction*>(t) : nullptr;
+}
+
+ServerTransaction* TransactionLayer::findServer(TxnId id) {
+  Transaction* t = find(id);
+  return t && !t->isClient() ? static_cast<ServerTransaction*>(t) : nullptr;
+}
+
+ServerTransaction* TransactionLayer::findInviteServerTransactionForCancel(
+    const sip::Message& cancel) {
+  if (!cancel.isRequest()) return nullptr;
+  ServerTransaction* st = matchServer(cancel, "INVITE", false);
+  return st && st->kind() == TxnKind::InviteServer ? st : nullptr;
+}
+
+// ------------------------------------------------------ transaction plumbing
+
+void TransactionLayer::fireTimer(Transaction& txn, TimerId which) {
+  Reentry guard(*this);
+  txn.onTimer(which);
+}
+
+void TransactionLayer::fireTransportError(Transaction& txn) {
+  Reentry guard(*this);
+  txn.error_timer_ = TimerHandle{};
+  txn.onTransportError();
+}
+
+void TransactionLayer::terminate(Transaction& txn) {
+  if (txn.state() == TxnState::Terminated) return;
+  txn.setState(TxnState::Terminated);
+  txn.stopAllTimers();
+  if (!txn.key_.empty()) {
+    KeyMap& map = txn.isClient() ? client_by_key_ : server_by_key_;
+    auto it = map.find(std::string_view(txn.key_));
+    if (it != map.end() && it->second == &txn) map.erase(it);
+  }
+  if (!txn.key_2543_.empty()) {
+    auto [first, last] = server_by_2543_.equal_range(std::string_view(txn.key_2543_));
+    for (auto it = first; it != last; ++it) {
+      if (it->second == &txn) {
+        server_by_2543_.erase(it);
+        break;
+      }
+    }
+  }
+  auto it = by_id_.find(txn.id().value);
+  if (it == by_id_.end()) return;
+  std::unique_ptr<Transaction> owned = std::move(it->second);
+  by_id_.erase(it);
+  tu_.onTerminated(txn);
+  graveyard_.push_back(std::move(owned));
+}
+
+}  // namespace sbc::txn

@@ -1,0 +1,144 @@
+"""Helpers shared by the integration tests: free ports, throwaway TLS
+certificates, starting and stopping the sbc binary, minimal SIP I/O."""
+import os
+import re
+import socket
+import ssl
+import subprocess
+import sys
+import time
+
+STATUS_RE = re.compile(rb"^SIP/2\.0 (\d{3}) ")
+
+
+def free_port(host="127.0.0.1", kind=socket.SOCK_STREAM):
+    """A port free for both UDP and TCP on host (the sbc binds both)."""
+    for _ in range(50):
+        s = socket.socket(socket.AF_INET, kind)
+        s.bind((host, 0))
+        port = s.getsockname()[1]
+        s.close()
+        other = socket.socket(socket.AF_INET,
+                              socket.SOCK_DGRAM if kind == socket.SOCK_STREAM else socket.SOCK_STREAM)
+        try:
+            other.bind((host, port))
+            return port
+        except OSError:
+            continue
+        finally:
+            other.close()
+    raise RuntimeError("no free port")
+
+
+def make_certs(workdir, cn="sbc.test", ip="127.0.0.1"):
+    """A throwaway CA and a server certificate for ip, signed by it."""
+    def run(*args):
+        subprocess.run(args, cwd=workdir, check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        "-subj", "/CN=test-ca", "-keyout", "ca.key", "-out", "ca.pem")
+    run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={cn}",
+        "-keyout", "server.key", "-out", "server.csr")
+    with open(os.path.join(workdir, "ext.cnf"), "w") as f:
+        f.write(f"subjectAltName=IP:{ip},DNS:{cn}\n")
+    run("openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-days", "2", "-extfile", "ext.cnf", "-out", "server.pem")
+    return {k: os.path.join(workdir, v) for k, v in
+            (("ca", "ca.pem"), ("cert", "server.pem"), ("key", "server.key"))}
+
+
+class Sbc:
+    """Runs the sbc binary with a config text; stderr goes to a log file."""
+
+    def __init__(self, binary, workdir, config_text):
+        self.workdir = workdir
+        self.config_path = os.path.join(workdir, "sbc.toml")
+        with open(self.config_path, "w") as f:
+            f.write(config_text)
+        self.log_path = os.path.join(workdir, "sbc.log")
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen([binary, "--config", self.config_path],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self, timeout=10):
+        """SIGTERM, then the exit code (None if it had to be killed)."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                return self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                return None
+        return self.proc.returncode
+
+    def tail(self, n=40):
+        self.log.flush()
+        with open(self.log_path, "rb") as f:
+            return b"".join(f.readlines()[-n:]).decode(errors="replace")
+
+
+def options_request(target_host, target_port, transport="UDP", local=("127.0.0.1", 0),
+                    branch=None, call_id=None):
+    branch = branch or "z9hG4bK-%x" % int(time.time() * 1e6)
+    call_id = call_id or "ping-%x@test" % int(time.time() * 1e6)
+    return (f"OPTIONS sip:{target_host}:{target_port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/{transport} {local[0]}:{local[1]};branch={branch};rport\r\n"
+            f"Max-Forwards: 70\r\n"
+            f"From: <sip:probe@{local[0]}>;tag=probe1\r\n"
+            f"To: <sip:{target_host}:{target_port}>\r\n"
+            f"Call-ID: {call_id}\r\n"
+            f"CSeq: 1 OPTIONS\r\n"
+            f"Content-Length: 0\r\n\r\n").encode()
+
+
+def status_of(data):
+    m = STATUS_RE.match(data or b"")
+    return int(m.group(1)) if m else None
+
+
+class StreamReader:
+    """Reads whole SIP messages from a stream socket (Content-Length framing)."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b""
+        self.closed = False
+
+    def read_message(self, deadline):
+        while True:
+            while self.buf.startswith(b"\r\n"):
+                self.buf = self.buf[2:]
+            head_end = self.buf.find(b"\r\n\r\n")
+            if head_end >= 0:
+                head = self.buf[:head_end]
+                m = re.search(rb"(?im)^(?:content-length|l)[ \t]*:[ \t]*(\d+)", head)
+                length = int(m.group(1)) if m else 0
+                total = head_end + 4 + length
+                if len(self.buf) >= total:
+                    msg, self.buf = self.buf[:total], self.buf[total:]
+                    return msg
+            if self.closed:
+                return None
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            self.sock.settimeout(remaining)
+            try:
+                chunk = self.sock.recv(65536)
+            except (socket.timeout, TimeoutError):
+                return None
+            except (ConnectionResetError, ssl.SSLError, OSError):
+                self.closed = True
+                continue
+            if not chunk:
+                self.closed = True
+            self.buf += chunk
+
+
+def log(*args):
+    print(*args, flush=True)
+    sys.stdout.flush()

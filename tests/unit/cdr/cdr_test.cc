@@ -1,0 +1,98 @@
+// The CDR record and its database form (no database).
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <set>
+
+#include "sbc/cdr/cdr.h"
+
+namespace sbc::cdr {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(Cdr, UuidsAreVersion4AndUnique) {
+  const std::regex shape("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {
+    Cdr c;
+    EXPECT_TRUE(std::regex_match(c.uuid, shape)) << c.uuid;
+    seen.insert(c.uuid);
+  }
+  EXPECT_EQ(seen.size(), 1000u);
+}
+
+TEST(Cdr, DurationIsAnswerToEnd) {
+  Cdr c;
+  c.start_time = Cdr::Time(1'700'000'000s);
+  EXPECT_EQ(c.durationMs(), 0);
+  c.end_time = c.start_time + 30s;
+  EXPECT_EQ(c.durationMs(), 0);  // never answered
+  c.answer_time = c.start_time + 5s;
+  EXPECT_EQ(c.durationMs(), 25'000);
+  c.end_time = c.start_time + 1s;  // clock oddity: never negative
+  EXPECT_EQ(c.durationMs(), 0);
+}
+
+TEST(Cdr, TimestampsAreUtcWithMicroseconds) {
+  EXPECT_EQ(formatTimestamp(Cdr::Time(0s)), "1970-01-01 00:00:00.000000+00");
+  EXPECT_EQ(formatTimestamp(Cdr::Time(1'700'000'000'123'456us)), "2023-11-14 22:13:20.123456+00");
+}
+
+TEST(Cdr, TextArraysAreEscaped) {
+  std::vector<std::string> v{"198.51.100.7:5060/udp", "a\"b", "c\\d", ""};
+  EXPECT_EQ(formatTextArray(v), R"({"198.51.100.7:5060/udp","a\"b","c\\d",""})");
+  EXPECT_EQ(formatTextArray({}), "{}");
+}
+
+TEST(Cdr, RowHasOneValuePerColumnAndNullsWhereUnknown) {
+  Cdr c;
+  c.start_time = Cdr::Time(1'700'000'000s);
+  c.direction = Direction::Inbound;
+  c.in_trunk_id = 5;
+  c.q850_cause = 16;
+  c.ended_by = EndedBy::Callee;
+  c.a_media.jitter_ms = 1.25;
+  Row r = toRow(c);
+  const auto cols = columns();
+  ASSERT_EQ(r.size(), cols.size());
+  auto at = [&](std::string_view name) -> const std::optional<std::string>& {
+    for (std::size_t i = 0; i < cols.size(); ++i)
+      if (cols[i] == name) return r[i];
+    throw std::runtime_error("no column " + std::string(name));
+  };
+  EXPECT_EQ(at("uuid"), c.uuid);
+  EXPECT_EQ(at("direction"), "inbound");
+  EXPECT_EQ(at("in_trunk_id"), "5");
+  EXPECT_EQ(at("out_trunk_id"), std::nullopt);
+  EXPECT_EQ(at("answer_time"), std::nullopt);
+  EXPECT_EQ(at("q850_cause"), "16");
+  EXPECT_EQ(at("ended_by"), "callee");
+  EXPECT_EQ(at("a_jitter_ms"), "1.250");
+  EXPECT_EQ(at("duration_ms"), "0");
+  EXPECT_EQ(at("tried_gateways"), "{}");
+}
+
+TEST(Cdr, NetworkTextIsMadeStorable) {
+  Cdr c;
+  c.caller_in = std::string("alice\0bob", 9);
+  c.callee_in =
+      "\xff\xfe"
+      "123";
+  c.sip_reason = "Caf\xc3\xa9";  // valid UTF-8 stays
+  c.a_call_id = std::string(5000, 'x');
+  Row r = toRow(c);
+  const auto cols = columns();
+  auto at = [&](std::string_view name) {
+    for (std::size_t i = 0; i < cols.size(); ++i)
+      if (cols[i] == name) return *r[i];
+    return std::string();
+  };
+  EXPECT_EQ(at("caller_in"), "alice?bob");
+  EXPECT_EQ(at("callee_in"), "??123");
+  EXPECT_EQ(at("sip_reason"), "Caf\xc3\xa9");
+  EXPECT_EQ(at("a_call_id").size(), 1024u);
+}
+
+}  // namespace
+}  // namespace sbc::cdr
