@@ -14,6 +14,10 @@ jobs=${SBC_JOBS:-2}
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# ccache keys on paths relative to the checkout, so a fresh clone elsewhere
+# reuses what an earlier build compiled.
+export CCACHE_BASEDIR="$PWD"
+
 step "dependencies"
 deploy/install-deps.sh
 
