@@ -16,7 +16,7 @@
 namespace sbc::relayctl {
 
 inline constexpr int kProtocolVersion = 1;
-inline constexpr std::size_t kMaxLineBytes = 64 * 1024;
+inline constexpr std::size_t kMaxLineBytes = std::size_t{64} * 1024;
 inline constexpr std::size_t kMaxIdLength = 64;
 inline constexpr std::size_t kMaxCallIdLength = 128;
 inline constexpr std::size_t kMaxPayloadTypes = 32;
