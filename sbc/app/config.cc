@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -24,12 +25,46 @@ T get(const toml::table& t, std::string_view key, T fallback, const std::string&
   fail(origin, where + "." + std::string(key) + " has the wrong type");
 }
 
+// A table if present; a key of another type is an error rather than ignored.
+const toml::table* section(const toml::table& root, std::string_view key,
+                           const std::string& origin) {
+  const toml::node* n = root.get(key);
+  if (!n) return nullptr;
+  if (auto* t = n->as_table()) return t;
+  fail(origin, std::string(key) + " must be a table ([" + std::string(key) + "])");
+}
+
+int64_t getInt(const toml::table& t, std::string_view key, int64_t fallback, int64_t lo, int64_t hi,
+               const std::string& origin, const std::string& where, std::string_view unit = {}) {
+  int64_t v = get<int64_t>(t, key, fallback, origin, where);
+  if (v < lo || v > hi) {
+    fail(origin, where + "." + std::string(key) + " must be " + std::to_string(lo) + ".." +
+                     std::to_string(hi) + (unit.empty() ? "" : " ") + std::string(unit));
+  }
+  return v;
+}
+
 ListenProtocol parseProtocol(const std::string& s, const std::string& origin,
                              const std::string& where) {
   if (s == "udp") return ListenProtocol::Udp;
   if (s == "tcp") return ListenProtocol::Tcp;
   if (s == "tls") return ListenProtocol::Tls;
   fail(origin, where + ".transport must be udp, tcp or tls, not '" + s + "'");
+}
+
+std::string resolve(const std::string& path, const std::string& base_dir) {
+  if (path.empty() || base_dir.empty()) return path;
+  std::filesystem::path p(path);
+  if (p.is_absolute()) return path;
+  return (std::filesystem::path(base_dir) / p).lexically_normal().string();
+}
+
+bool isIp(const std::string& s, bool* unspecified = nullptr) {
+  boost::system::error_code ec;
+  auto a = boost::asio::ip::make_address(s, ec);
+  if (ec) return false;
+  if (unspecified) *unspecified = a.is_unspecified();
+  return true;
 }
 
 }  // namespace
@@ -46,7 +81,8 @@ const char* toString(ListenProtocol p) {
   return "?";
 }
 
-Config parseConfig(const std::string& text, const std::string& origin) {
+Config parseConfig(const std::string& text, const std::string& origin,
+                   const std::string& base_dir) {
   toml::table root;
   try {
     root = toml::parse(text, origin);
@@ -56,27 +92,55 @@ Config parseConfig(const std::string& text, const std::string& origin) {
     throw std::runtime_error(os.str());
   }
   Config c;
-  if (auto* node = root["node"].as_table()) {
+  if (auto* node = section(root, "node", origin)) {
     c.node_name = get<std::string>(*node, "name", c.node_name, origin, "node");
+    if (c.node_name.empty()) fail(origin, "node.name must not be empty");
     c.log_level = get<std::string>(*node, "log_level", c.log_level, origin, "node");
     c.product = get<std::string>(*node, "product", c.product, origin, "node");
+    c.shutdown_grace =
+        std::chrono::seconds(getInt(*node, "shutdown_grace", 5, 0, 600, origin, "node", "seconds"));
   }
-  if (auto* sip = root["sip"].as_table()) {
-    int64_t mms = get<int64_t>(*sip, "max_message_size", 65535, origin, "sip");
-    if (mms < 1024 || mms > 1 << 20) fail(origin, "sip.max_message_size must be 1024..1048576");
-    c.max_message_size = static_cast<size_t>(mms);
-    int64_t idle = get<int64_t>(*sip, "idle_timeout", 300, origin, "sip");
-    if (idle < 1 || idle > 86400) fail(origin, "sip.idle_timeout must be 1..86400 seconds");
-    c.idle_timeout = std::chrono::seconds(idle);
-    if (auto* domains = (*sip)["domains"].as_array()) {
-      for (auto& d : *domains) {
-        auto s = d.value<std::string>();
+  if (auto* sip = section(root, "sip", origin)) {
+    c.max_message_size =
+        static_cast<size_t>(getInt(*sip, "max_message_size", 65535, 1024, 1 << 20, origin, "sip"));
+    c.idle_timeout =
+        std::chrono::seconds(getInt(*sip, "idle_timeout", 300, 1, 86400, origin, "sip", "seconds"));
+    if (const toml::node* d = sip->get("domains")) {
+      auto* domains = d->as_array();
+      if (!domains) fail(origin, "sip.domains must be a list of host names");
+      for (auto& e : *domains) {
+        auto s = e.value<std::string>();
         if (!s || s->empty()) fail(origin, "sip.domains must be a list of host names");
         c.domains.push_back(*s);
       }
     }
   }
-  auto* listen = root["listen"].as_array();
+
+  const toml::table* db = section(root, "database", origin);
+  if (!db) fail(origin, "[database] with dsn is required");
+  c.database.dsn = get<std::string>(*db, "dsn", "", origin, "database");
+  if (c.database.dsn.empty()) fail(origin, "database.dsn is required");
+  c.database.secret_key_file =
+      resolve(get<std::string>(*db, "secret_key_file", "", origin, "database"), base_dir);
+  c.database.pool_threads =
+      static_cast<unsigned>(getInt(*db, "pool_threads", 2, 1, 64, origin, "database"));
+  c.database.migrate = get<bool>(*db, "migrate", false, origin, "database");
+
+  if (auto* cdr = section(root, "cdr", origin)) {
+    c.cdr_spool_dir = get<std::string>(*cdr, "spool_dir", c.cdr_spool_dir, origin, "cdr");
+    if (c.cdr_spool_dir.empty()) fail(origin, "cdr.spool_dir must not be empty");
+  }
+  c.cdr_spool_dir = resolve(c.cdr_spool_dir, base_dir);
+
+  if (auto* mgmt = section(root, "mgmt", origin)) {
+    c.mgmt_address = get<std::string>(*mgmt, "address", c.mgmt_address, origin, "mgmt");
+    if (!isIp(c.mgmt_address))
+      fail(origin, "mgmt.address must be an IP address, not '" + c.mgmt_address + "'");
+    c.mgmt_port = static_cast<uint16_t>(getInt(*mgmt, "port", 8080, 0, 65535, origin, "mgmt"));
+  }
+
+  const toml::node* listen_node = root.get("listen");
+  auto* listen = listen_node ? listen_node->as_array() : nullptr;
   if (!listen || listen->empty()) fail(origin, "at least one [[listen]] entry is required");
   int idx = 0;
   for (auto& entry : *listen) {
@@ -90,16 +154,23 @@ Config parseConfig(const std::string& text, const std::string& origin) {
     l.protocol =
         parseProtocol(get<std::string>(*t, "transport", "udp", origin, where), origin, where);
     l.address = get<std::string>(*t, "address", "", origin, where);
-    boost::system::error_code ec;
-    boost::asio::ip::make_address(l.address, ec);
-    if (ec) fail(origin, where + ".address must be an IP address, not '" + l.address + "'");
-    int64_t port =
-        get<int64_t>(*t, "port", l.protocol == ListenProtocol::Tls ? 5061 : 5060, origin, where);
-    if (port < 0 || port > 65535) fail(origin, where + ".port must be 0..65535");
-    l.port = static_cast<uint16_t>(port);
-    l.certificate = get<std::string>(*t, "certificate", "", origin, where);
-    l.private_key = get<std::string>(*t, "private_key", "", origin, where);
-    l.ca = get<std::string>(*t, "ca", "", origin, where);
+    bool wildcard = false;
+    if (!isIp(l.address, &wildcard))
+      fail(origin, where + ".address must be an IP address, not '" + l.address + "'");
+    l.port = static_cast<uint16_t>(getInt(
+        *t, "port", l.protocol == ListenProtocol::Tls ? 5061 : 5060, 0, 65535, origin, where));
+    l.advertise = get<std::string>(*t, "advertise", "", origin, where);
+    if (!l.advertise.empty()) {
+      bool adv_wildcard = false;
+      if (!isIp(l.advertise, &adv_wildcard) || adv_wildcard)
+        fail(origin, where + ".advertise must be a specific IP address, not '" + l.advertise + "'");
+    } else if (wildcard) {
+      fail(origin, where + ".advertise is required when address is a wildcard ('" + l.address +
+                       "'): peers need an address to reach");
+    }
+    l.certificate = resolve(get<std::string>(*t, "certificate", "", origin, where), base_dir);
+    l.private_key = resolve(get<std::string>(*t, "private_key", "", origin, where), base_dir);
+    l.ca = resolve(get<std::string>(*t, "ca", "", origin, where), base_dir);
     l.verify_client = get<bool>(*t, "verify_client", false, origin, where);
     if (l.protocol == ListenProtocol::Tls && (l.certificate.empty() || l.private_key.empty()))
       fail(origin, where + ": a tls listener needs certificate and private_key");
@@ -114,7 +185,12 @@ Config loadConfig(const std::string& path) {
   if (!in) throw std::runtime_error(path + ": cannot open");
   std::ostringstream ss;
   ss << in.rdbuf();
-  return parseConfig(ss.str(), path);
+  std::error_code ec;
+  std::filesystem::path abs = std::filesystem::absolute(path, ec);
+  std::string base =
+      ec ? std::filesystem::path(path).parent_path().string() : abs.parent_path().string();
+  if (base.empty()) base = ".";
+  return parseConfig(ss.str(), path, base);
 }
 
 }  // namespace sbc::app

@@ -1,6 +1,10 @@
 #pragma once
 // Static per-node settings, read once at start from a TOML file. Everything an
 // operator edits day to day lives in PostgreSQL instead (see BRIEF.md).
+//
+// Relative file paths (certificates, keys, the secret key file, the CDR
+// spool) are taken relative to the directory of the configuration file, so
+// that a config and its files can move together.
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -13,13 +17,27 @@ enum class ListenProtocol { Udp, Tcp, Tls };
 struct ListenConfig {
   std::string realm;  // "inside" (PBXs) or "outside" (carriers)
   ListenProtocol protocol = ListenProtocol::Udp;
-  std::string address;  // IPv4 or IPv6 literal
+  std::string address;  // IPv4 or IPv6 literal to bind
   uint16_t port = 5060;
+  // The address put in Via/Contact/SDP o= for this listener; empty: the bind
+  // address (required when that is a wildcard such as 0.0.0.0).
+  std::string advertise;
   // TLS only.
   std::string certificate;  // PEM chain, leaf first
   std::string private_key;
   std::string ca;  // CA bundle for client verification
   bool verify_client = false;
+
+  const std::string& advertisedHost() const { return advertise.empty() ? address : advertise; }
+};
+
+struct DatabaseConfig {
+  std::string dsn;  // libpq connection string; required
+  // 64 hex digits (or base64 of 32 bytes) that decrypt trunk credentials;
+  // empty: credentials stay unusable (a warning is logged at start).
+  std::string secret_key_file;
+  unsigned pool_threads = 2;
+  bool migrate = false;  // apply the embedded migrations at start
 };
 
 struct Config {
@@ -27,16 +45,27 @@ struct Config {
   std::string log_level = "info";
   // Replaces User-Agent/Server on both legs; empty removes them.
   std::string product = "edge-sbc";
+  // On SIGTERM: how long BYE/CANCEL of the calls in progress get to leave.
+  std::chrono::seconds shutdown_grace{5};
   // Host names (besides the listen addresses) under which the SBC answers as
   // itself, e.g. to OPTIONS pings.
   std::vector<std::string> domains;
   size_t max_message_size = 65535;
   std::chrono::seconds idle_timeout{300};
   std::vector<ListenConfig> listen;
+
+  DatabaseConfig database;
+  std::string cdr_spool_dir = "var/spool/cdr";  // absolute after parsing with a base dir
+
+  std::string mgmt_address = "127.0.0.1";
+  uint16_t mgmt_port = 8080;  // 0: ephemeral (the bound port is logged)
 };
 
 // Parses a TOML document; throws std::runtime_error naming the bad key.
-Config parseConfig(const std::string& toml_text, const std::string& origin = "config");
+// `base_dir`: what relative paths are relative to (empty: left as written).
+Config parseConfig(const std::string& toml_text, const std::string& origin = "config",
+                   const std::string& base_dir = {});
+// Reads and parses a file; relative paths become relative to its directory.
 Config loadConfig(const std::string& path);
 
 const char* toString(ListenProtocol p);

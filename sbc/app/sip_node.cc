@@ -2,12 +2,16 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
+#include <algorithm>
 #include <optional>
+#include <unordered_map>
 
+#include "sbc/app/sbc_metrics.h"
+#include "sbc/b2bua/policy_default.h"
 #include "sbc/sip/message.h"
 #include "sbc/txn/asio_timer_service.h"
-#include "sbc/txn/transaction_layer.h"
 
 namespace sbc::app {
 namespace {
@@ -19,6 +23,18 @@ txn::Protocol toTxn(transport::Protocol p) {
     case transport::Protocol::kTcp:
       return txn::Protocol::Tcp;
     case transport::Protocol::kTls:
+      return txn::Protocol::Tls;
+  }
+  return txn::Protocol::Udp;
+}
+
+txn::Protocol toTxn(ListenProtocol p) {
+  switch (p) {
+    case ListenProtocol::Udp:
+      return txn::Protocol::Udp;
+    case ListenProtocol::Tcp:
+      return txn::Protocol::Tcp;
+    case ListenProtocol::Tls:
       return txn::Protocol::Tls;
   }
   return txn::Protocol::Udp;
@@ -37,15 +53,7 @@ transport::Protocol toTransport(txn::Protocol p) {
 }
 
 transport::Protocol toTransport(ListenProtocol p) {
-  switch (p) {
-    case ListenProtocol::Udp:
-      return transport::Protocol::kUdp;
-    case ListenProtocol::Tcp:
-      return transport::Protocol::kTcp;
-    case ListenProtocol::Tls:
-      return transport::Protocol::kTls;
-  }
-  return transport::Protocol::kUdp;
+  return toTransport(toTxn(p));
 }
 
 transport::Config transportConfig(const Config& c) {
@@ -67,12 +75,23 @@ transport::Config transportConfig(const Config& c) {
   return t;
 }
 
-HandlerOptions handlerOptions(const Config& c) {
-  HandlerOptions h;
-  h.product = c.product;
-  h.local_hosts = c.domains;
-  for (const auto& l : c.listen) h.local_hosts.push_back(l.address);
-  return h;
+b2bua::PolicyOptions policyOptions(const Config& c) {
+  b2bua::PolicyOptions p;
+  p.node_name = c.node_name;
+  for (const auto& l : c.listen) p.listener_realms.push_back(l.realm);
+  return p;
+}
+
+cfg::SnapshotPtr emptySnapshot() {
+  auto s = std::make_shared<cfg::Snapshot>();
+  s->index();
+  return s;
+}
+
+std::uint64_t finalsIn(const b2bua::EngineStats& s) {
+  std::uint64_t n = 0;
+  for (std::size_t cls = 2; cls <= 6; ++cls) n += s.responses_in[cls];
+  return n;
 }
 
 }  // namespace
@@ -100,29 +119,90 @@ class TransportSender final : public txn::MessageSender {
   transport::Transport* transport_ = nullptr;
 };
 
-struct SipNode::Impl {
-  Impl(boost::asio::io_context& io, const Config& config)
-      : timers(io),
-        handler(handlerOptions(config)),
-        layer(timers, sender, handler, layerOptions()),
-        transport(
-            io, transportConfig(config),
-            transport::Callbacks{[this](transport::InboundMessage&& m) { onMessage(std::move(m)); },
-                                 [this](const transport::TransportError& e) { onError(e); },
-                                 {}}) {
-    sender.bind(transport);
-    handler.attach(layer);
+// A RegistrationSink that may be absent: the policy wants a pointer for life.
+class ForwardingSink final : public b2bua::RegistrationSink {
+ public:
+  explicit ForwardingSink(b2bua::RegistrationSink* next) : next_(next) {}
+  void onBindingEvent(const b2bua::BindingEvent& e) override {
+    if (next_) next_->onBindingEvent(e);
   }
 
-  static txn::LayerOptions layerOptions() {
-    txn::LayerOptions o;
+ private:
+  b2bua::RegistrationSink* next_;
+};
+
+struct SipNode::Impl {
+  Impl(boost::asio::io_context& io_, const Config& config_, SipNodeOptions options_)
+      : io(io_),
+        config(config_),
+        options(std::move(options_)),
+        timers(io_),
+        reg_sink(options.registrations),
+        policy(timers, policyOptions(config_), nullptr, &reg_sink),
+        transport(
+            io_, transportConfig(config_),
+            transport::Callbacks{[this](transport::InboundMessage&& m) { onMessage(std::move(m)); },
+                                 [this](const transport::TransportError& e) { onError(e); },
+                                 {}}),
+        metrics_timer(io_) {
+    sender.bind(transport);
+    if (options.metrics) sampler.emplace(*options.metrics);
+  }
+
+  b2bua::EngineConfig engineConfig() const {
+    b2bua::EngineConfig ec;
+    ec.shard = 0;
+    ec.product = config.product;
+    ec.local_hosts = config.domains;
+    for (std::size_t i = 0; i < config.listen.size(); ++i) {
+      const ListenConfig& l = config.listen[i];
+      b2bua::ListenerInfo li;
+      li.realm = l.realm;
+      li.protocol = toTxn(l.protocol);
+      li.index = static_cast<std::uint32_t>(i);
+      li.host = l.advertisedHost();
+      li.port = transport.localEndpoint(i).port;
+      ec.listeners.push_back(std::move(li));
+      if (std::find(ec.local_hosts.begin(), ec.local_hosts.end(), l.address) ==
+          ec.local_hosts.end())
+        ec.local_hosts.push_back(l.address);
+    }
     // PBXs behind NAT often send from a port other than their Via says and
     // forget rport: answer where the request came from (RFC 3581 behaviour).
-    o.symmetric_responses = true;
-    return o;
+    ec.layer.symmetric_responses = true;
+    return ec;
+  }
+
+  void start() {
+    transport.start();
+    engine = std::make_unique<b2bua::Engine>(
+        timers, sender, policy, *options.limits, engineConfig(), snapshot,
+        [this](b2bua::CallRecord&& r) { onCallRecord(std::move(r)); });
+    health = std::make_unique<b2bua::GatewayHealth>(*engine, timers);
+    policy.setHealth(health.get());
+    outbound = std::make_unique<b2bua::OutboundRegistrar>(*engine, timers, health.get());
+    if (sampler) scheduleSample();
+  }
+
+  void scheduleSample() {
+    metrics_timer.expires_after(std::chrono::seconds(1));
+    metrics_timer.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stopped) return;
+      sample();
+      scheduleSample();
+    });
+  }
+
+  void onCallRecord(b2bua::CallRecord&& r) {
+    if (r.ended_reason == "no-route" && r.inbound_trunk_id != 0)
+      ++route_rejections[r.inbound_trunk_id];
+    if (sampler) sampler->onCallRecord(r);
+    if (shutting_down) ++ended_by_shutdown;
+    if (options.on_call_record) options.on_call_record(std::move(r));
   }
 
   void onMessage(transport::InboundMessage&& in) {
+    if (!engine) return;
     txn::Peer source;
     source.protocol = toTxn(in.protocol);
     source.address = in.remote.address.toString();
@@ -138,11 +218,11 @@ struct SipNode::Impl {
                     sip::toString(parsed.error));
       return;
     }
-    layer.onMessage(std::move(*parsed.message), source);
+    engine->onReceived(std::move(*parsed.message), source);
   }
 
   void onError(const transport::TransportError& e) {
-    if (e.owner != 0) layer.onTransportError(txn::TxnId{e.owner});
+    if (e.owner != 0 && engine) engine->onTransportError(txn::TxnId{e.owner});
     if (e.kind == transport::ErrorKind::kFramingError) {
       spdlog::info("framing error from {}: {}", e.remote.toString(),
                    transport::toString(e.framing));
@@ -169,33 +249,230 @@ struct SipNode::Impl {
     transport.send(target, response.serialize());
   }
 
+  // The listener a restored binding's calls leave from: the trunk's realm
+  // and the binding's transport.
+  std::optional<std::uint32_t> listenerFor(std::string_view realm, txn::Protocol p) const {
+    for (std::size_t i = 0; i < config.listen.size(); ++i) {
+      if (config.listen[i].realm == realm && toTxn(config.listen[i].protocol) == p)
+        return static_cast<std::uint32_t>(i);
+    }
+    return std::nullopt;
+  }
+
+  std::vector<std::pair<cfg::TrunkId, std::size_t>> registeredPerTrunk() const {
+    std::vector<std::pair<cfg::TrunkId, std::size_t>> out;
+    for (const cfg::Trunk& t : snapshot->trunks) {
+      if (t.auth == cfg::AuthMode::Register)
+        out.emplace_back(t.id, policy.registrar().contactsOf(t.id).size());
+    }
+    return out;
+  }
+
+  void sample() {
+    if (!sampler || !engine) return;
+    SipSample s;
+    s.engine = &engine->stats();
+    s.transactions = engine->layer().size();
+    s.policy = &policy.stats();
+    s.usage = options.limits->usage();
+    s.gateways = health->status();
+    s.outbound = outbound->status();
+    s.registered = registeredPerTrunk();
+    s.transport = &transport.stats();
+    s.snapshot = snapshot.get();
+    sampler->sample(s);
+  }
+
+  boost::asio::io_context& io;
+  Config config;
+  SipNodeOptions options;
   txn::AsioTimerService timers;
   TransportSender sender;
-  RequestHandler handler;
-  txn::TransactionLayer layer;
+  ForwardingSink reg_sink;
+  b2bua::DefaultPolicy policy;
   transport::Transport transport;
+  cfg::SnapshotPtr snapshot = emptySnapshot();
+  bool has_snapshot = false;
+  std::optional<SipSampler> sampler;
+  boost::asio::steady_timer metrics_timer;
+  std::unordered_map<cfg::TrunkId, std::uint64_t> route_rejections;
+  // Declared last: destroyed first (they reference everything above).
+  std::unique_ptr<b2bua::Engine> engine;
+  std::unique_ptr<b2bua::GatewayHealth> health;
+  std::unique_ptr<b2bua::OutboundRegistrar> outbound;
   uint64_t discarded = 0;
+  bool shutting_down = false;
+  bool stopped = false;
+  std::size_t ended_by_shutdown = 0;
+  std::uint64_t finals_at_shutdown = 0;
 };
 
-SipNode::SipNode(boost::asio::io_context& io, const Config& config)
-    : impl_(std::make_unique<Impl>(io, config)) {}
+SipNode::SipNode(boost::asio::io_context& io, const Config& config, SipNodeOptions options)
+    : impl_(std::make_unique<Impl>(io, config, std::move(options))) {}
 
-SipNode::~SipNode() = default;
+SipNode::~SipNode() {
+  // Timers of the health checker and registrar reference the engine: they go
+  // first, then the engine, while the policy and transport still exist.
+  impl_->outbound.reset();
+  impl_->health.reset();
+  impl_->policy.setHealth(nullptr);
+  impl_->engine.reset();
+}
 
 void SipNode::start() {
-  impl_->transport.start();
+  impl_->start();
 }
+
+void SipNode::setSnapshot(cfg::SnapshotPtr snapshot) {
+  if (!snapshot) return;
+  impl_->has_snapshot = true;
+  if (impl_->engine) {
+    impl_->engine->setSnapshot(snapshot);
+    impl_->health->setSnapshot(*snapshot);
+    impl_->outbound->setSnapshot(*snapshot);
+  }
+  // Kept after the others: gateway health and the registrar were handed a
+  // reference and the sampler reads trunk names from it.
+  impl_->snapshot = std::move(snapshot);
+}
+
+bool SipNode::hasSnapshot() const {
+  return impl_->has_snapshot;
+}
+std::uint64_t SipNode::snapshotGeneration() const {
+  return impl_->snapshot->generation;
+}
+
+std::size_t SipNode::restoreRegistrations(const std::vector<StoredBinding>& bindings) {
+  b2bua::Registrar& registrar = impl_->policy.registrar();
+  const txn::TimePoint now = impl_->timers.now();
+  std::size_t restored = 0;
+  for (const StoredBinding& s : bindings) {
+    if (s.expires_in.count() <= 0) continue;
+    auto listener = impl_->listenerFor(s.realm, s.protocol);
+    if (!listener) {
+      spdlog::warn("registration {} of trunk {}: no {} listener in realm {}, not restored", s.aor,
+                   s.trunk, txn::toString(s.protocol), s.realm);
+      continue;
+    }
+    // A PBX that registered again since start-up is fresher than the table.
+    const auto live = registrar.contactsOf(s.trunk);
+    if (std::any_of(live.begin(), live.end(), [&](const b2bua::Binding* b) {
+          return b->aor == s.aor && b->contact == s.contact;
+        }))
+      continue;
+    b2bua::Binding b;
+    b.trunk = s.trunk;
+    b.aor = s.aor;
+    b.contact = s.contact;
+    b.source.protocol = s.protocol;
+    b.source.address = s.source_address;
+    b.source.port = s.source_port;
+    b.source.listener = *listener;
+    b.expires_at = now + s.expires_in;
+    b.user_agent = s.user_agent;
+    registrar.restore(std::move(b));
+    ++restored;
+  }
+  return restored;
+}
+
+void SipNode::shutdown() {
+  impl_->shutting_down = true;
+  if (!impl_->engine) return;
+  impl_->finals_at_shutdown = finalsIn(impl_->engine->stats());
+  impl_->engine->shutdown();
+  impl_->outbound->shutdown();
+}
+
+bool SipNode::shutdownSettled() const {
+  if (!impl_->engine) return true;
+  // Each call ended by the shutdown sends two requests that get a final
+  // response: BYE on both legs, or CANCEL (200) and its INVITE (487).
+  const std::uint64_t finals = finalsIn(impl_->engine->stats()) - impl_->finals_at_shutdown;
+  return finals >= 2 * impl_->ended_by_shutdown;
+}
+
 void SipNode::stop() {
+  impl_->stopped = true;
+  impl_->metrics_timer.cancel();
   impl_->transport.stop();
 }
+
 transport::ReloadResult SipNode::reloadCertificates() {
   return impl_->transport.reloadCertificates();
 }
+
+std::vector<b2bua::CallInfo> SipNode::activeCalls() const {
+  return impl_->engine ? impl_->engine->activeCalls() : std::vector<b2bua::CallInfo>{};
+}
+
+std::size_t SipNode::callCount() const {
+  return impl_->engine ? impl_->engine->callCount() : 0;
+}
+
+std::size_t SipNode::activeCallCount() const {
+  if (!impl_->engine) return 0;
+  const auto& a = impl_->engine->stats().calls_active;
+  return static_cast<std::size_t>(a[0] + a[1]);
+}
+
+std::vector<TrunkUsage> SipNode::trunkUsage() const {
+  std::vector<TrunkUsage> out;
+  const cfg::Snapshot& snap = *impl_->snapshot;
+  std::unordered_map<cfg::TrunkId, b2bua::ChannelLimits::Usage> usage;
+  for (const auto& u : impl_->options.limits->usage()) usage[u.trunk] = u;
+  std::vector<b2bua::GatewayStatus> gateways;
+  std::vector<b2bua::OutboundStatus> outbound;
+  if (impl_->engine) {
+    gateways = impl_->health->status();
+    outbound = impl_->outbound->status();
+  }
+  for (const cfg::Trunk& t : snap.trunks) {
+    TrunkUsage tu;
+    tu.id = t.id;
+    tu.name = t.name;
+    tu.kind = t.kind;
+    tu.enabled = t.enabled;
+    tu.limits = t.limits;
+    if (auto it = usage.find(t.id); it != usage.end()) {
+      tu.inbound = it->second.inbound;
+      tu.outbound = it->second.outbound;
+      tu.rejections["limit"] = it->second.rejected_limit;
+      tu.rejections["rate"] = it->second.rejected_rate;
+    } else {
+      tu.rejections["limit"] = 0;
+      tu.rejections["rate"] = 0;
+    }
+    auto rr = impl_->route_rejections.find(t.id);
+    tu.rejections["route"] = rr == impl_->route_rejections.end() ? 0 : rr->second;
+    for (const auto& g : gateways) {
+      if (g.trunk == t.id) tu.gateways.push_back(g);
+    }
+    for (const auto& o : outbound) {
+      if (o.trunk == t.id) tu.registration = o;
+    }
+    if (t.auth == cfg::AuthMode::Register)
+      tu.registered_contacts = impl_->policy.registrar().contactsOf(t.id).size();
+    out.push_back(std::move(tu));
+  }
+  return out;
+}
+
+void SipNode::sampleMetrics() {
+  impl_->sample();
+}
+
 const transport::Stats& SipNode::transportStats() const {
   return impl_->transport.stats();
 }
-const RequestHandler& SipNode::handler() const {
-  return impl_->handler;
+
+std::string SipNode::boundEndpoint(std::size_t listener) const {
+  return impl_->transport.localEndpoint(listener).toString();
+}
+
+b2bua::Engine* SipNode::engine() {
+  return impl_->engine.get();
 }
 
 }  // namespace sbc::app

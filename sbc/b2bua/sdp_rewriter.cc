@@ -34,6 +34,9 @@ const std::string& SdpRewriter::rewrite(sdp::SessionDescription sdp, LegSdp& leg
     leg.version = leg.session_id;
   }
   sdp.ensureMandatoryLines();
+  // The session name is free text the far side's equipment fills in (product
+  // names, host names): topology hiding replaces it like o=.
+  sdp.setSessionName("-");
   const bool v6 = our_address.find(':') != std::string_view::npos;
   auto write = [&](std::uint64_t version) {
     sdp::Origin o;

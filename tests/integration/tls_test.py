@@ -22,6 +22,7 @@ import warnings
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sbcdb  # noqa: E402
 import sbctest  # noqa: E402
 
 failures = 0
@@ -107,7 +108,20 @@ private_key = "{certs['key']}"
 ca = "{certs['ca']}"
 verify_client = true
 """
+    # The sbc answers only sources it knows: loopback is a carrier outside
+    # and a PBX inside, in a database of this test's own.
+    db = sbcdb.TestDb("tls_test").__enter__()
+    config += db.toml_section(work)
     sbc = sbctest.Sbc(binary, work, config)
+    try:
+        db.wait_for_schema(sbc)
+        db.add_trunk("tls-carrier", "carrier", "outside", "127.0.0.0/8")
+        db.add_trunk("tls-pbx", "pbx", "inside", "127.0.0.0/8")
+    except sbcdb.TestDbError as e:
+        check(False, f"database set-up: {e}\n" + sbc.tail())
+        sbc.stop()
+        db.__exit__(None, None, None)
+        return 1
     ctx = ssl.create_default_context(cafile=certs["ca"])
     client_cert, client_key = issue(work, "client", "pbx.test", client=True)
     mctx = ssl.create_default_context(cafile=certs["ca"])
@@ -172,6 +186,7 @@ verify_client = true
         check(sbc.alive(), "the sbc is alive at the end")
     finally:
         code = sbc.stop()
+        db.__exit__(None, None, None)
     check(code == 0, f"clean exit on SIGTERM (got {code})")
     if failures:
         sbctest.log("--- sbc log ---\n" + sbc.tail())

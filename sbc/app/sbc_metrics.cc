@@ -1,0 +1,286 @@
+#include "sbc/app/sbc_metrics.h"
+
+#include <algorithm>
+#include <array>
+
+#include "sbc/sip/headers.h"
+
+namespace sbc::app {
+namespace {
+
+// Call setup times: from a few ms (a local PBX) to a minute of ringing.
+const std::vector<double> kSetupBuckets = {0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120};
+
+std::string_view directionName(b2bua::Direction d) {
+  return d == b2bua::Direction::Inbound ? "inbound" : "outbound";
+}
+
+std::string_view methodLabel(std::size_t i) {
+  std::string_view n = sip::methodName(static_cast<sip::Method>(i));
+  return n.empty() ? std::string_view("other") : n;
+}
+
+std::string key(std::string_view family, std::initializer_list<std::string_view> labels) {
+  std::string k(family);
+  for (std::string_view l : labels) {
+    k += '\x1f';
+    k += l;
+  }
+  return k;
+}
+
+double seconds(b2bua::CallRecord::Time from, b2bua::CallRecord::Time to) {
+  return std::chrono::duration<double>(to - from).count();
+}
+
+}  // namespace
+
+SbcMetrics::SbcMetrics(metrics::Registry& r) {
+  r.declare(
+      *this,
+      {
+          {&SbcMetrics::sip_messages,
+           "sbc_sip_messages_total",
+           "SIP requests received (in) and sent (out) by the B2BUA, by method",
+           {"direction", "method"}},
+          {&SbcMetrics::sip_responses,
+           "sbc_sip_responses_total",
+           "SIP responses received (in) and sent (out) by the B2BUA, by class (1xx..6xx)",
+           {"direction", "class"}},
+          {&SbcMetrics::transactions_active, "sbc_transactions_active",
+           "SIP transactions in progress"},
+          {&SbcMetrics::calls_active,
+           "sbc_calls_active",
+           "Calls holding a channel of the trunk, by call direction",
+           {"trunk", "direction"}},
+          {&SbcMetrics::calls_total,
+           "sbc_calls_total",
+           "Finished call attempts by the caller's trunk and result (answered, failed, cancelled, "
+           "rejected)",
+           {"trunk", "direction", "result"}},
+          {&SbcMetrics::call_setup,
+           "sbc_call_setup_seconds",
+           "Time from INVITE to the first ringing relayed and to the answer",
+           {"stage"},
+           kSetupBuckets},
+          {&SbcMetrics::rejections,
+           "sbc_rejections_total",
+           "New calls or requests refused, by trunk and reason (limit, rate, route, auth, "
+           "forbidden)",
+           {"trunk", "reason"}},
+          {&SbcMetrics::dropped,
+           "sbc_dropped_total",
+           "Requests dropped without an answer (unknown_source, flood)",
+           {"cause"}},
+          {&SbcMetrics::channels_in_use,
+           "sbc_trunk_channels_in_use",
+           "Channels in use per trunk",
+           {"trunk"}},
+          {&SbcMetrics::channel_limit,
+           "sbc_trunk_channel_limit",
+           "Channel limit of the trunk (max_calls; 0 = unlimited)",
+           {"trunk"}},
+          {&SbcMetrics::gateway_up,
+           "sbc_gateway_up",
+           "1 when the gateway answers OPTIONS pings",
+           {"trunk", "gateway"}},
+          {&SbcMetrics::gateway_rtt,
+           "sbc_gateway_rtt_seconds",
+           "Round-trip time of the gateway's last answered OPTIONS ping",
+           {"trunk", "gateway"}},
+          {&SbcMetrics::registrations,
+           "sbc_registrations",
+           "Live registered contacts per PBX trunk",
+           {"trunk"}},
+          {&SbcMetrics::outbound_registration_up,
+           "sbc_outbound_registration_up",
+           "1 while the SBC's registration to the carrier trunk is in force",
+           {"trunk"}},
+          {&SbcMetrics::tls_handshake_failures, "sbc_tls_handshake_failures_total",
+           "Failed TLS handshakes (inbound and outbound)"},
+          {&SbcMetrics::connections_open, "sbc_transport_connections_open",
+           "Open TCP and TLS connections"},
+          {&SbcMetrics::cdr_queue_depth, "sbc_cdr_queue_depth", "CDRs waiting for the writer"},
+          {&SbcMetrics::cdr_spool_records, "sbc_cdr_spool_records",
+           "CDRs in the on-disk spool, waiting for the database"},
+          {&SbcMetrics::cdr_dropped, "sbc_cdr_dropped_total",
+           "CDRs refused because the queue was full"},
+          {&SbcMetrics::config_generation, "sbc_config_generation",
+           "Generation of the configuration snapshot in force (0: none yet)"},
+          {&SbcMetrics::config_reloads, "sbc_config_reloads_total",
+           "Configuration reloads after the first load"},
+          {&SbcMetrics::config_reload_failures, "sbc_config_reload_failures_total",
+           "Configuration loads that failed (the previous snapshot stayed)"},
+          {&SbcMetrics::config_age, "sbc_config_age_seconds",
+           "Seconds since the configuration in force was loaded"},
+      });
+}
+
+std::string_view callResult(const b2bua::CallRecord& r) {
+  if (r.answered()) return "answered";
+  if (r.ended_reason == "cancel") return "cancelled";
+  if (r.ended_reason == "limit" || r.ended_reason == "no-route") return "rejected";
+  return "failed";
+}
+
+SipSampler::SipSampler(SbcMetrics& m) : m_(m) {
+  ringing_ = &m_.call_setup.with({"ringing"});
+  answer_ = &m_.call_setup.with({"answer"});
+  // Series that always exist, so that dashboards see zeros rather than gaps.
+  for (std::string_view dir : {"in", "out"}) {
+    for (std::size_t cls = 1; cls <= 6; ++cls) {
+      const std::string c = std::to_string(cls) + "xx";
+      counter(m_.sip_responses, {dir, c});
+    }
+  }
+  counter(m_.dropped, {"unknown_source"});
+  counter(m_.dropped, {"flood"});
+  m_.tls_handshake_failures.get();
+}
+
+prometheus::Counter& SipSampler::counter(const metrics::CounterFamily& f,
+                                         std::initializer_list<std::string_view> labels) {
+  const std::string k = key(f.name(), labels);
+  auto it = counters_.find(k);
+  if (it != counters_.end()) return *it->second;
+  prometheus::Counter& c = f.with(labels);
+  counters_.emplace(k, &c);
+  return c;
+}
+
+prometheus::Gauge& SipSampler::gauge(const metrics::GaugeFamily& f,
+                                     std::initializer_list<std::string_view> labels) {
+  const std::string k = key(f.name(), labels);
+  auto it = gauges_.find(k);
+  if (it != gauges_.end()) return *it->second;
+  prometheus::Gauge& g = f.with(labels);
+  gauges_.emplace(k, &g);
+  return g;
+}
+
+void SipSampler::add(prometheus::Counter& c, std::uint64_t now, std::uint64_t& last) {
+  if (now > last) c.Increment(static_cast<double>(now - last));
+  last = now;
+}
+
+std::string SipSampler::trunkName(const cfg::Snapshot* snap, cfg::TrunkId id) const {
+  if (snap) {
+    if (const cfg::Trunk* t = snap->trunk(id)) return t->name;
+  }
+  if (auto it = trunk_names_.find(id); it != trunk_names_.end()) return it->second;
+  return "trunk-" + std::to_string(id);
+}
+
+void SipSampler::sample(const SipSample& s) {
+  if (s.snapshot) {
+    for (const cfg::Trunk& t : s.snapshot->trunks) trunk_names_[t.id] = t.name;
+  }
+  std::vector<prometheus::Gauge*> set_now;
+  auto setGauge = [&](prometheus::Gauge& g, double v) {
+    g.Set(v);
+    set_now.push_back(&g);
+  };
+
+  if (const b2bua::EngineStats* e = s.engine) {
+    for (std::size_t i = 0; i < b2bua::kMethods; ++i) {
+      const std::string_view method = methodLabel(i);
+      if (e->requests_in[i] != 0) {
+        add(counter(m_.sip_messages, {"in", method}), e->requests_in[i],
+            last_[key("in", {method})]);
+      }
+      if (e->requests_out[i] != 0) {
+        add(counter(m_.sip_messages, {"out", method}), e->requests_out[i],
+            last_[key("out", {method})]);
+      }
+    }
+    for (std::size_t cls = 1; cls <= 6; ++cls) {
+      const std::string c = std::to_string(cls) + "xx";
+      add(counter(m_.sip_responses, {"in", c}), e->responses_in[cls], last_[key("rin", {c})]);
+      add(counter(m_.sip_responses, {"out", c}), e->responses_out[cls], last_[key("rout", {c})]);
+    }
+    // Rejections the engine knows no trunk for (identification): auth and
+    // forbidden. Limits come per trunk from the limits, routes from records.
+    const auto auth = static_cast<std::size_t>(b2bua::RejectCause::Auth);
+    const auto forbidden = static_cast<std::size_t>(b2bua::RejectCause::Forbidden);
+    add(counter(m_.rejections, {"", "auth"}), e->rejections[auth], last_["rej-auth"]);
+    add(counter(m_.rejections, {"", "forbidden"}), e->rejections[forbidden],
+        last_["rej-forbidden"]);
+  }
+  if (const b2bua::PolicyStats* p = s.policy) {
+    add(counter(m_.dropped, {"unknown_source"}), p->dropped_unknown, last_["drop-unknown"]);
+    add(counter(m_.dropped, {"flood"}), p->dropped_flood, last_["drop-flood"]);
+  }
+  setGauge(m_.transactions_active.get(), static_cast<double>(s.transactions));
+
+  for (const b2bua::ChannelLimits::Usage& u : s.usage) {
+    const std::string name = trunkName(s.snapshot, u.trunk);
+    setGauge(gauge(m_.calls_active, {name, "inbound"}), u.inbound);
+    setGauge(gauge(m_.calls_active, {name, "outbound"}), u.outbound);
+    setGauge(gauge(m_.channels_in_use, {name}), static_cast<double>(u.inbound + u.outbound));
+    add(counter(m_.rejections, {name, "limit"}), u.rejected_limit,
+        last_[key("lim", {std::to_string(u.trunk)})]);
+    add(counter(m_.rejections, {name, "rate"}), u.rejected_rate,
+        last_[key("rate", {std::to_string(u.trunk)})]);
+  }
+  if (s.snapshot) {
+    for (const cfg::Trunk& t : s.snapshot->trunks) {
+      setGauge(gauge(m_.channel_limit, {t.name}), t.limits.max_calls);
+    }
+  }
+  for (const b2bua::GatewayStatus& g : s.gateways) {
+    const std::string name = trunkName(s.snapshot, g.trunk);
+    const std::string gw = g.host + ":" + std::to_string(g.port);
+    setGauge(gauge(m_.gateway_up, {name, gw}), g.up ? 1 : 0);
+    setGauge(gauge(m_.gateway_rtt, {name, gw}), std::chrono::duration<double>(g.rtt).count());
+  }
+  for (const b2bua::OutboundStatus& o : s.outbound) {
+    setGauge(gauge(m_.outbound_registration_up, {o.trunk_name}),
+             o.state == b2bua::OutboundState::Registered ? 1 : 0);
+  }
+  for (const auto& [trunk, count] : s.registered) {
+    setGauge(gauge(m_.registrations, {trunkName(s.snapshot, trunk)}), static_cast<double>(count));
+  }
+  if (const transport::Stats* t = s.transport) {
+    add(m_.tls_handshake_failures.get(), t->tls_handshake_failures, last_["tls-fail"]);
+    setGauge(m_.connections_open.get(), static_cast<double>(t->connections_open));
+  }
+  // A series not refreshed this time (a gateway removed, a registration gone)
+  // reads 0 rather than its last value forever.
+  std::sort(set_now.begin(), set_now.end());
+  for (prometheus::Gauge* g : set_last_) {
+    if (!std::binary_search(set_now.begin(), set_now.end(), g)) g->Set(0);
+  }
+  set_last_ = std::move(set_now);
+}
+
+void SipSampler::onCallRecord(const b2bua::CallRecord& r) {
+  const std::string_view trunk = r.inbound_trunk;
+  counter(m_.calls_total, {trunk, directionName(r.direction), callResult(r)}).Increment();
+  if (r.ended_reason == "no-route") counter(m_.rejections, {trunk, "route"}).Increment();
+  if (r.ringing != b2bua::CallRecord::Time{}) ringing_->Observe(seconds(r.start, r.ringing));
+  if (r.answered()) answer_->Observe(seconds(r.start, r.answer));
+}
+
+void BackgroundSampler::sample(const BackgroundSample& s,
+                               std::chrono::system_clock::time_point now) {
+  m_.config_generation.get().Set(static_cast<double>(s.config_generation));
+  // The first load is not a reload.
+  const std::uint64_t reloads = s.config_loads > 0 ? s.config_loads - 1 : 0;
+  if (reloads > loads_) m_.config_reloads.get().Increment(static_cast<double>(reloads - loads_));
+  loads_ = std::max(loads_, reloads);
+  if (s.config_failures > failures_) {
+    m_.config_reload_failures.get().Increment(static_cast<double>(s.config_failures - failures_));
+  }
+  failures_ = std::max(failures_, s.config_failures);
+  m_.config_age.get().Set(s.config_loaded_at == std::chrono::system_clock::time_point{}
+                              ? 0.0
+                              : std::chrono::duration<double>(now - s.config_loaded_at).count());
+  m_.cdr_queue_depth.get().Set(static_cast<double>(s.cdr_queue_depth));
+  m_.cdr_spool_records.get().Set(static_cast<double>(s.cdr_spool_records));
+  if (s.cdr_dropped > cdr_dropped_) {
+    m_.cdr_dropped.get().Increment(static_cast<double>(s.cdr_dropped - cdr_dropped_));
+  }
+  cdr_dropped_ = std::max(cdr_dropped_, s.cdr_dropped);
+}
+
+}  // namespace sbc::app

@@ -1,0 +1,127 @@
+#pragma once
+// Every metric of the sbc process, declared once in one table (sbc_metrics.cc),
+// and the two samplers that keep them current:
+//  - SipSampler runs on the SIP thread: every second it copies what lives
+//    there (engine, policy, limits, gateway health, registrations, transport)
+//    into the families, counters by Increment(delta), gauges by Set(); and it
+//    is told about each call record as the call ends (totals, setup times).
+//  - BackgroundSampler runs on the mgmt thread: configuration service, CDR
+//    writer.
+// Series are resolved once per label value and kept (Family::with takes the
+// family's lock, which a scrape also takes): after warm-up the SIP thread only
+// touches prometheus-cpp's atomics.
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+#include "common/metrics/registry.h"
+#include "sbc/b2bua/call_record.h"
+#include "sbc/b2bua/engine.h"
+#include "sbc/b2bua/gateway_health.h"
+#include "sbc/b2bua/outbound_registrar.h"
+#include "sbc/b2bua/policy_default.h"
+#include "sbc/config/snapshot.h"
+#include "sbc/transport/transport.h"
+
+namespace sbc::app {
+
+struct SbcMetrics {
+  metrics::CounterFamily sip_messages;   // {direction, method}
+  metrics::CounterFamily sip_responses;  // {direction, class}
+  metrics::GaugeFamily transactions_active;
+  metrics::GaugeFamily calls_active;              // {trunk, direction}
+  metrics::CounterFamily calls_total;             // {trunk, direction, result}
+  metrics::HistogramFamily call_setup;            // {stage}
+  metrics::CounterFamily rejections;              // {trunk, reason}
+  metrics::CounterFamily dropped;                 // {cause}
+  metrics::GaugeFamily channels_in_use;           // {trunk}
+  metrics::GaugeFamily channel_limit;             // {trunk}
+  metrics::GaugeFamily gateway_up;                // {trunk, gateway}
+  metrics::GaugeFamily gateway_rtt;               // {trunk, gateway}
+  metrics::GaugeFamily registrations;             // {trunk}
+  metrics::GaugeFamily outbound_registration_up;  // {trunk}
+  metrics::CounterFamily tls_handshake_failures;
+  metrics::GaugeFamily connections_open;
+  metrics::GaugeFamily cdr_queue_depth;
+  metrics::GaugeFamily cdr_spool_records;
+  metrics::CounterFamily cdr_dropped;
+  metrics::GaugeFamily config_generation;
+  metrics::CounterFamily config_reloads;
+  metrics::CounterFamily config_reload_failures;
+  metrics::GaugeFamily config_age;
+
+  explicit SbcMetrics(metrics::Registry& registry);
+};
+
+// How a finished call counts in sbc_calls_total{result}: "answered",
+// "cancelled" (the caller gave up), "rejected" (refused by the SBC itself:
+// limits, no route) or "failed" (every other unanswered end).
+std::string_view callResult(const b2bua::CallRecord& record);
+
+// What the SIP thread hands the sampler each second.
+struct SipSample {
+  const b2bua::EngineStats* engine = nullptr;
+  std::size_t transactions = 0;
+  const b2bua::PolicyStats* policy = nullptr;
+  std::vector<b2bua::ChannelLimits::Usage> usage;
+  std::vector<b2bua::GatewayStatus> gateways;
+  std::vector<b2bua::OutboundStatus> outbound;
+  // Live registered contacts per trunk id.
+  std::vector<std::pair<cfg::TrunkId, std::size_t>> registered;
+  const transport::Stats* transport = nullptr;
+  const cfg::Snapshot* snapshot = nullptr;  // trunk names and limits
+};
+
+class SipSampler {
+ public:
+  explicit SipSampler(SbcMetrics& m);
+  void sample(const SipSample& s);
+  void onCallRecord(const b2bua::CallRecord& record);
+
+ private:
+  prometheus::Counter& counter(const metrics::CounterFamily& f,
+                               std::initializer_list<std::string_view> labels);
+  prometheus::Gauge& gauge(const metrics::GaugeFamily& f,
+                           std::initializer_list<std::string_view> labels);
+  void add(prometheus::Counter& c, std::uint64_t now, std::uint64_t& last);
+  std::string trunkName(const cfg::Snapshot* snap, cfg::TrunkId id) const;
+
+  SbcMetrics& m_;
+  // Series by family and label values (a joined key), resolved once.
+  std::map<std::string, prometheus::Counter*, std::less<>> counters_;
+  std::map<std::string, prometheus::Gauge*, std::less<>> gauges_;
+  // Last values copied, by the same key.
+  std::map<std::string, std::uint64_t, std::less<>> last_;
+  // Gauges set last time: those not set this time go to 0 (a trunk that has
+  // gone keeps its series, showing nothing in use).
+  std::vector<prometheus::Gauge*> set_last_;
+  prometheus::Histogram* ringing_ = nullptr;
+  prometheus::Histogram* answer_ = nullptr;
+  std::map<cfg::TrunkId, std::string> trunk_names_;  // names of trunks seen, for gone ones
+};
+
+struct BackgroundSample {
+  std::uint64_t config_generation = 0;
+  std::uint64_t config_loads = 0;
+  std::uint64_t config_failures = 0;
+  std::chrono::system_clock::time_point config_loaded_at{};
+  std::size_t cdr_queue_depth = 0;
+  std::size_t cdr_spool_records = 0;
+  std::uint64_t cdr_dropped = 0;
+};
+
+class BackgroundSampler {
+ public:
+  explicit BackgroundSampler(SbcMetrics& m) : m_(m) {}
+  void sample(const BackgroundSample& s, std::chrono::system_clock::time_point now);
+
+ private:
+  SbcMetrics& m_;
+  std::uint64_t loads_ = 0, failures_ = 0, cdr_dropped_ = 0;
+};
+
+}  // namespace sbc::app

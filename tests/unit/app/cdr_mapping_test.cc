@@ -1,0 +1,124 @@
+#include "sbc/app/cdr_mapping.h"
+
+#include <gtest/gtest.h>
+
+namespace sbc::app {
+namespace {
+
+using namespace std::chrono_literals;
+
+b2bua::CallRecord answeredCall() {
+  b2bua::CallRecord r;
+  r.a_call_id = "a-call@pbx";
+  r.b_call_id = "00abcdef";
+  r.inbound_trunk_id = 3;
+  r.inbound_trunk = "pbx-1";
+  r.outbound_trunk_id = 7;
+  r.outbound_trunk = "carrier-a";
+  r.direction = b2bua::Direction::Outbound;
+  r.caller_in = "2001";
+  r.callee_in = "014155550100";
+  r.caller_out = "+14155550199";
+  r.callee_out = "+14155550100";
+  r.routing_number = "14155559999";
+  r.start = std::chrono::system_clock::time_point(1'700'000'000s);
+  r.ringing = r.start + 1s;
+  r.answer = r.start + 3s;
+  r.end = r.start + 63s;
+  r.final_code = 200;
+  r.final_reason = "OK";
+  r.q850_cause = 16;
+  r.ended_by = b2bua::EndedBy::Callee;
+  r.ended_reason = "bye";
+  r.failover_attempts = 1;
+  r.gateways_tried = {"192.0.2.1:5060", "192.0.2.2:5060"};
+  return r;
+}
+
+TEST(CdrMapping, CopiesEveryField) {
+  b2bua::CallRecord r = answeredCall();
+  const auto start = r.start;
+  cdr::Cdr c = toCdr(std::move(r), "sbc-1");
+  EXPECT_EQ(c.node, "sbc-1");
+  EXPECT_EQ(c.direction, cdr::Direction::Outbound);
+  EXPECT_EQ(c.a_call_id, "a-call@pbx");
+  EXPECT_EQ(c.b_call_id, "00abcdef");
+  EXPECT_EQ(c.in_trunk_id, 3);
+  EXPECT_EQ(c.in_trunk, "pbx-1");
+  EXPECT_EQ(c.out_trunk_id, 7);
+  EXPECT_EQ(c.out_trunk, "carrier-a");
+  EXPECT_EQ(c.caller_in, "2001");
+  EXPECT_EQ(c.callee_in, "014155550100");
+  EXPECT_EQ(c.caller_out, "+14155550199");
+  EXPECT_EQ(c.callee_out, "+14155550100");
+  EXPECT_EQ(c.routing_number, "14155559999");
+  EXPECT_EQ(c.start_time, start);
+  ASSERT_TRUE(c.ringing_time);
+  EXPECT_EQ(*c.ringing_time, start + 1s);
+  ASSERT_TRUE(c.answer_time);
+  EXPECT_EQ(*c.answer_time, start + 3s);
+  ASSERT_TRUE(c.end_time);
+  EXPECT_EQ(*c.end_time, start + 63s);
+  EXPECT_EQ(c.durationMs(), 60000);
+  EXPECT_EQ(c.sip_code, 200);
+  EXPECT_EQ(c.sip_reason, "OK");
+  ASSERT_TRUE(c.q850_cause);
+  EXPECT_EQ(*c.q850_cause, 16);
+  EXPECT_EQ(c.ended_by, cdr::EndedBy::Callee);
+  EXPECT_EQ(c.end_reason, "bye");
+  EXPECT_EQ(c.failover_attempts, 1u);
+  EXPECT_EQ(c.tried_gateways, (std::vector<std::string>{"192.0.2.1:5060", "192.0.2.2:5060"}));
+  EXPECT_EQ(c.uuid.size(), 36u);
+}
+
+TEST(CdrMapping, UnsetTimesAndCauseBecomeNull) {
+  b2bua::CallRecord r = answeredCall();
+  r.ringing = {};
+  r.answer = {};
+  r.q850_cause = -1;
+  r.final_code = 486;
+  r.final_reason = "Busy Here";
+  r.direction = b2bua::Direction::Inbound;
+  r.ended_by = b2bua::EndedBy::Caller;
+  cdr::Cdr c = toCdr(std::move(r), "n");
+  EXPECT_FALSE(c.ringing_time);
+  EXPECT_FALSE(c.answer_time);
+  EXPECT_TRUE(c.end_time);
+  EXPECT_FALSE(c.q850_cause);
+  EXPECT_EQ(c.durationMs(), 0);
+  EXPECT_EQ(c.sip_code, 486);
+  EXPECT_EQ(c.direction, cdr::Direction::Inbound);
+  EXPECT_EQ(c.ended_by, cdr::EndedBy::Caller);
+}
+
+TEST(CdrMapping, ValuesTheTableRefusesAreNeutralized) {
+  // A code or cause outside the cdrs CHECKs would send the record to the
+  // spool's rejected/ folder instead of the table.
+  b2bua::CallRecord r = answeredCall();
+  r.final_code = 0;
+  r.q850_cause = 300;
+  cdr::Cdr c = toCdr(std::move(r), "n");
+  EXPECT_EQ(c.sip_code, 0);
+  EXPECT_FALSE(c.q850_cause);
+  b2bua::CallRecord r2 = answeredCall();
+  r2.final_code = 1000;
+  EXPECT_EQ(toCdr(std::move(r2), "n").sip_code, 0);
+}
+
+TEST(CdrMapping, RowFitsTheCdrsColumns) {
+  cdr::Cdr c = toCdr(answeredCall(), "sbc-1");
+  cdr::Row row = cdr::toRow(c);
+  ASSERT_EQ(row.size(), cdr::columns().size());
+  for (std::size_t i = 0; i < row.size(); ++i) {
+    if (cdr::columns()[i] == "tried_gateways") {
+      ASSERT_TRUE(row[i]);
+      EXPECT_EQ(*row[i], "{\"192.0.2.1:5060\",\"192.0.2.2:5060\"}");
+    }
+    if (cdr::columns()[i] == "duration_ms") {
+      EXPECT_EQ(row[i].value_or(""), "60000");
+    }
+  }
+}
+
+}  // namespace
+}  // namespace sbc::app
