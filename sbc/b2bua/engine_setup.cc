@@ -4,6 +4,7 @@
 
 #include "sbc/b2bua/engine_impl.h"
 #include "sbc/b2bua/numbers.h"
+#include "sbc/b2bua/routing.h"
 #include "sbc/txn/builders.h"
 
 namespace sbc::b2bua {
@@ -36,18 +37,6 @@ int q850Of(const sip::Message& m) {
     if (sip::iequals(r.protocol, "Q.850")) return r.cause;
   }
   return -1;
-}
-
-std::string_view transportUriParam(txn::Protocol p) {
-  switch (p) {
-    case txn::Protocol::Udp:
-      return "";
-    case txn::Protocol::Tcp:
-      return ";transport=tcp";
-    case txn::Protocol::Tls:
-      return ";transport=tls";
-  }
-  return "";
 }
 
 }  // namespace

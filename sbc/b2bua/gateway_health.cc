@@ -1,5 +1,7 @@
 #include "sbc/b2bua/gateway_health.h"
 
+#include "sbc/b2bua/routing.h"
+
 #include <algorithm>
 #include <limits>
 
@@ -12,18 +14,6 @@ constexpr std::int64_t kTombstone = std::numeric_limits<std::int64_t>::min() + 1
 std::size_t slotOf(std::int64_t id, std::size_t capacity) {
   auto x = static_cast<std::uint64_t>(id) * 0x9e3779b97f4a7c15ULL;
   return static_cast<std::size_t>(x >> 17) % capacity;
-}
-
-txn::Protocol protocolOf(cfg::Transport t) {
-  switch (t) {
-    case cfg::Transport::Udp:
-      return txn::Protocol::Udp;
-    case cfg::Transport::Tcp:
-      return txn::Protocol::Tcp;
-    case cfg::Transport::Tls:
-      return txn::Protocol::Tls;
-  }
-  return txn::Protocol::Udp;
 }
 
 std::string hostPort(const cfg::Gateway& g) {
@@ -114,7 +104,7 @@ void GatewayHealth::ping(std::int64_t id) {
   e.timer = {};
   if (e.in_flight) return;  // the outcome reschedules
   const cfg::Gateway& g = e.gateway;
-  const txn::Protocol proto = protocolOf(g.transport);
+  const txn::Protocol proto = toTxnProtocol(g.transport);
   std::string ruri = "sip:" + hostPort(g);
   if (proto == txn::Protocol::Tcp) ruri += ";transport=tcp";
   if (proto == txn::Protocol::Tls) ruri += ";transport=tls";

@@ -20,18 +20,6 @@ std::string hostPort(std::string_view host, std::uint16_t port) {
   return s;
 }
 
-std::string_view transportParam(txn::Protocol p) {
-  switch (p) {
-    case txn::Protocol::Udp:
-      return "";
-    case txn::Protocol::Tcp:
-      return ";transport=tcp";
-    case txn::Protocol::Tls:
-      return ";transport=tls";
-  }
-  return "";
-}
-
 // What of a trunk matters to its registration: a change restarts it.
 bool sameRegistration(const cfg::Trunk& a, const cfg::Trunk& b) {
   if (a.realm != b.realm || a.register_user != b.register_user ||
@@ -196,10 +184,10 @@ void OutboundRegistrar::start(Entry& e) {
   const std::string& user =
       e.trunk.register_user.empty() ? e.trunk.outbound.username : e.trunk.register_user;
   const std::string hp = hostPort(pick->host, pick->port);
-  e.ruri = "sip:" + hp + std::string(transportParam(proto));
+  e.ruri = "sip:" + hp + std::string(transportUriParam(proto));
   e.aor = "sip:" + user + "@" + (pick->port == 5060 ? pick->host : hp);
   e.contact = "sip:" + user + "@" + sender_.advertisedHostPort(e.trunk.realm, proto) +
-              std::string(transportParam(proto));
+              std::string(transportUriParam(proto));
   if (e.expires == 0) e.expires = std::max<std::uint32_t>(1, e.trunk.register_expires);
   e.status.state = e.status.state == OutboundState::Registered ? OutboundState::Registered
                                                                : OutboundState::Registering;

@@ -33,6 +33,18 @@ txn::Protocol toTxnProtocol(cfg::Transport t) {
   return txn::Protocol::Udp;
 }
 
+std::string_view transportUriParam(txn::Protocol p) {
+  switch (p) {
+    case txn::Protocol::Udp:
+      return "";
+    case txn::Protocol::Tcp:
+      return ";transport=tcp";
+    case txn::Protocol::Tls:
+      return ";transport=tls";
+  }
+  return "";
+}
+
 Router::Router(RoutingOptions options, const HealthView* health, const Registrar* registrar,
                std::uint64_t seed)
     : options_(options),

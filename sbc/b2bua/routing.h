@@ -84,5 +84,7 @@ void weightedShuffle(std::vector<T>& items, std::size_t begin, std::size_t end, 
 }
 
 txn::Protocol toTxnProtocol(cfg::Transport t);
+// ";transport=tcp" / ";transport=tls" for a SIP URI, "" for UDP (the default).
+std::string_view transportUriParam(txn::Protocol p);
 
 }  // namespace sbc::b2bua

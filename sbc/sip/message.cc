@@ -1134,11 +1134,11 @@ ParseResult MessageParser::parse(std::string bytes, bool datagram) {
     std::size_t last = line.rfind(' ');
     std::string_view tail = line.substr(last + 1);
     // Not SIP at all (no version token anywhere): nothing to answer.
-    std::size_t v = line.find("SIP/", sp1);
-    if (v == std::string_view::npos) {
-      std::size_t lv = line.find("sip/", sp1);
-      if (lv == std::string_view::npos) return {ParseError::BadStartLine, std::nullopt};
-    }
+    // The version is case-insensitive (RFC 3261 7.1): "SiP/2.0" counts.
+    bool has_version = false;
+    for (std::size_t k = sp1; !has_version && k + 4 <= line.size(); ++k)
+      has_version = text::iequals(line.substr(k, 4), "SIP/");
+    if (!has_version) return {ParseError::BadStartLine, std::nullopt};
     std::size_t spaces = static_cast<std::size_t>(std::count(line.begin(), line.end(), ' '));
     if (spaces != 2 || tail.empty() || line.find('\t') != std::string_view::npos) {
       note(err, ParseError::BadRequestLine);

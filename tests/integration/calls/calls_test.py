@@ -291,7 +291,7 @@ def hold_resume(t):
     pbx = t.pbx_uac(scenario="pbx_uac_hold.xml", calls=1, duration_ms=300)
     t.expect_exit(pbx, 0, successful=1)
     t.expect_exit(carrier, 0, successful=1)
-    invites = [m for m in requests(carrier.received(), "INVITE")]
+    invites = requests(carrier.received(), "INVITE")
     cseqs = sorted({m.header("cseq") for m in invites})
     t.check(len(cseqs) == 3, f"the carrier gets the INVITE and two re-INVITEs ({cseqs})")
     by_cseq = {m.header("cseq"): m for m in invites}

@@ -1,0 +1,277 @@
+#!/usr/bin/env bash
+# Calls per second: the sbc against Kamailio 5.6, side by side in one run.
+#
+#   tests/bench/sip_load/run.sh            the full run (~10 min on 2 cores)
+#   BENCH_RATES="200" BENCH_CALLS=2000 tests/bench/sip_load/run.sh   a smoke
+#
+# SIPp uac (127.0.0.2) -> peer -> SIPp uas (127.0.0.3), UDP, zero-length
+# calls (INVITE/180/200/ACK/BYE/200), -buff_size 4194304, BENCH_CALLS (>=
+# 20,000) calls per step; the rate rises step by step (BENCH_RATES) and each
+# peer stops at its first step with a failed call (or that falls 10% short
+# of the rate). The peers, in alternation at each rate:
+#   sbc       the release build: topology hiding, channel accounting (a limit
+#             on the carrier trunk), CDRs written to PostgreSQL, log level warn
+#   kamailio  5.6 as an SBC-like stateful proxy (kamailio.cfg.in: tm, rr,
+#             dialog with a per-trunk profile limit, topoh), children=2,
+#             -x tlsf -X tlsf -m 3072 (PERFORMANCE.md)
+# A proxy with several workers may relay a 180 after its 200 (UDP has no
+# order): the UAC runs with -default_behaviors all,-abortunexp so that a late
+# provisional response is ignored rather than aborting the call; anything
+# else unexpected still fails the call by its receive timeout.
+# CPU per call is the peer's utime+stime (/proc/PID/stat; Kamailio: all its
+# processes) over the step divided by the calls completed.
+#
+# Settings: BENCH_BUILD_DIR (default build/release; built if missing),
+# BENCH_PG_PORT (55497), BENCH_RATES, BENCH_CALLS, BENCH_KEEP=1 keeps the
+# work directory. Not a test: no assertion on the figures.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cd "$here/../../.."
+repo=$(pwd)
+
+build=${BENCH_BUILD_DIR:-build/release}
+rates=${BENCH_RATES:-"1000 1500 2000 2500 3000 3500 4000 5000 6000"}
+calls=${BENCH_CALLS:-20000}
+pg_port=${BENCH_PG_PORT:-55497}
+sbc_bin=$repo/$build/sbc/app/sbc
+migrate_bin=$repo/$build/tools/sbc-migrate/sbc-migrate
+work=$(mktemp -d /tmp/sip-load.XXXXXX)
+hz=$(getconf CLK_TCK)
+
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'sip_load: %s\n' "$*" >&2; exit 1; }
+free_port() {  # a port free for UDP and TCP on $1
+  python3 - "$1" <<'EOF'
+import socket, sys
+for _ in range(50):
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind((sys.argv[1], 0))
+    p = u.getsockname()[1]
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        t.bind((sys.argv[1], p)); print(p); break
+    except OSError:
+        pass
+    finally:
+        t.close(); u.close()
+EOF
+}
+
+pids=()
+pg_started=0
+db=sipload_$$
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do
+    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+  done
+  if [ -n "${dsn_admin:-}" ]; then
+    psql -X -q -d "$dsn_admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  fi
+  [ $pg_started = 1 ] && SBC_TEST_PG_PORT=$pg_port tests/pg/pg.sh stop || true
+  if [ -z "${BENCH_KEEP:-}" ]; then rm -rf "$work"; else echo "work directory kept: $work"; fi
+}
+trap cleanup EXIT
+
+# ---------------------------------------------------------------------------
+say "peers and tools"
+command -v sipp >/dev/null || die "sipp missing: apt-get install sip-tester"
+if ! command -v kamailio >/dev/null; then
+  [ "$(id -u)" = 0 ] || die "kamailio missing and not root: apt-get install kamailio"
+  echo "    installing kamailio (Debian package)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kamailio >/dev/null
+fi
+{ kamailio -v 2>/dev/null || true; } | sed -n '1s/^/    /p'
+{ sipp -v 2>/dev/null || true; } | sed -n 's/^ *\(SIPp.*\)/    \1/p'
+if [ ! -x "$sbc_bin" ] || [ ! -x "$migrate_bin" ]; then
+  say "building the release in $build (sbc, sbc-migrate)"
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g -DNDEBUG" >"$work/build.log" 2>&1
+  cmake --build "$build" --target sbc sbc-migrate -j "$(nproc)" >>"$work/build.log" 2>&1 \
+    || { tail -30 "$work/build.log" >&2; die "build failed"; }
+fi
+grep -q 'CMAKE_BUILD_TYPE:STRING=Rel' "$build/CMakeCache.txt" \
+  || echo "    warning: $build is not a release build: the sbc's figures will be poor"
+
+# ---------------------------------------------------------------------------
+say "PostgreSQL (private, port $pg_port) and the sbc's configuration"
+if ! SBC_TEST_PG_PORT=$pg_port tests/pg/pg.sh status; then
+  SBC_TEST_PG_PORT=$pg_port tests/pg/pg.sh start | sed 's/^/    /'
+  pg_started=1
+fi
+dsn_admin=$(SBC_TEST_PG_PORT=$pg_port tests/pg/pg.sh dsn)
+dsn=${dsn_admin/dbname=postgres/dbname=$db}
+psql -X -q -d "$dsn_admin" -c "CREATE DATABASE $db" >/dev/null
+"$migrate_bin" --dsn "$dsn" --quiet
+
+uas_sbc_port=$(free_port 127.0.0.3)
+uas_kam_port=$(free_port 127.0.0.3)
+sbc_in_port=$(free_port 127.0.0.1)
+sbc_out_port=$(free_port 127.0.0.10)
+mgmt_port=$(free_port 127.0.0.1)
+kam_port=$(free_port 127.0.0.1)
+limit=100000  # both peers count channels against a limit never reached
+
+psql -X -q -v ON_ERROR_STOP=1 -d "$dsn" >/dev/null <<SQL
+INSERT INTO trunks (name, kind, realm) VALUES ('pbx', 'pbx', 'inside');
+INSERT INTO trunk_acl (trunk_id, cidr) SELECT id, '127.0.0.2/32' FROM trunks WHERE name = 'pbx';
+INSERT INTO trunks (name, kind, realm, max_calls) VALUES ('carrier', 'carrier', 'outside', $limit);
+INSERT INTO trunk_acl (trunk_id, cidr) SELECT id, '127.0.0.3/32' FROM trunks WHERE name = 'carrier';
+INSERT INTO trunk_gateways (trunk_id, host, port, options_ping)
+  SELECT id, '127.0.0.3', $uas_sbc_port, false FROM trunks WHERE name = 'carrier';
+INSERT INTO routes (prefix, trunk_id) SELECT '', id FROM trunks WHERE name = 'carrier';
+SQL
+
+cat >"$work/sbc.toml" <<EOF
+[node]
+name = "sip-load"
+log_level = "warn"
+product = "edge-sbc"
+shutdown_grace = 1
+[database]
+dsn = "$dsn"
+pool_threads = 2
+[cdr]
+spool_dir = "$work/cdr-spool"
+[mgmt]
+address = "127.0.0.1"
+port = $mgmt_port
+[[listen]]
+realm = "inside"
+transport = "udp"
+address = "127.0.0.1"
+port = $sbc_in_port
+[[listen]]
+realm = "outside"
+transport = "udp"
+address = "127.0.0.10"
+port = $sbc_out_port
+EOF
+
+say "starting the sbc ($sbc_bin) and kamailio"
+"$sbc_bin" --config "$work/sbc.toml" >"$work/sbc.log" 2>&1 &
+sbc_pid=$!
+pids+=("$sbc_pid")
+for _ in $(seq 1 100); do
+  curl -fsS -m 1 "http://127.0.0.1:$mgmt_port/healthz" >/dev/null 2>&1 && break
+  kill -0 "$sbc_pid" 2>/dev/null || { tail "$work/sbc.log" >&2; die "the sbc exited"; }
+  sleep 0.2
+done
+curl -fsS -m 1 "http://127.0.0.1:$mgmt_port/healthz" >/dev/null || die "the sbc is not healthy"
+
+sed -e "s/@PORT@/$kam_port/" -e "s/@UAS@/127.0.0.3:$uas_kam_port/" -e "s/@LIMIT@/$limit/" \
+  "$here/kamailio.cfg.in" >"$work/kamailio.cfg"
+kamailio -f "$work/kamailio.cfg" -DD -E -x tlsf -X tlsf -m 3072 -M 32 >"$work/kamailio.log" 2>&1 &
+kam_pid=$!
+pids+=("$kam_pid")
+sleep 1
+kill -0 "$kam_pid" 2>/dev/null || { tail "$work/kamailio.log" >&2; die "kamailio exited"; }
+
+for peer in sbc kam; do
+  port_var=uas_${peer}_port
+  sipp -sf "$here/uas_rr.xml" -i 127.0.0.3 -p "${!port_var}" -nostdin -buff_size 4194304 \
+    -mp "$(free_port 127.0.0.3)" -trace_err -error_file "$work/uas_$peer.err" \
+    >"$work/uas_$peer.out" 2>&1 &
+  pids+=("$!")
+done
+sleep 0.5
+
+# ---------------------------------------------------------------------------
+cpu_ticks() {  # utime+stime of a pid and its children processes (Kamailio forks)
+  local total=0 p
+  for p in "$1" $(pgrep -P "$1" || true); do
+    [ -r "/proc/$p/stat" ] || continue
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+  done
+  echo $total
+}
+
+stat_summary() {  # SIPp -trace_stat file -> "successful failed call_rate mean_ms p99_ms"
+  python3 - "$1" <<'EOF'
+import sys
+rows = [r.rstrip("\n").split(";") for r in open(sys.argv[1]) if r.strip()]
+d = dict(zip(rows[0], rows[-1]))
+ok, failed = int(d.get("SuccessfulCall(C)", 0)), int(d.get("FailedCall(C)", 0))
+def ms(v):
+    h, m, s, us = (v or "0:0:0:0").split(":")
+    return ((int(h) * 60 + int(m)) * 60 + int(s)) * 1000 + int(us) / 1000
+mean = ms(d.get("ResponseTime1(C)"))
+buckets = [(k.split("_", 1)[1], int(v or 0)) for k, v in d.items()
+           if k.startswith("ResponseTimeRepartition1_")]
+total = sum(c for _, c in buckets)
+p99, acc = "?", 0
+for label, c in buckets:
+    acc += c
+    if total and acc >= 0.99 * total:
+        p99 = label
+        break
+try:
+    rate = float(d.get("CallRate(C)", 0))
+except ValueError:
+    rate = 0.0
+print(ok, failed, f"{rate:.0f}", f"{mean:.1f}", p99)
+EOF
+}
+
+declare -A failed_at=()
+results=()
+step() {  # peer rate: runs one step, prints and records its line
+  local peer=$1 rate=$2 target pid c0 c1 out
+  if [ "$peer" = sbc ]; then target=127.0.0.1:$sbc_in_port; pid=$sbc_pid; else target=127.0.0.1:$kam_port; pid=$kam_pid; fi
+  out=$work/uac_${peer}_$rate
+  c0=$(cpu_ticks "$pid")
+  set +e
+  sipp -sf "$here/uac_rr.xml" "$target" -i 127.0.0.2 -p "$(free_port 127.0.0.2)" \
+    -mp "$(free_port 127.0.0.2)" -s 12125550123 -m "$calls" -r "$rate" -rp 1000 -nostdin \
+    -buff_size 4194304 -default_behaviors all,-abortunexp \
+    -trace_stat -stf "$out.csv" -fd 1 -trace_err -error_file "$out.err" \
+    -recv_timeout 5000 -timeout "$((calls / rate + 30))s" -timeout_error >"$out.screen" 2>&1
+  local rc=$?
+  set -e
+  c1=$(cpu_ticks "$pid")
+  local ok failed cps mean p99 cpu_us verdict=ok line
+  # SIPp's own cumulative call rate: what it managed to start per second.
+  read -r ok failed cps mean p99 < <(stat_summary "$out.csv")
+  cpu_us=$( [ "$ok" -gt 0 ] && echo "($c1 - $c0) * 1000000 / $hz / $ok" | bc -l || echo 0)
+  if [ "$rc" != 0 ] || [ "$failed" != 0 ] || [ "$ok" -lt "$calls" ] \
+     || [ "$(echo "$cps < 0.9 * $rate" | bc -l)" = 1 ]; then
+    verdict=FAIL
+    failed_at[$peer]=$rate
+  fi
+  line=$(printf '%-8s %6d %7d %7d %9.0f %8.0f %9s %8s  %s' "$peer" "$rate" "$ok" "$failed" "$cps" \
+    "$cpu_us" "$mean" "$p99" "$verdict")
+  echo "$line"
+  results+=("$line")
+}
+
+say "stepping the rate: $rates (calls/s), $calls calls per step"
+printf '%-8s %6s %7s %7s %9s %8s %9s %8s  %s\n' peer rate calls failed "calls/s" "cpu_us" \
+  "mean_ms" "p99_ms" verdict
+echo "    (calls/s: SIPp's achieved rate; cpu_us: peer CPU per call; p99_ms: SIPp's bucket)"
+for rate in $rates; do
+  for peer in sbc kam; do
+    [ -n "${failed_at[$peer]:-}" ] && continue
+    step "$peer" "$rate"
+  done
+  [ -n "${failed_at[sbc]:-}" ] && [ -n "${failed_at[kam]:-}" ] && break
+done
+
+# ---------------------------------------------------------------------------
+best() {  # highest rate a peer passed, and its CPU per call there
+  printf '%s\n' "${results[@]}" | awk -v p="$1" '$1 == p && $NF == "ok" {r = $2; c = $6} END {print (r ? r : 0), (c ? c : "-")}'
+}
+read -r sbc_best sbc_cpu < <(best sbc)
+read -r kam_best kam_cpu < <(best kam)
+echo
+say "summary (same run, same machine; $(nproc) cores shared with SIPp)"
+printf '    %-28s %12s %12s\n' "" sbc kamailio
+printf '    %-28s %12s %12s\n' "highest zero-failure rate" "$sbc_best/s" "$kam_best/s"
+printf '    %-28s %12s %12s\n' "CPU per call at that rate" "${sbc_cpu} us" "${kam_cpu} us"
+printf '    %-28s %12s %12s\n' "first failing rate" "${failed_at[sbc]:-none}" "${failed_at[kam]:-none}"
+# The CDR writer batches: count after the sbc has stopped (SIGTERM flushes).
+kill -TERM "$sbc_pid" 2>/dev/null || true
+for _ in $(seq 1 300); do kill -0 "$sbc_pid" 2>/dev/null || break; sleep 0.1; done
+sbc_calls=$(printf '%s\n' "${results[@]}" | awk '$1 == "sbc" {n += $3} END {print n + 0}')
+cdrs=$(psql -X -q -At -d "$dsn" -c "SELECT count(*) FROM cdrs" 2>/dev/null || echo "?")
+echo "    CDRs written by the sbc: $cdrs for $sbc_calls calls"
