@@ -77,22 +77,20 @@ struct Arena {
 
 }  // namespace
 
-struct Message::Cache {
-  Slot<SmallVec<Via, 4>> vias;
-  Slot<Via> top_via;
-  Slot<NameAddr> from;
-  Slot<NameAddr> to;
-  Slot<std::string_view> call_id;
-  Slot<CSeq> cseq;
-  Slot<SmallVec<NameAddr, 2>> contacts;
+// The parse cache is split in two so that a Message stays small (it is made
+// for every message and transactions keep theirs up to 32 s): the headers
+// that parsing and the transaction layer always read live inline; every other
+// structured header lives in a block allocated on the first access to any of
+// them (most messages never need it).
+namespace {
+struct ExtraCache {
+  Slot<SmallVec<NameAddr, 1>> contacts;
   bool contact_star = false;
-  Slot<SmallVec<NameAddr, 2>> routes;
-  Slot<SmallVec<NameAddr, 2>> record_routes;
+  Slot<SmallVec<NameAddr, 1>> routes;
+  Slot<SmallVec<NameAddr, 1>> record_routes;
   Slot<SmallVec<NameAddr, 1>> pai;
-  Slot<std::uint32_t> max_forwards;
-  Slot<std::uint32_t> content_length;
   Slot<MediaType> content_type;
-  Slot<SmallVec<MediaType, 4>> accept;
+  Slot<SmallVec<MediaType, 2>> accept;
   Slot<TokenList> privacy;
   Slot<SessionExpires> session_expires;
   Slot<MinSE> min_se;
@@ -101,15 +99,28 @@ struct Message::Cache {
   Slot<RAck> rack;
   Slot<std::uint32_t> expires;
   Slot<SmallVec<AuthHeader, 1>> auth[4];
-  // The option-tag lists every request is checked against live inline;
-  // other token-list headers get a slot on first access (unique_ptr keeps
-  // each slot's address stable while others are added).
-  TokenSlot common_tokens[5] = {{HeaderId::Require, {}},
-                                {HeaderId::ProxyRequire, {}},
-                                {HeaderId::Supported, {}},
-                                {HeaderId::Unsupported, {}},
-                                {HeaderId::Allow, {}}};
+  // Token-list headers (Require, Supported, Allow, ...) get a slot on first
+  // access (unique_ptr keeps each slot's address stable while others are
+  // added): few messages have their lists read.
   std::vector<std::unique_ptr<TokenSlot>> tokens;
+};
+}  // namespace
+
+struct Message::Cache {
+  Slot<SmallVec<Via, 2>> vias;
+  Slot<Via> top_via;
+  Slot<NameAddr> from;
+  Slot<NameAddr> to;
+  Slot<std::string_view> call_id;
+  Slot<CSeq> cseq;
+  Slot<std::uint32_t> max_forwards;
+  Slot<std::uint32_t> content_length;
+  std::unique_ptr<ExtraCache> extra_;
+
+  ExtraCache& extra() {
+    if (!extra_) extra_ = std::make_unique<ExtraCache>();
+    return *extra_;
+  }
 };
 
 struct Message::Impl {
@@ -128,7 +139,8 @@ struct Message::Impl {
   int status = 500;
   std::string_view reason = "Server Internal Error";
   std::string_view start_raw;  // original start line; cleared when the start line changes
-  SmallVec<HeaderField, 24> headers;
+  // Typical INVITEs carry 10-16 header fields; more spill to the heap.
+  SmallVec<HeaderField, 16> headers;
   std::string_view body;
   ParseError error = ParseError::Ok;
   mutable Cache cache;
@@ -441,7 +453,7 @@ Result<CSeq> Message::cseq() const {
 }
 
 Result<std::span<const NameAddr>> Message::contacts() const {
-  auto& s = cache().contacts;
+  auto& s = cache().extra().contacts;
   if (!s.done) {
     // "Contact: *" stands alone: one field, one value.
     std::size_t fields = 0;
@@ -454,7 +466,7 @@ Result<std::span<const NameAddr>> Message::contacts() const {
     if (star) {
       s.done = true;
       s.value.emplace();
-      cache().contact_star = true;
+      cache().extra().contact_star = true;
       if (fields != 1) s.error = ParseError::BadContact;
     } else {
       fillList(s, headers(), HeaderId::Contact, ParseError::BadContact,
@@ -470,25 +482,25 @@ Result<std::span<const NameAddr>> Message::contacts() const {
 
 bool Message::contactIsWildcard() const {
   (void)contacts();
-  return cache().contact_star;
+  return cache().extra().contact_star;
 }
 
 Result<std::span<const NameAddr>> Message::routes() const {
-  auto& s = cache().routes;
+  auto& s = cache().extra().routes;
   fillList(s, headers(), HeaderId::Route, ParseError::BadRoute,
            [](std::string_view v) { return parseNameAddr(v, false); });
   return spanFromSlot(s);
 }
 
 Result<std::span<const NameAddr>> Message::recordRoutes() const {
-  auto& s = cache().record_routes;
+  auto& s = cache().extra().record_routes;
   fillList(s, headers(), HeaderId::RecordRoute, ParseError::BadRecordRoute,
            [](std::string_view v) { return parseNameAddr(v, false); });
   return spanFromSlot(s);
 }
 
 Result<std::span<const NameAddr>> Message::pAssertedIdentities() const {
-  auto& s = cache().pai;
+  auto& s = cache().extra().pai;
   fillList(s, headers(), HeaderId::PAssertedIdentity, ParseError::BadHeaderValue,
            [](std::string_view v) { return parseNameAddr(v, true); });
   return spanFromSlot(s);
@@ -513,27 +525,23 @@ Result<std::uint32_t> Message::contentLength() const {
 }
 
 Result<const MediaType&> Message::contentType() const {
-  auto& s = cache().content_type;
+  auto& s = cache().extra().content_type;
   fillSingle(s, headers(), HeaderId::ContentType, parseMediaType);
   return fromSlot(s);
 }
 
 Result<std::span<const MediaType>> Message::accept() const {
-  auto& s = cache().accept;
+  auto& s = cache().extra().accept;
   fillList(s, headers(), HeaderId::Accept, ParseError::BadHeaderValue, parseMediaType);
   return spanFromSlot(s);
 }
 
 Result<std::span<const std::string_view>> Message::tokens(HeaderId id) const {
-  Cache& c = cache();
+  ExtraCache& c = cache().extra();
   auto& all = c.tokens;
   TokenSlot* ts = nullptr;
-  for (auto& t : c.common_tokens)
-    if (t.id == id) ts = &t;
-  if (ts == nullptr) {
-    for (auto& t : all)
-      if (t->id == id) ts = t.get();
-  }
+  for (auto& t : all)
+    if (t->id == id) ts = t.get();
   if (ts == nullptr) {
     all.push_back(std::make_unique<TokenSlot>());
     ts = all.back().get();
@@ -564,7 +572,7 @@ Result<std::span<const std::string_view>> Message::allow() const {
 }
 
 Result<std::span<const std::string_view>> Message::privacy() const {
-  auto& s = cache().privacy;
+  auto& s = cache().extra().privacy;
   if (!s.done) {
     s.done = true;
     s.value.emplace();
@@ -590,27 +598,27 @@ Result<std::span<const std::string_view>> Message::privacy() const {
 }
 
 Result<SessionExpires> Message::sessionExpires() const {
-  auto& s = cache().session_expires;
+  auto& s = cache().extra().session_expires;
   fillSingle(s, headers(), HeaderId::SessionExpires, parseSessionExpires);
   if (s.error != ParseError::Ok) return s.error;
   return *s.value;
 }
 
 Result<MinSE> Message::minSE() const {
-  auto& s = cache().min_se;
+  auto& s = cache().extra().min_se;
   fillSingle(s, headers(), HeaderId::MinSE, parseMinSE);
   if (s.error != ParseError::Ok) return s.error;
   return *s.value;
 }
 
 Result<std::span<const Reason>> Message::reasons() const {
-  auto& s = cache().reasons;
+  auto& s = cache().extra().reasons;
   fillList(s, headers(), HeaderId::Reason, ParseError::BadHeaderValue, parseReason);
   return spanFromSlot(s);
 }
 
 Result<std::uint32_t> Message::rseq() const {
-  auto& s = cache().rseq;
+  auto& s = cache().extra().rseq;
   fillSingle(s, headers(), HeaderId::RSeq, [](std::string_view v) -> Result<std::uint32_t> {
     auto r = trimmedUint(v, 0x7fffffffU, ParseError::BadHeaderValue);
     if (r && *r == 0) return ParseError::BadHeaderValue;
@@ -621,14 +629,14 @@ Result<std::uint32_t> Message::rseq() const {
 }
 
 Result<RAck> Message::rack() const {
-  auto& s = cache().rack;
+  auto& s = cache().extra().rack;
   fillSingle(s, headers(), HeaderId::RAck, parseRAck);
   if (s.error != ParseError::Ok) return s.error;
   return *s.value;
 }
 
 Result<std::uint32_t> Message::expires() const {
-  auto& s = cache().expires;
+  auto& s = cache().extra().expires;
   fillSingle(s, headers(), HeaderId::Expires, [](std::string_view v) {
     return trimmedUint(v, 0xffffffffU, ParseError::BadHeaderValue);
   });
@@ -656,7 +664,7 @@ int authIndex(HeaderId id) {
 Result<std::span<const AuthHeader>> Message::auth(HeaderId id) const {
   int idx = authIndex(id);
   if (idx < 0) return ParseError::BadHeaderValue;
-  auto& s = cache().auth[idx];
+  auto& s = cache().extra().auth[idx];
   if (!s.done) {
     s.done = true;
     s.value.emplace();
@@ -681,72 +689,76 @@ void Message::invalidate(HeaderId id) {
     case HeaderId::Via:
       c.vias.reset();
       c.top_via.reset();
-      break;
+      return;
     case HeaderId::From:
       c.from.reset();
-      break;
+      return;
     case HeaderId::To:
       c.to.reset();
-      break;
+      return;
     case HeaderId::CallId:
       c.call_id.reset();
-      break;
+      return;
     case HeaderId::CSeq:
       c.cseq.reset();
-      break;
-    case HeaderId::Contact:
-      c.contacts.reset();
-      c.contact_star = false;
-      break;
-    case HeaderId::Route:
-      c.routes.reset();
-      break;
-    case HeaderId::RecordRoute:
-      c.record_routes.reset();
-      break;
-    case HeaderId::PAssertedIdentity:
-      c.pai.reset();
-      break;
+      return;
     case HeaderId::MaxForwards:
       c.max_forwards.reset();
-      break;
+      return;
     case HeaderId::ContentLength:
       c.content_length.reset();
+      return;
+    default:
+      break;
+  }
+  if (!c.extra_) return;  // nothing else was parsed yet
+  ExtraCache& x = *c.extra_;
+  switch (id) {
+    case HeaderId::Contact:
+      x.contacts.reset();
+      x.contact_star = false;
+      break;
+    case HeaderId::Route:
+      x.routes.reset();
+      break;
+    case HeaderId::RecordRoute:
+      x.record_routes.reset();
+      break;
+    case HeaderId::PAssertedIdentity:
+      x.pai.reset();
       break;
     case HeaderId::ContentType:
-      c.content_type.reset();
+      x.content_type.reset();
       break;
     case HeaderId::Accept:
-      c.accept.reset();
+      x.accept.reset();
       break;
     case HeaderId::Privacy:
-      c.privacy.reset();
+      x.privacy.reset();
       break;
     case HeaderId::SessionExpires:
-      c.session_expires.reset();
+      x.session_expires.reset();
       break;
     case HeaderId::MinSE:
-      c.min_se.reset();
+      x.min_se.reset();
       break;
     case HeaderId::Reason:
-      c.reasons.reset();
+      x.reasons.reset();
       break;
     case HeaderId::RSeq:
-      c.rseq.reset();
+      x.rseq.reset();
       break;
     case HeaderId::RAck:
-      c.rack.reset();
+      x.rack.reset();
       break;
     case HeaderId::Expires:
-      c.expires.reset();
+      x.expires.reset();
       break;
     default:
       break;
   }
-  if (int idx = authIndex(id); idx >= 0) c.auth[idx].reset();
-  for (auto& t : c.common_tokens)
-    if (t.id == id) t.slot.reset();
-  for (auto& t : c.tokens)
+  if (int idx = authIndex(id); idx >= 0) x.auth[idx].reset();
+  for (auto& t : x.tokens)
     if (t->id == id) t->slot.reset();
 }
 

@@ -371,6 +371,36 @@ TEST(Mutation, ReplaceRemoveAndBody) {
   expectRoundTrip(*r.message);
 }
 
+TEST(Mutation, LazilyCachedHeadersFollowMutation) {
+  Message m = parsed(sampleInvite());
+  auto from = m.from();
+  ASSERT_TRUE(from);
+  const std::string_view from_tag = from->tag;
+  ASSERT_FALSE(from_tag.empty());
+  // Headers outside the inline cache, mutated before and after first read.
+  m.setHeader(HeaderId::SessionExpires, "1800;refresher=uac");
+  ASSERT_TRUE(m.sessionExpires());
+  EXPECT_EQ(m.sessionExpires()->delta, 1800u);
+  EXPECT_EQ(m.sessionExpires()->refresher, Refresher::Uac);
+  m.setHeader(HeaderId::SessionExpires, "90");
+  EXPECT_EQ(m.sessionExpires()->delta, 90u);
+  const std::size_t required = m.require().ok() ? m.require()->size() : 0;
+  m.addHeader(HeaderId::Require, "timer");
+  ASSERT_TRUE(m.require());
+  EXPECT_EQ(m.require()->size(), required + 1);
+  EXPECT_EQ(m.require()->back(), "timer");
+  m.addHeader(HeaderId::Require, "100rel");
+  EXPECT_EQ(m.require()->back(), "100rel");
+  // The view into the inline cache was not disturbed.
+  EXPECT_EQ(m.from()->tag, from_tag);
+  Message moved = std::move(m);
+  EXPECT_EQ(moved.sessionExpires()->delta, 90u);
+  Message copy = moved;
+  ASSERT_TRUE(copy.require());
+  EXPECT_EQ(copy.require()->size(), moved.require()->size());
+  EXPECT_EQ(copy.sessionExpires()->delta, 90u);
+}
+
 TEST(Mutation, RemoveFirstValue) {
   Message m = parsed(sampleInvite());
   ASSERT_EQ(m.vias()->size(), 3u);
