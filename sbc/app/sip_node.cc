@@ -111,7 +111,7 @@ class TransportSender final : public txn::MessageSender {
     target.connection = to.connection;
     target.listener = to.listener;
     target.owner = owner.value;
-    transport_->send(target, std::string(wire));
+    transport_->sendBytes(target, wire);
     return true;
   }
 

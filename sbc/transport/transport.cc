@@ -65,7 +65,10 @@ void Transport::stop() {
   core_->stop();
 }
 ConnectionId Transport::send(const SendTarget& target, std::string bytes) {
-  return core_->send(target, std::move(bytes));
+  return core_->send(target, bytes, &bytes);
+}
+ConnectionId Transport::sendBytes(const SendTarget& target, std::string_view bytes) {
+  return core_->send(target, bytes, nullptr);
 }
 void Transport::closeConnection(ConnectionId id) {
   core_->closeConnection(id);
@@ -204,7 +207,8 @@ void TransportCore::stop() {
   stats_.connections_open = 0;
 }
 
-ConnectionId TransportCore::send(const SendTarget& target, std::string bytes) {
+ConnectionId TransportCore::send(const SendTarget& target, std::string_view bytes,
+                                 std::string* owned) {
   ApiScope scope(*this);
   if (!started_ || stopped_) {
     fail(target, ErrorKind::kBadTarget, "transport is not running");
@@ -216,8 +220,8 @@ ConnectionId TransportCore::send(const SendTarget& target, std::string bytes) {
     return kNoConnection;
   }
   if (bytes.empty()) return kNoConnection;
-  if (target.protocol == Protocol::kUdp) return sendUdp(target, std::move(bytes));
-  return sendStream(target, std::move(bytes));
+  if (target.protocol == Protocol::kUdp) return sendUdp(target, bytes, owned);
+  return sendStream(target, owned != nullptr ? std::move(*owned) : std::string(bytes));
 }
 
 UdpListener* TransportCore::pickUdpListener(ListenerIndex preferred, IpAddress::Family family) {
@@ -232,14 +236,15 @@ UdpListener* TransportCore::pickUdpListener(ListenerIndex preferred, IpAddress::
   return nullptr;
 }
 
-ConnectionId TransportCore::sendUdp(const SendTarget& target, std::string bytes) {
+ConnectionId TransportCore::sendUdp(const SendTarget& target, std::string_view bytes,
+                                    std::string* owned) {
   UdpListener* listener = pickUdpListener(target.listener, target.remote.address.family());
   if (listener == nullptr) {
     ++stats_.send_errors;
     fail(target, ErrorKind::kBadTarget, "no UDP listener of this realm and address family");
     return kNoConnection;
   }
-  listener->send(target.remote, std::move(bytes), target.owner);
+  listener->send(target.remote, bytes, target.owner, owned);
   return kNoConnection;
 }
 

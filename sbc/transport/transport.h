@@ -226,6 +226,10 @@ class Transport {
   // on (kNoConnection for UDP or when the send failed; failures also come
   // through on_error).
   ConnectionId send(const SendTarget& target, std::string bytes);
+  // The same for bytes the caller keeps (a transaction's wire form): they
+  // are copied only when they must be queued (stream connections, or a UDP
+  // socket that would block), not for the common UDP send.
+  ConnectionId sendBytes(const SendTarget& target, std::string_view bytes);
 
   // Closes a stream connection now; unsent bytes are reported as lost.
   void closeConnection(ConnectionId id);

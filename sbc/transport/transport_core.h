@@ -133,7 +133,9 @@ class UdpListener : public std::enable_shared_from_this<UdpListener> {
   UdpListener(TransportCore& core, ListenerIndex index, udp::socket socket);
   ~UdpListener();
   void start();
-  void send(const Endpoint& remote, std::string bytes, std::uint64_t owner);
+  // `owned`, when given, holds `bytes`: moved from if the datagram must wait.
+  void send(const Endpoint& remote, std::string_view bytes, std::uint64_t owner,
+            std::string* owned);
   void close();
   const Endpoint& local() const { return local_; }
 
@@ -177,7 +179,8 @@ class TransportCore {
   // The Transport API.
   void start();
   void stop();
-  ConnectionId send(const SendTarget& target, std::string bytes);
+  // `owned`, when given, holds `bytes` and may be moved from (no copy).
+  ConnectionId send(const SendTarget& target, std::string_view bytes, std::string* owned);
   void closeConnection(ConnectionId id);
   ReloadResult reloadCertificates();
   Endpoint localEndpoint(ListenerIndex listener) const;
@@ -229,7 +232,7 @@ class TransportCore {
   };
 
   void bindListener(ListenerIndex index);
-  ConnectionId sendUdp(const SendTarget& target, std::string bytes);
+  ConnectionId sendUdp(const SendTarget& target, std::string_view bytes, std::string* owned);
   ConnectionId sendStream(const SendTarget& target, std::string bytes);
   UdpListener* pickUdpListener(ListenerIndex preferred, IpAddress::Family family);
   void registerConnection(const StreamConnectionPtr& connection);

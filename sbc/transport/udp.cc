@@ -86,7 +86,8 @@ bool UdpListener::handleDatagram(std::size_t n) {
   return core_ != nullptr;  // stop() from the callback closes this listener
 }
 
-void UdpListener::send(const Endpoint& remote, std::string bytes, std::uint64_t owner) {
+void UdpListener::send(const Endpoint& remote, std::string_view bytes, std::uint64_t owner,
+                       std::string* owned) {
   const udp::endpoint destination(toAsio(remote.address), remote.port);
   boost::system::error_code ec;
   // The socket is non-blocking: the common case completes here without
@@ -111,7 +112,8 @@ void UdpListener::send(const Endpoint& remote, std::string bytes, std::uint64_t 
       return;
     }
     pending_bytes_ += bytes.size();
-    auto held = std::make_shared<std::string>(std::move(bytes));
+    auto held =
+        std::make_shared<std::string>(owned != nullptr ? std::move(*owned) : std::string(bytes));
     socket_.async_send_to(asio::buffer(*held), destination,
                           [self = shared_from_this(), held, remote, owner](
                               const boost::system::error_code& async_ec, std::size_t n) {

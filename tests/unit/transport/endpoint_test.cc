@@ -15,6 +15,15 @@ TEST(Endpoint, ParsesAndFormatsIpv4) {
   EXPECT_EQ(endpoint->toString(), "192.0.2.10:5060");
 }
 
+TEST(IpAddress, FormatsEveryIpv4OctetWidth) {
+  for (const char* text : {"0.0.0.0", "255.255.255.255", "10.0.99.100", "1.22.3.254"}) {
+    const auto address = IpAddress::parse(text);
+    ASSERT_TRUE(address) << text;
+    EXPECT_EQ(address->toString(), text);
+  }
+  EXPECT_EQ(IpAddress::v4({192, 168, 0, 9}).toString(), "192.168.0.9");
+}
+
 TEST(Endpoint, ParsesAndFormatsIpv6WithBrackets) {
   const auto endpoint = Endpoint::parse("[2001:db8::1]:5061");
   ASSERT_TRUE(endpoint);

@@ -75,6 +75,23 @@ TEST_F(TcpTest, ResponseGoesBackOnTheRequestsConnection) {
   EXPECT_EQ(server_->stats().of(Protocol::kTcp).messages_out, 1u);
 }
 
+TEST_F(TcpTest, SendBytesQueuesACopyOnTheConnection) {
+  start();
+  sink_.on_message = [&](const InboundMessage& request) {
+    SendTarget target;
+    target.protocol = Protocol::kTcp;
+    target.remote = request.remote;
+    target.connection = request.connection;
+    std::string wire(kOk);
+    EXPECT_EQ(server_->sendBytes(target, wire), request.connection);
+    wire.assign(wire.size(), 'x');  // gone before the write completes
+  };
+  RawClient client(io_, serverEndpoint());
+  client.write(sipMessage("req"));
+  ASSERT_TRUE(client.waitForBytes(kOk.size()));
+  EXPECT_EQ(client.received(), kOk);
+}
+
 TEST_F(TcpTest, OutboundSendsReuseOneConnectionBothWays) {
   start();
   Sink client_sink;

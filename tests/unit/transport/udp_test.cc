@@ -88,6 +88,19 @@ TEST_F(UdpTest, RoundTripLeavesFromTheChosenListener) {
   EXPECT_EQ(transport_->stats().of(Protocol::kUdp).messages_out, 2u);
 }
 
+TEST_F(UdpTest, SendBytesDoesNotHoldOnToTheCallersBuffer) {
+  SendTarget target;
+  target.protocol = Protocol::kUdp;
+  target.remote = Endpoint{*IpAddress::parse("127.0.0.1"), peer_.local_endpoint().port()};
+  std::string wire = "SIP/2.0 180 Ringing\r\nContent-Length: 0\r\n\r\n";
+  const std::string sent = wire;
+  EXPECT_EQ(transport_->sendBytes(target, wire), kNoConnection);
+  wire.assign(wire.size(), 'x');  // a retransmission buffer reused at once
+  udp::endpoint sender;
+  EXPECT_EQ(receiveOnPeer(&sender), sent);
+  EXPECT_EQ(transport_->stats().of(Protocol::kUdp).messages_out, 1u);
+}
+
 TEST_F(UdpTest, KeepaliveAndOversizedDatagramsAreNotDelivered) {
   const auto to = toUdp(transport_->localEndpoint(0));
   peer_.send_to(asio::buffer(std::string("\r\n\r\n")), to);
