@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "sbc/sip/text.h"
@@ -436,6 +437,34 @@ bool noParamCheck(const Param&) {
   return true;
 }
 
+// 1*DIGIT at the cursor, at most `max` (ports, CSeq and RAck numbers,
+// delta-seconds).
+Result<std::uint32_t> number(Scanner& sc, std::uint32_t max) {
+  std::size_t b = sc.pos();
+  while (!sc.atEnd() && isDigit(sc.peek())) sc.setPos(sc.pos() + 1);
+  return parseUint(sc.slice(b, sc.pos()), max);
+}
+
+// The method that ends a CSeq or RAck value: a token, then only LWS.
+bool methodAtEnd(Scanner& sc, std::string_view& text, Method& method) {
+  text = sc.token();
+  if (text.empty()) return false;
+  method = methodFromString(text);
+  sc.lws();
+  return sc.atEnd();
+}
+
+// delta-seconds *(SEMI generic-param): Session-Expires and Min-SE.
+template <class F>
+bool deltaWithParams(std::string_view value, std::uint32_t& delta, Params& params, F&& each) {
+  Scanner sc(value);
+  sc.lws();
+  auto n = number(sc, 0xffffffffU);
+  if (!n) return false;
+  delta = *n;
+  return genericParams(sc, params, std::forward<F>(each));
+}
+
 // Host (hostname / IPv4 / [IPv6]) with optional port, as in Via sent-by.
 bool hostPort(Scanner& sc, std::string_view& host, HostType& type, std::uint16_t& port,
               bool& has_port) {
@@ -455,9 +484,7 @@ bool hostPort(Scanner& sc, std::string_view& host, HostType& type, std::uint16_t
     if (type == HostType::None) return false;
   }
   if (sc.sep(':')) {
-    std::size_t pb = sc.pos();
-    while (!sc.atEnd() && isDigit(sc.peek())) sc.setPos(sc.pos() + 1);
-    auto p = parseUint(sc.slice(pb, sc.pos()), 65535);
+    auto p = number(sc, 65535);
     if (!p) return false;
     port = static_cast<std::uint16_t>(*p);
     has_port = true;
@@ -591,18 +618,11 @@ Result<NameAddr> parseNameAddr(std::string_view value, bool allow_addr_spec) {
 Result<CSeq> parseCSeq(std::string_view value) {
   Scanner sc(value);
   sc.lws();
-  std::size_t b = sc.pos();
-  while (!sc.atEnd() && isDigit(sc.peek())) sc.setPos(sc.pos() + 1);
-  auto n = parseUint(sc.slice(b, sc.pos()), 0x7fffffffU);
-  if (!n) return ParseError::BadCSeq;
-  if (!sc.lws()) return ParseError::BadCSeq;
+  auto n = number(sc, 0x7fffffffU);
+  if (!n || !sc.lws()) return ParseError::BadCSeq;
   CSeq c;
   c.number = *n;
-  c.method_text = sc.token();
-  if (c.method_text.empty()) return ParseError::BadCSeq;
-  c.method = methodFromString(c.method_text);
-  sc.lws();
-  if (!sc.atEnd()) return ParseError::BadCSeq;
+  if (!methodAtEnd(sc, c.method_text, c.method)) return ParseError::BadCSeq;
   return c;
 }
 
@@ -643,14 +663,7 @@ bool MediaType::admits(std::string_view t, std::string_view s) const {
 
 Result<SessionExpires> parseSessionExpires(std::string_view value) {
   SessionExpires se;
-  Scanner sc(value);
-  sc.lws();
-  std::size_t b = sc.pos();
-  while (!sc.atEnd() && isDigit(sc.peek())) sc.setPos(sc.pos() + 1);
-  auto n = parseUint(sc.slice(b, sc.pos()), 0xffffffffU);
-  if (!n) return ParseError::BadHeaderValue;
-  se.delta = *n;
-  bool ok = genericParams(sc, se.params, [&se](const Param& p) {
+  bool ok = deltaWithParams(value, se.delta, se.params, [&se](const Param& p) {
     if (text::iequals(p.name, "refresher")) {
       if (text::iequals(p.value, "uac"))
         se.refresher = Refresher::Uac;
@@ -667,14 +680,7 @@ Result<SessionExpires> parseSessionExpires(std::string_view value) {
 
 Result<MinSE> parseMinSE(std::string_view value) {
   MinSE m;
-  Scanner sc(value);
-  sc.lws();
-  std::size_t b = sc.pos();
-  while (!sc.atEnd() && isDigit(sc.peek())) sc.setPos(sc.pos() + 1);
-  auto n = parseUint(sc.slice(b, sc.pos()), 0xffffffffU);
-  if (!n) return ParseError::BadHeaderValue;
-  m.delta = *n;
-  if (!genericParams(sc, m.params, noParamCheck)) return ParseError::BadHeaderValue;
+  if (!deltaWithParams(value, m.delta, m.params, noParamCheck)) return ParseError::BadHeaderValue;
   return m;
 }
 
@@ -702,21 +708,13 @@ Result<RAck> parseRAck(std::string_view value) {
   Scanner sc(value);
   sc.lws();
   RAck r;
-  std::size_t b = sc.pos();
-  while (!sc.atEnd() && isDigit(sc.peek())) sc.setPos(sc.pos() + 1);
-  auto rseq = parseUint(sc.slice(b, sc.pos()), 0xffffffffU);
+  auto rseq = number(sc, 0xffffffffU);
   if (!rseq || !sc.lws()) return ParseError::BadHeaderValue;
-  b = sc.pos();
-  while (!sc.atEnd() && isDigit(sc.peek())) sc.setPos(sc.pos() + 1);
-  auto cseq = parseUint(sc.slice(b, sc.pos()), 0x7fffffffU);
+  auto cseq = number(sc, 0x7fffffffU);
   if (!cseq || !sc.lws()) return ParseError::BadHeaderValue;
   r.rseq = *rseq;
   r.cseq = *cseq;
-  r.method_text = sc.token();
-  if (r.method_text.empty()) return ParseError::BadHeaderValue;
-  r.method = methodFromString(r.method_text);
-  sc.lws();
-  if (!sc.atEnd()) return ParseError::BadHeaderValue;
+  if (!methodAtEnd(sc, r.method_text, r.method)) return ParseError::BadHeaderValue;
   return r;
 }
 
