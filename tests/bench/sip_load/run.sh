@@ -27,138 +27,30 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/../../.."
-repo=$(pwd)
-
-build=${BENCH_BUILD_DIR:-build/release}
 rates=${BENCH_RATES:-"1000 1500 2000 2500 3000 3500 4000 5000 6000"}
 calls=${BENCH_CALLS:-20000}
-pg_port=${BENCH_PG_PORT:-55497}
-sbc_bin=$repo/$build/sbc/app/sbc
-migrate_bin=$repo/$build/tools/sbc-migrate/sbc-migrate
-work=$(mktemp -d /tmp/sip-load.XXXXXX)
-hz=$(getconf CLK_TCK)
-
-say() { printf '==> %s\n' "$*"; }
-die() { printf 'sip_load: %s\n' "$*" >&2; exit 1; }
-free_port() {  # a port free for UDP and TCP on $1
-  python3 - "$1" <<'EOF'
-import socket, sys
-for _ in range(50):
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind((sys.argv[1], 0))
-    p = u.getsockname()[1]
-    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        t.bind((sys.argv[1], p)); print(p); break
-    except OSError:
-        pass
-    finally:
-        t.close(); u.close()
-EOF
-}
-
-pids=()
-pg_started=0
-db=sipload_$$
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
-  done
-  if [ -n "${dsn_admin:-}" ]; then
-    psql -X -q -d "$dsn_admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-  fi
-  [ $pg_started = 1 ] && SBC_TEST_PG_PORT=$pg_port tests/pg/pg.sh stop || true
-  if [ -z "${BENCH_KEEP:-}" ]; then rm -rf "$work"; else echo "work directory kept: $work"; fi
-}
-trap cleanup EXIT
+# shellcheck source=common.sh
+. "$here/common.sh"
 
 # ---------------------------------------------------------------------------
 say "peers and tools"
-command -v sipp >/dev/null || die "sipp missing: apt-get install sip-tester"
 if ! command -v kamailio >/dev/null; then
   [ "$(id -u)" = 0 ] || die "kamailio missing and not root: apt-get install kamailio"
   echo "    installing kamailio (Debian package)"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kamailio >/dev/null
 fi
 { kamailio -v 2>/dev/null || true; } | sed -n '1s/^/    /p'
-{ sipp -v 2>/dev/null || true; } | sed -n 's/^ *\(SIPp.*\)/    \1/p'
-if [ ! -x "$sbc_bin" ] || [ ! -x "$migrate_bin" ]; then
-  say "building the release in $build (sbc, sbc-migrate)"
-  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g -DNDEBUG" >"$work/build.log" 2>&1
-  cmake --build "$build" --target sbc sbc-migrate -j "$(nproc)" >>"$work/build.log" 2>&1 \
-    || { tail -30 "$work/build.log" >&2; die "build failed"; }
-fi
-grep -q 'CMAKE_BUILD_TYPE:STRING=Rel' "$build/CMakeCache.txt" \
-  || echo "    warning: $build is not a release build: the sbc's figures will be poor"
+bench_build
 
 # ---------------------------------------------------------------------------
-say "PostgreSQL (private, port $pg_port) and the sbc's configuration"
-if ! SBC_TEST_PG_PORT=$pg_port tests/pg/pg.sh status; then
-  SBC_TEST_PG_PORT=$pg_port tests/pg/pg.sh start | sed 's/^/    /'
-  pg_started=1
-fi
-dsn_admin=$(SBC_TEST_PG_PORT=$pg_port tests/pg/pg.sh dsn)
-dsn=${dsn_admin/dbname=postgres/dbname=$db}
-psql -X -q -d "$dsn_admin" -c "CREATE DATABASE $db" >/dev/null
-"$migrate_bin" --dsn "$dsn" --quiet
-
 uas_sbc_port=$(free_port 127.0.0.3)
 uas_kam_port=$(free_port 127.0.0.3)
-sbc_in_port=$(free_port 127.0.0.1)
-sbc_out_port=$(free_port 127.0.0.10)
-mgmt_port=$(free_port 127.0.0.1)
 kam_port=$(free_port 127.0.0.1)
 limit=100000  # both peers count channels against a limit never reached
-
-psql -X -q -v ON_ERROR_STOP=1 -d "$dsn" >/dev/null <<SQL
-INSERT INTO trunks (name, kind, realm) VALUES ('pbx', 'pbx', 'inside');
-INSERT INTO trunk_acl (trunk_id, cidr) SELECT id, '127.0.0.2/32' FROM trunks WHERE name = 'pbx';
-INSERT INTO trunks (name, kind, realm, max_calls) VALUES ('carrier', 'carrier', 'outside', $limit);
-INSERT INTO trunk_acl (trunk_id, cidr) SELECT id, '127.0.0.3/32' FROM trunks WHERE name = 'carrier';
-INSERT INTO trunk_gateways (trunk_id, host, port, options_ping)
-  SELECT id, '127.0.0.3', $uas_sbc_port, false FROM trunks WHERE name = 'carrier';
-INSERT INTO routes (prefix, trunk_id) SELECT '', id FROM trunks WHERE name = 'carrier';
-SQL
-
-cat >"$work/sbc.toml" <<EOF
-[node]
-name = "sip-load"
-log_level = "warn"
-product = "edge-sbc"
-shutdown_grace = 1
-[database]
-dsn = "$dsn"
-pool_threads = 2
-[cdr]
-spool_dir = "$work/cdr-spool"
-[mgmt]
-address = "127.0.0.1"
-port = $mgmt_port
-[[listen]]
-realm = "inside"
-transport = "udp"
-address = "127.0.0.1"
-port = $sbc_in_port
-[[listen]]
-realm = "outside"
-transport = "udp"
-address = "127.0.0.10"
-port = $sbc_out_port
-EOF
+bench_database "$uas_sbc_port" "$limit"
 
 say "starting the sbc ($sbc_bin) and kamailio"
-"$sbc_bin" --config "$work/sbc.toml" >"$work/sbc.log" 2>&1 &
-sbc_pid=$!
-pids+=("$sbc_pid")
-for _ in $(seq 1 100); do
-  curl -fsS -m 1 "http://127.0.0.1:$mgmt_port/healthz" >/dev/null 2>&1 && break
-  kill -0 "$sbc_pid" 2>/dev/null || { tail "$work/sbc.log" >&2; die "the sbc exited"; }
-  sleep 0.2
-done
-curl -fsS -m 1 "http://127.0.0.1:$mgmt_port/healthz" >/dev/null || die "the sbc is not healthy"
+bench_start_sbc
 
 sed -e "s/@PORT@/$kam_port/" -e "s/@UAS@/127.0.0.3:$uas_kam_port/" -e "s/@LIMIT@/$limit/" \
   "$here/kamailio.cfg.in" >"$work/kamailio.cfg"
