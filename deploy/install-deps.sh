@@ -19,7 +19,7 @@ PKGS=(
   # services and test peers
   postgresql sip-tester stunnel4 prometheus
   # tools the tests use
-  python3 curl procps iproute2 ca-certificates wrk
+  python3 python3-yaml curl procps iproute2 ca-certificates wrk shellcheck
 )
 
 if [ "$(id -u)" -ne 0 ]; then

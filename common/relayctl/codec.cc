@@ -29,6 +29,8 @@ constexpr std::array<std::string_view, 8> kErrorNames{
     "bad_json", "unknown_verb",        "bad_field", "unknown_session",
     "no_ports", "version_unsupported", "too_large", "internal"};
 
+constexpr std::array<std::string_view, 2> kEventNames{"media_timeout", "session_expired"};
+
 constexpr std::array<std::string_view, 4> kDirections{"sendrecv", "sendonly", "recvonly",
                                                       "inactive"};
 constexpr std::array<std::string_view, 2> kRealms{"inside", "outside"};
@@ -500,6 +502,10 @@ std::string_view toString(ErrorCode code) {
   return kErrorNames[static_cast<std::size_t>(code)];
 }
 
+std::string_view toString(EventKind kind) {
+  return kEventNames[static_cast<std::size_t>(kind)];
+}
+
 std::optional<ErrorCode> errorCodeFromString(std::string_view name) {
   for (std::size_t i = 0; i < kErrorNames.size(); ++i) {
     if (kErrorNames[i] == name) return static_cast<ErrorCode>(i);
@@ -562,6 +568,15 @@ std::string encode(const Response& response) {
         }
       },
       response.body);
+  return json::serialize(o);
+}
+
+std::string encode(const Event& event) {
+  json::object o{{"version", event.version},
+                 {"event", toString(event.kind)},
+                 {"call_id", event.callId},
+                 {"leg", event.leg},
+                 {"stats", stats(event.stats)}};
   return json::serialize(o);
 }
 
@@ -690,6 +705,40 @@ Result<Response> decodeResponse(std::string_view line) {
   }
   if (r.failed()) return r.take();
   return resp;
+}
+
+Result<Event> decodeEvent(std::string_view line) {
+  unsigned char buffer[2048];
+  json::monotonic_resource mr(buffer, sizeof(buffer));
+  auto parsed = parseObject(line, mr);
+  if (!parsed) return parsed.error();
+  const json::object& o = parsed.value();
+
+  Reader r;
+  auto v = r.integer(o, "version", "", 1, 1000000, true);
+  if (r.failed()) return r.take();
+  if (*v != static_cast<std::uint64_t>(kProtocolVersion)) {
+    return Error{ErrorCode::kVersionUnsupported, "version",
+                 "supported version is " + std::to_string(kProtocolVersion)};
+  }
+  r.onlyKeys(o, "", {"version", "event", "call_id", "leg", "stats"});
+  Event ev;
+  if (auto k = r.oneOf(o, "event", "", kEventNames, true)) ev.kind = static_cast<EventKind>(*k);
+  ev.callId = readCallId(r, o);
+  ev.leg = static_cast<std::uint8_t>(r.integer(o, "leg", "", 0, 1, true).value_or(0));
+  if (const json::object* s = r.object(o, "stats", "", true)) ev.stats = readStats(r, *s, "stats");
+  if (r.failed()) return r.take();
+  return ev;
+}
+
+bool isEventLine(std::string_view line) {
+  constexpr std::string_view kKey = "\"event\"";
+  for (auto at = line.find(kKey); at != std::string_view::npos; at = line.find(kKey, at + 1)) {
+    auto rest = line.substr(at + kKey.size());
+    auto colon = rest.find_first_not_of(" \t\r\n");
+    if (colon != std::string_view::npos && rest[colon] == ':') return true;
+  }
+  return false;
 }
 
 Response errorResponse(std::string_view line, const Error& error) {

@@ -201,4 +201,22 @@ struct Response {
   friend bool operator==(const Response&, const Response&) = default;
 };
 
+// Unsolicited relay -> SBC notifications on the same connection. An event
+// line carries "event" where a response carries "id" (and never both), so the
+// SBC tells them apart with isEventLine() before decoding (codec.h).
+enum class EventKind : std::uint8_t {
+  kMediaTimeout,    // no packets on `leg` for its media_timeout (sent once per leg)
+  kSessionExpired,  // the relay freed the session (owner gone past the TTL); one per leg
+};
+std::string_view toString(EventKind kind);  // the wire name, e.g. "media_timeout"
+
+struct Event {
+  EventKind kind = EventKind::kMediaTimeout;
+  std::string callId;
+  std::uint8_t leg = 0;  // 0 = A leg, 1 = B leg
+  LegStats stats;        // that leg's counters when the event was raised
+  int version = kProtocolVersion;
+  friend bool operator==(const Event&, const Event&) = default;
+};
+
 }  // namespace sbc::relayctl

@@ -1,5 +1,7 @@
 #include "sbc/app/cdr_mapping.h"
 
+#include <string>
+#include <string_view>
 #include <utility>
 
 namespace sbc::app {
@@ -12,6 +14,32 @@ std::optional<cdr::Cdr::Time> timeOrNull(b2bua::CallRecord::Time t) {
 
 cdr::Direction toCdr(b2bua::Direction d) {
   return d == b2bua::Direction::Inbound ? cdr::Direction::Inbound : cdr::Direction::Outbound;
+}
+
+// A Request-URI user part carries RFC 4694 parameters after the number
+// ("+12125550199;rn=+13105550000;npdi"); the CDR's number columns hold the
+// number alone (searchable, indexed) and the rn has its own column.
+std::string_view numberPart(std::string_view user) {
+  return user.substr(0, user.find(';'));
+}
+
+// The rn parameter of such a user part, or empty.
+std::string_view rnParam(std::string_view user) {
+  std::size_t pos = user.find(';');
+  while (pos != std::string_view::npos) {
+    const std::string_view rest = user.substr(pos + 1);
+    const std::size_t end = rest.find(';');
+    const std::string_view param = rest.substr(0, end);
+    if (param.size() > 3 && (param[0] == 'r' || param[0] == 'R') &&
+        (param[1] == 'n' || param[1] == 'N') && param[2] == '=')
+      return param.substr(3);
+    pos = end == std::string_view::npos ? end : pos + 1 + end;
+  }
+  return {};
+}
+
+void keepNumberOnly(std::string& user) {
+  user.resize(numberPart(user).size());
 }
 
 cdr::EndedBy toCdr(b2bua::EndedBy e) {
@@ -38,6 +66,14 @@ cdr::Cdr toCdr(b2bua::CallRecord&& r, std::string_view node) {
   c.in_trunk = std::move(r.inbound_trunk);
   c.out_trunk_id = r.outbound_trunk_id;
   c.out_trunk = std::move(r.outbound_trunk);
+  // The routing decision's rn is authoritative; the rn sent on the B leg is
+  // the fallback (the same number, formatted for the trunk).
+  if (r.routing_number.empty()) r.routing_number = rnParam(r.callee_out);
+  if (r.routing_number.empty()) r.routing_number = rnParam(r.callee_in);
+  keepNumberOnly(r.caller_in);
+  keepNumberOnly(r.callee_in);
+  keepNumberOnly(r.caller_out);
+  keepNumberOnly(r.callee_out);
   c.caller_in = std::move(r.caller_in);
   c.callee_in = std::move(r.callee_in);
   c.caller_out = std::move(r.caller_out);

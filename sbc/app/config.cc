@@ -177,6 +177,34 @@ Config parseConfig(const std::string& text, const std::string& origin,
     if (l.verify_client && l.ca.empty()) fail(origin, where + ": verify_client needs ca");
     c.listen.push_back(std::move(l));
   }
+
+  if (auto* media = section(root, "media", origin)) {
+    c.media.timeout_seconds = static_cast<uint32_t>(
+        getInt(*media, "timeout", c.media.timeout_seconds, 0, 86400, origin, "media", "seconds"));
+    c.media.request_timeout = std::chrono::milliseconds(
+        getInt(*media, "request_timeout_ms", 700, 50, 10000, origin, "media", "ms"));
+    c.media.ping_interval = std::chrono::milliseconds(
+        getInt(*media, "ping_interval_ms", 2000, 100, 60000, origin, "media", "ms"));
+    c.media.relay_grace =
+        std::chrono::seconds(getInt(*media, "relay_grace", 5, 0, 3600, origin, "media", "seconds"));
+  }
+  if (const toml::node* relay_node = root.get("relay")) {
+    auto* relays = relay_node->as_array();
+    if (!relays) fail(origin, "relay must be a list of tables ([[relay]])");
+    int ridx = 0;
+    for (auto& entry : *relays) {
+      std::string where = "relay[" + std::to_string(ridx++) + "]";
+      auto* t = entry.as_table();
+      if (!t) fail(origin, where + " must be a table");
+      RelayConfig r;
+      r.address = get<std::string>(*t, "address", "", origin, where);
+      bool wildcard = false;
+      if (!isIp(r.address, &wildcard) || wildcard)
+        fail(origin, where + ".address must be a specific IP address, not '" + r.address + "'");
+      r.port = static_cast<uint16_t>(getInt(*t, "port", 0, 1, 65535, origin, where));
+      c.relays.push_back(std::move(r));
+    }
+  }
   return c;
 }
 

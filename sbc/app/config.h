@@ -40,6 +40,20 @@ struct DatabaseConfig {
   bool migrate = false;  // apply the embedded migrations at start
 };
 
+// One media relay ([[relay]]); none configured: media is not anchored.
+struct RelayConfig {
+  std::string address;  // IP literal of the relay's control listener
+  uint16_t port = 0;
+};
+
+// [media]: how calls use the relays.
+struct MediaConfig {
+  uint32_t timeout_seconds = 30;  // no RTP on a leg this long: the call ends; 0: off
+  std::chrono::milliseconds request_timeout{700};  // per attempt, 3 attempts
+  std::chrono::milliseconds ping_interval{2000};
+  std::chrono::seconds relay_grace{5};  // relay unreachable this long: its calls end
+};
+
 struct Config {
   std::string node_name = "sbc";
   std::string log_level = "info";
@@ -59,6 +73,9 @@ struct Config {
 
   std::string mgmt_address = "127.0.0.1";
   uint16_t mgmt_port = 8080;  // 0: ephemeral (the bound port is logged)
+
+  std::vector<RelayConfig> relays;
+  MediaConfig media;
 };
 
 // Parses a TOML document; throws std::runtime_error naming the bad key.

@@ -49,6 +49,7 @@ json::value callsJson(const std::vector<b2bua::CallInfo>& calls,
     o["start_time"] = isoTime(c.start);
     o["duration"] = c.duration.count();
     o["age"] = std::chrono::duration_cast<std::chrono::seconds>(now - c.start).count();
+    if (!c.relay.empty()) o["relay"] = c.relay;
     out.push_back(std::move(o));
   }
   return out;
@@ -106,6 +107,25 @@ json::value trunkUsageJson(const std::vector<TrunkUsage>& trunks) {
   return out;
 }
 
+json::value relaysJson(const std::vector<media::RelayStatus>& relays) {
+  json::array out;
+  out.reserve(relays.size());
+  for (const media::RelayStatus& r : relays) {
+    json::object o;
+    o["endpoint"] = r.endpoint;
+    o["connected"] = r.connected;
+    o["healthy"] = r.healthy;
+    o["sessions"] = r.sessions;
+    o["ports_free"] = r.ports_free;
+    o["requests"] = r.requests;
+    o["retransmits"] = r.retransmits;
+    o["timeouts"] = r.timeouts;
+    o["connects"] = r.reconnects;
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
 namespace {
 
 // Runs `f` on the SIP thread and resumes on the HTTP thread with its result.
@@ -154,6 +174,14 @@ std::shared_ptr<http::Router> makeMgmtRouter(const MgmtContext& ctx) {
                 r.set("Cache-Control", "no-store");
                 co_return r;
               });
+  router->add(
+      http::Method::kGet, "/api/relays", [ctx](http::Request&) -> asio::awaitable<http::Response> {
+        SipNode* node = ctx.node;
+        auto relays = co_await onSipThread(*ctx.sip_io, [node] { return node->relayStatus(); });
+        http::Response r = http::Response::json(200, relaysJson(relays));
+        r.set("Cache-Control", "no-store");
+        co_return r;
+      });
   return router;
 }
 

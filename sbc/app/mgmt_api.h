@@ -7,6 +7,8 @@
 //   GET /api/calls         active calls (JSON array)
 //   GET /api/trunks/usage  per trunk: channels, limits, rejections, gateway
 //                          health, outbound registration (JSON array)
+//   GET /api/relays        per configured media relay: connection, health,
+//                          sessions, request counters (JSON array; [] without)
 // SIP-thread state is never read from the HTTP thread: /api/* post a job to
 // the SIP io_context and await its answer; /healthz reads atomics.
 #include <boost/json/value.hpp>
@@ -61,5 +63,6 @@ std::string isoTime(std::chrono::system_clock::time_point t);
 boost::json::value callsJson(const std::vector<b2bua::CallInfo>& calls,
                              std::chrono::system_clock::time_point now);
 boost::json::value trunkUsageJson(const std::vector<TrunkUsage>& trunks);
+boost::json::value relaysJson(const std::vector<media::RelayStatus>& relays);
 
 }  // namespace sbc::app

@@ -51,7 +51,8 @@ void NodeRegistry::announce(std::string mgmt_address) {
             "INSERT INTO sbc_nodes (name, mgmt_address, started_at, heartbeat_at, version) "
             "VALUES ($1, $2, to_timestamp($3::float8), now(), $4) "
             "ON CONFLICT (name) DO UPDATE SET mgmt_address = EXCLUDED.mgmt_address, "
-            "started_at = EXCLUDED.started_at, heartbeat_at = now(), version = EXCLUDED.version",
+            "started_at = EXCLUDED.started_at, heartbeat_at = now(), version = EXCLUDED.version, "
+            "stopped_at = NULL",
             name_, mgmt, epochSeconds(started_at_), version_);
         tx.commit();
         announced_ = true;
@@ -70,12 +71,18 @@ void NodeRegistry::heartbeat() {
         heartbeat_queued_ = false;
         pqxx::work tx(c);
         // The same upsert as announce(): a row deleted meanwhile (or an
-        // announce that failed) comes back.
+        // announce that failed) comes back. A stop mark older than this run's
+        // start is the previous run's (its announce failed): cleared. A newer
+        // one is ours (markStopped() raced a heartbeat on another pool
+        // connection) and stays.
         tx.exec_params(
             "INSERT INTO sbc_nodes (name, mgmt_address, started_at, heartbeat_at, version) "
             "VALUES ($1, $2, to_timestamp($3::float8), now(), $4) "
             "ON CONFLICT (name) DO UPDATE SET heartbeat_at = now(), "
-            "mgmt_address = EXCLUDED.mgmt_address",
+            "mgmt_address = CASE WHEN sbc_nodes.stopped_at >= EXCLUDED.started_at "
+            "THEN sbc_nodes.mgmt_address ELSE EXCLUDED.mgmt_address END, "
+            "stopped_at = CASE WHEN sbc_nodes.stopped_at >= EXCLUDED.started_at "
+            "THEN sbc_nodes.stopped_at END",
             name_, mgmt_address_, epochSeconds(started_at_), version_);
         tx.commit();
       },
@@ -93,7 +100,9 @@ bool NodeRegistry::markStopped(std::chrono::milliseconds timeout) {
       [this, done](pqxx::connection& c) {
         pqxx::work tx(c);
         tx.exec_params(
-            "UPDATE sbc_nodes SET mgmt_address = '', heartbeat_at = now() WHERE name = $1", name_);
+            "UPDATE sbc_nodes SET mgmt_address = '', heartbeat_at = now(), stopped_at = now() "
+            "WHERE name = $1",
+            name_);
         tx.commit();
         done->set_value(true);
       },

@@ -25,13 +25,16 @@ class NodeRegistry {
  public:
   NodeRegistry(db::Pool& pool, std::string node_name, std::string version);
 
-  // Inserts or refreshes this node's row (mgmt "host:port", started now).
+  // Inserts or refreshes this node's row (mgmt "host:port", started now,
+  // stopped_at cleared).
   void announce(std::string mgmt_address);
   // Refreshes heartbeat_at; skipped while the previous one is still queued
-  // (PostgreSQL down: one waiting heartbeat is enough).
+  // (PostgreSQL down: one waiting heartbeat is enough). Clears a stopped_at
+  // left by a previous run (when announce() failed).
   void heartbeat();
-  // Marks the node stopped (mgmt_address emptied, heartbeat_at = now) and
-  // waits for it up to `timeout`; false if it did not happen in time.
+  // Marks the node stopped (mgmt_address emptied, heartbeat_at and
+  // stopped_at = now) and waits for it up to `timeout`; false if it did not
+  // happen in time.
   bool markStopped(std::chrono::milliseconds timeout);
 
   // Reads this node's unexpired registrations; `done` runs on a pool thread.

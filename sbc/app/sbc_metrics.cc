@@ -15,6 +15,19 @@ std::string_view directionName(b2bua::Direction d) {
   return d == b2bua::Direction::Inbound ? "inbound" : "outbound";
 }
 
+// Lower case, like every other label value here ("UDP" is for logs).
+std::string_view protocolLabel(transport::Protocol p) {
+  switch (p) {
+    case transport::Protocol::kUdp:
+      return "udp";
+    case transport::Protocol::kTcp:
+      return "tcp";
+    case transport::Protocol::kTls:
+      return "tls";
+  }
+  return "other";
+}
+
 std::string_view methodLabel(std::size_t i) {
   std::string_view n = sip::methodName(static_cast<sip::Method>(i));
   return n.empty() ? std::string_view("other") : n;
@@ -100,6 +113,35 @@ SbcMetrics::SbcMetrics(metrics::Registry& r) {
            "Failed TLS handshakes (inbound and outbound)"},
           {&SbcMetrics::connections_open, "sbc_transport_connections_open",
            "Open TCP and TLS connections"},
+          {&SbcMetrics::transport_messages,
+           "sbc_transport_messages_total",
+           "SIP messages received (in) and sent (out) by the transports, retransmissions included",
+           {"protocol", "direction"}},
+          {&SbcMetrics::transport_bytes,
+           "sbc_transport_bytes_total",
+           "Bytes received (in) and sent (out) by the transports",
+           {"protocol", "direction"}},
+          {&SbcMetrics::transport_connections,
+           "sbc_transport_connections_total",
+           "TCP/TLS connections accepted, opened (outbound attempts) and rejected (over the limit)",
+           {"kind"}},
+          {&SbcMetrics::transport_errors,
+           "sbc_transport_errors_total",
+           "Transport errors: connect_failure, framing, send_queue_overflow, send_error, "
+           "datagram_dropped, idle_timeout",
+           {"kind"}},
+          {&SbcMetrics::b2bua_events,
+           "sbc_b2bua_events_total",
+           "B2BUA events: failover, glare_491, forked_2xx_released, session_refresh, auth_retry",
+           {"event"}},
+          {&SbcMetrics::identifications,
+           "sbc_trunk_identifications_total",
+           "New requests matched to a trunk, by how (acl, digest, registered)",
+           {"method"}},
+          {&SbcMetrics::auth,
+           "sbc_auth_total",
+           "Digest authentication towards the SBC: challenge, stale, failure",
+           {"result"}},
           {&SbcMetrics::cdr_queue_depth, "sbc_cdr_queue_depth", "CDRs waiting for the writer"},
           {&SbcMetrics::cdr_spool_records, "sbc_cdr_spool_records",
            "CDRs in the on-disk spool, waiting for the database"},
@@ -113,6 +155,8 @@ SbcMetrics::SbcMetrics(metrics::Registry& r) {
            "Configuration loads that failed (the previous snapshot stayed)"},
           {&SbcMetrics::config_age, "sbc_config_age_seconds",
            "Seconds since the configuration in force was loaded"},
+          {&SbcMetrics::node_heartbeat, "sbc_node_heartbeat_timestamp_seconds",
+           "Unix time of this node's last committed heartbeat in sbc_nodes"},
       });
 }
 
@@ -205,10 +249,28 @@ void SipSampler::sample(const SipSample& s) {
     add(counter(m_.rejections, {"", "auth"}), e->rejections[auth], last_["rej-auth"]);
     add(counter(m_.rejections, {"", "forbidden"}), e->rejections[forbidden],
         last_["rej-forbidden"]);
+    const auto number = static_cast<std::size_t>(b2bua::RejectCause::NotOurNumber);
+    const auto ported = static_cast<std::size_t>(b2bua::RejectCause::PortedOut);
+    add(counter(m_.rejections, {"", "not_our_number"}), e->rejections[number], last_["rej-number"]);
+    add(counter(m_.rejections, {"", "ported_out"}), e->rejections[ported], last_["rej-ported"]);
+    add(counter(m_.b2bua_events, {"failover"}), e->failovers, last_["ev-failover"]);
+    add(counter(m_.b2bua_events, {"glare_491"}), e->glare_491, last_["ev-glare"]);
+    add(counter(m_.b2bua_events, {"forked_2xx_released"}), e->forked_2xx_released,
+        last_["ev-forked"]);
+    add(counter(m_.b2bua_events, {"session_refresh"}), e->session_refreshes_answered,
+        last_["ev-refresh"]);
+    add(counter(m_.b2bua_events, {"auth_retry"}), e->auth_retries, last_["ev-auth-retry"]);
   }
   if (const b2bua::PolicyStats* p = s.policy) {
     add(counter(m_.dropped, {"unknown_source"}), p->dropped_unknown, last_["drop-unknown"]);
     add(counter(m_.dropped, {"flood"}), p->dropped_flood, last_["drop-flood"]);
+    add(counter(m_.identifications, {"acl"}), p->accepted_acl, last_["id-acl"]);
+    add(counter(m_.identifications, {"digest"}), p->accepted_digest, last_["id-digest"]);
+    add(counter(m_.identifications, {"registered"}), p->accepted_registered,
+        last_["id-registered"]);
+    add(counter(m_.auth, {"challenge"}), p->challenges, last_["auth-challenge"]);
+    add(counter(m_.auth, {"stale"}), p->stale_challenges, last_["auth-stale"]);
+    add(counter(m_.auth, {"failure"}), p->auth_failures, last_["auth-failure"]);
   }
   setGauge(m_.transactions_active.get(), static_cast<double>(s.transactions));
 
@@ -243,6 +305,29 @@ void SipSampler::sample(const SipSample& s) {
   if (const transport::Stats* t = s.transport) {
     add(m_.tls_handshake_failures.get(), t->tls_handshake_failures, last_["tls-fail"]);
     setGauge(m_.connections_open.get(), static_cast<double>(t->connections_open));
+    for (std::size_t i = 0; i < transport::kProtocolCount; ++i) {
+      const auto protocol = static_cast<transport::Protocol>(i);
+      const transport::ProtocolCounters& c = t->of(protocol);
+      const std::string_view name = protocolLabel(protocol);
+      add(counter(m_.transport_messages, {name, "in"}), c.messages_in, last_[key("tmi", {name})]);
+      add(counter(m_.transport_messages, {name, "out"}), c.messages_out, last_[key("tmo", {name})]);
+      add(counter(m_.transport_bytes, {name, "in"}), c.bytes_in, last_[key("tbi", {name})]);
+      add(counter(m_.transport_bytes, {name, "out"}), c.bytes_out, last_[key("tbo", {name})]);
+    }
+    add(counter(m_.transport_connections, {"accepted"}), t->connections_accepted,
+        last_["conn-accepted"]);
+    add(counter(m_.transport_connections, {"opened"}), t->connections_opened, last_["conn-opened"]);
+    add(counter(m_.transport_connections, {"rejected"}), t->connections_rejected,
+        last_["conn-rejected"]);
+    add(counter(m_.transport_errors, {"connect_failure"}), t->connect_failures,
+        last_["err-connect"]);
+    add(counter(m_.transport_errors, {"framing"}), t->framing_errors, last_["err-framing"]);
+    add(counter(m_.transport_errors, {"send_queue_overflow"}), t->send_queue_overflows,
+        last_["err-overflow"]);
+    add(counter(m_.transport_errors, {"send_error"}), t->send_errors, last_["err-send"]);
+    add(counter(m_.transport_errors, {"datagram_dropped"}), t->datagrams_dropped,
+        last_["err-datagram"]);
+    add(counter(m_.transport_errors, {"idle_timeout"}), t->idle_timeouts, last_["err-idle"]);
   }
   // A series not refreshed this time (a gateway removed, a registration gone)
   // reads 0 rather than its last value forever.
@@ -281,6 +366,10 @@ void BackgroundSampler::sample(const BackgroundSample& s,
     m_.cdr_dropped.get().Increment(static_cast<double>(s.cdr_dropped - cdr_dropped_));
   }
   cdr_dropped_ = std::max(cdr_dropped_, s.cdr_dropped);
+  if (s.node_heartbeat_at != std::chrono::system_clock::time_point{}) {
+    m_.node_heartbeat.get().Set(
+        std::chrono::duration<double>(s.node_heartbeat_at.time_since_epoch()).count());
+  }
 }
 
 }  // namespace sbc::app

@@ -46,6 +46,13 @@ struct SbcMetrics {
   metrics::GaugeFamily outbound_registration_up;  // {trunk}
   metrics::CounterFamily tls_handshake_failures;
   metrics::GaugeFamily connections_open;
+  metrics::CounterFamily transport_messages;     // {protocol, direction}
+  metrics::CounterFamily transport_bytes;        // {protocol, direction}
+  metrics::CounterFamily transport_connections;  // {kind}
+  metrics::CounterFamily transport_errors;       // {kind}
+  metrics::CounterFamily b2bua_events;           // {event}
+  metrics::CounterFamily identifications;        // {method}
+  metrics::CounterFamily auth;                   // {result}
   metrics::GaugeFamily cdr_queue_depth;
   metrics::GaugeFamily cdr_spool_records;
   metrics::CounterFamily cdr_dropped;
@@ -53,6 +60,7 @@ struct SbcMetrics {
   metrics::CounterFamily config_reloads;
   metrics::CounterFamily config_reload_failures;
   metrics::GaugeFamily config_age;
+  metrics::GaugeFamily node_heartbeat;
 
   explicit SbcMetrics(metrics::Registry& registry);
 };
@@ -112,6 +120,10 @@ struct BackgroundSample {
   std::size_t cdr_queue_depth = 0;
   std::size_t cdr_spool_records = 0;
   std::uint64_t cdr_dropped = 0;
+  // When this node's sbc_nodes heartbeat last committed; the epoch (unset)
+  // keeps sbc_node_heartbeat_timestamp_seconds out of the scrape, so that an
+  // alert on its age never fires on a node that does not report it.
+  std::chrono::system_clock::time_point node_heartbeat_at{};
 };
 
 class BackgroundSampler {

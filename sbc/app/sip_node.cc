@@ -10,6 +10,7 @@
 
 #include "sbc/app/sbc_metrics.h"
 #include "sbc/b2bua/policy_default.h"
+#include "sbc/media/relay_anchor.h"
 #include "sbc/sip/message.h"
 #include "sbc/txn/asio_timer_service.h"
 
@@ -173,11 +174,36 @@ struct SipNode::Impl {
     return ec;
   }
 
+  // Media anchoring only when relays are configured; without, the engine
+  // rewrites o= only and media flows end to end.
+  void buildAnchor() {
+    if (config.relays.empty()) return;
+    media::RelayClientOptions ro;
+    for (const RelayConfig& r : config.relays) ro.relays.push_back({r.address, r.port});
+    ro.request_timeout = config.media.request_timeout;
+    ro.ping_interval = config.media.ping_interval;
+    ro.grace = config.media.relay_grace;
+    relay_client = std::make_unique<media::RelayClient>(io, std::move(ro));
+    media::RelayAnchorOptions ao;
+    ao.media_timeout_seconds = config.media.timeout_seconds;
+    ao.session_prefix = media::sessionPrefix(config.node_name);
+    anchor = std::make_unique<media::RelayAnchor>(*relay_client, std::move(ao));
+    anchor->setEndCall([this](b2bua::CallHandle h, b2bua::EndReason why) {
+      if (engine) engine->endCall(h, why);
+    });
+    relay_client->start();
+  }
+
   void start() {
     transport.start();
+    buildAnchor();
+    b2bua::EngineConfig ec = engineConfig();
+    // The relay client gives up after its attempts; the engine's guard is
+    // the backstop above that.
+    ec.anchor_timeout = std::max(ec.anchor_timeout, config.media.request_timeout * 4);
     engine = std::make_unique<b2bua::Engine>(
-        timers, sender, policy, *options.limits, engineConfig(), snapshot,
-        [this](b2bua::CallRecord&& r) { onCallRecord(std::move(r)); });
+        timers, sender, policy, *options.limits, std::move(ec), snapshot,
+        [this](b2bua::CallRecord&& r) { onCallRecord(std::move(r)); }, anchor.get());
     health = std::make_unique<b2bua::GatewayHealth>(*engine, timers);
     policy.setHealth(health.get());
     outbound = std::make_unique<b2bua::OutboundRegistrar>(*engine, timers, health.get());
@@ -296,6 +322,9 @@ struct SipNode::Impl {
   std::optional<SipSampler> sampler;
   boost::asio::steady_timer metrics_timer;
   std::unordered_map<cfg::TrunkId, std::uint64_t> route_rejections;
+  // The engine references the anchor, the anchor the client.
+  std::unique_ptr<media::RelayClient> relay_client;
+  std::unique_ptr<media::RelayAnchor> anchor;
   // Declared last: destroyed first (they reference everything above).
   std::unique_ptr<b2bua::Engine> engine;
   std::unique_ptr<b2bua::GatewayHealth> health;
@@ -395,6 +424,7 @@ bool SipNode::shutdownSettled() const {
 
 void SipNode::stop() {
   impl_->stopped = true;
+  if (impl_->relay_client) impl_->relay_client->stop();
   impl_->metrics_timer.cancel();
   impl_->transport.stop();
 }
@@ -404,7 +434,20 @@ transport::ReloadResult SipNode::reloadCertificates() {
 }
 
 std::vector<b2bua::CallInfo> SipNode::activeCalls() const {
-  return impl_->engine ? impl_->engine->activeCalls() : std::vector<b2bua::CallInfo>{};
+  if (!impl_->engine) return {};
+  std::vector<b2bua::CallInfo> calls = impl_->engine->activeCalls();
+  if (impl_->anchor) {
+    for (b2bua::CallInfo& c : calls) c.relay = impl_->anchor->relayOf(c.handle);
+  }
+  return calls;
+}
+
+std::vector<media::RelayStatus> SipNode::relayStatus() const {
+  std::vector<media::RelayStatus> out;
+  if (!impl_->relay_client) return out;
+  for (std::size_t i = 0; i < impl_->relay_client->relayCount(); ++i)
+    out.push_back(impl_->relay_client->status(i));
+  return out;
 }
 
 std::size_t SipNode::callCount() const {

@@ -20,6 +20,7 @@
 #include "sbc/b2bua/policy.h"
 #include "sbc/b2bua/registrar.h"
 #include "sbc/config/snapshot.h"
+#include "sbc/media/relay_client.h"
 #include "sbc/transport/transport.h"
 
 namespace boost::asio {
@@ -92,6 +93,8 @@ class SipNode {
   transport::ReloadResult reloadCertificates();
 
   std::vector<b2bua::CallInfo> activeCalls() const;
+  // The configured media relays (empty: media not anchored).
+  std::vector<media::RelayStatus> relayStatus() const;
   std::size_t callCount() const;        // including calls lingering after their end
   std::size_t activeCallCount() const;  // calls not yet ended
   std::vector<TrunkUsage> trunkUsage() const;

@@ -671,6 +671,10 @@ bool Engine::endCall(CallHandle call, EndReason reason) {
       e.reason = "shutdown";
       e.reason_header = "Q.850;cause=41;text=\"Shutting down\"";
       break;
+    case EndReason::RelayLost:
+      e.reason = "relay-lost";
+      e.reason_header = "Q.850;cause=41;text=\"Media relay lost\"";
+      break;
   }
   e.a_code = 503;
   impl_->terminate(*c, e);

@@ -82,6 +82,7 @@ struct CallInfo {
   std::string state;  // "routing", "early", "answering", "confirmed", "ending"
   std::chrono::system_clock::time_point start{};
   std::chrono::seconds duration{0};  // since answer; 0 if not answered
+  std::string relay;                 // "address:port" of its media relay (filled by the app)
 };
 
 inline constexpr std::size_t kRejectCauses = 10;  // RejectCause values
@@ -108,7 +109,8 @@ struct EngineStats {
 };
 
 // Why the SBC itself ends a call (endCall()).
-enum class EndReason : std::uint8_t { MediaTimeout, Admin, Shutdown };
+// RelayLost: the call's media relay went away (past the client's grace).
+enum class EndReason : std::uint8_t { MediaTimeout, Admin, Shutdown, RelayLost };
 
 class Engine final : public RequestSender {
  public:

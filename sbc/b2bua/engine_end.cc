@@ -139,6 +139,17 @@ void Engine::Impl::transformSdp(Call& c, LegSide from, bool offer, std::string_v
     if (!cc || !cc->media_busy || cc->media_op != op) return;  // ended, or timed out
     completeMedia(*cc, &result);
   };
+  auto legOf = [](const Leg& l) {
+    MediaLeg m;
+    if (l.trunk) {
+      m.realm = l.trunk->realm;
+      m.policy = l.trunk->media;
+    } else if (l.listener) {
+      m.realm = l.listener->realm;
+    }
+    return m;
+  };
+  anchor->setLegs(c.handle, legOf(c.a), legOf(c.b));
   std::string copy(body);
   if (offer) {
     anchor->anchorOffer(c.handle, from, std::move(copy), std::move(done));

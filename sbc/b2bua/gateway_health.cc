@@ -37,6 +37,7 @@ GatewayHealth::GatewayHealth(RequestSender& sender, txn::TimerService& timers,
   down_capacity_ = std::max<std::size_t>(16, options_.max_down * 2);
   down_ = std::make_unique<DownSlot[]>(down_capacity_);
   for (std::size_t i = 0; i < down_capacity_; ++i) down_[i].id.store(kEmptySlot);
+  dns_ = std::make_unique<DnsCache>(options_.dns);
 }
 
 GatewayHealth::~GatewayHealth() {
@@ -44,6 +45,14 @@ GatewayHealth::~GatewayHealth() {
 }
 
 void GatewayHealth::setSnapshot(const cfg::Snapshot& snapshot) {
+  std::vector<std::string> names;
+  for (const cfg::Trunk& t : snapshot.trunks) {
+    if (!t.enabled) continue;
+    for (const cfg::Gateway& g : t.gateways)
+      if (g.enabled && !isIpLiteral(g.host)) names.push_back(g.host);
+  }
+  dns_->setNames(names);
+
   std::unordered_map<std::int64_t, Entry> next;
   std::vector<std::int64_t> fresh;
   for (const cfg::Trunk& t : snapshot.trunks) {
@@ -124,9 +133,16 @@ void GatewayHealth::ping(std::int64_t id) {
   m.addHeader(sip::HeaderId::CSeq, "1 OPTIONS");
   m.addHeader(sip::HeaderId::Accept, "application/sdp");
 
+  std::optional<std::string> address = dns_->lookup(g.host);
+  if (!address) {
+    // A name that has not resolved (yet): the gateway cannot be reached.
+    record(e, false, 0);
+    schedule(e, std::chrono::duration_cast<txn::Duration>(options_.interval));
+    return;
+  }
   txn::Destination to;
   to.protocol = proto;
-  to.address = g.host;
+  to.address = std::move(*address);
   to.port = g.port;
   e.in_flight = true;
   e.sent_at = timers_.now();
@@ -228,6 +244,10 @@ bool GatewayHealth::isDown(std::int64_t gateway_id) const {
     if (k == kEmptySlot) return false;
   }
   return false;
+}
+
+std::optional<std::string> GatewayHealth::addressOf(std::string_view host) const {
+  return dns_->lookup(host);
 }
 
 std::vector<GatewayStatus> GatewayHealth::status() const {

@@ -10,7 +10,9 @@
 // Threading: one GatewayHealth runs on one SIP thread (it owns the timers and
 // the pings); isDown() may be called from any thread: the down gateways are
 // kept in a small open-addressing table of atomics written by the owning
-// thread only. Slots are never freed (a gateway that comes back up leaves a
+// thread only. Gateways given by host name are resolved by a DnsCache of
+// its own (dns_cache.h), which routing reads through addressOf().
+// Slots are never freed (a gateway that comes back up leaves a
 // tombstone, reused later), so a reader never touches freed memory and takes
 // no lock. (std::atomic<std::shared_ptr> was the first choice; libstdc++ 12's
 // implementation trips TSan.)
@@ -18,10 +20,13 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "sbc/b2bua/dns_cache.h"
 #include "sbc/b2bua/policy.h"
 #include "sbc/config/snapshot.h"
 #include "sbc/txn/timer_service.h"
@@ -33,6 +38,12 @@ class HealthView {
  public:
   virtual ~HealthView() = default;
   virtual bool isDown(std::int64_t gateway_id) const = 0;
+  // The address to send to for a gateway's host: an IP literal as is, a DNS
+  // name from the cache (dns_cache.h), nullopt for a name with no address
+  // (yet): that gateway is unusable. Any thread; never blocks on DNS.
+  virtual std::optional<std::string> addressOf(std::string_view host) const {
+    return std::string(host);
+  }
 };
 
 struct HealthOptions {
@@ -40,6 +51,7 @@ struct HealthOptions {
   std::uint32_t down_after = 3;  // consecutive failures
   std::size_t max_down = 2048;   // gateways down at the same time that isDown() can report
   std::string from_user = "ping";
+  DnsCacheOptions dns;  // gateways given by host name
 };
 
 struct GatewayStatus {
@@ -66,7 +78,9 @@ class GatewayHealth final : public HealthView {
   // their state, removed ones are forgotten.
   void setSnapshot(const cfg::Snapshot& snapshot);
   bool isDown(std::int64_t gateway_id) const override;
+  std::optional<std::string> addressOf(std::string_view host) const override;
   std::vector<GatewayStatus> status() const;
+  DnsStats dnsStats() const { return dns_->stats(); }
 
  private:
   struct Entry {
@@ -97,6 +111,9 @@ class GatewayHealth final : public HealthView {
   std::size_t down_capacity_ = 0;
   std::unique_ptr<DownSlot[]> down_;
   std::uint64_t down_overflow_ = 0;  // more gateways down at once than the table holds
+  // Host names of every enabled gateway (pinged or not). Declared last: its
+  // worker thread is joined first.
+  std::unique_ptr<DnsCache> dns_;
 };
 
 }  // namespace sbc::b2bua

@@ -1,6 +1,8 @@
 #include "sbc/b2bua/routing.h"
 
 #include <algorithm>
+#include <optional>
+#include <string>
 
 #include "sbc/b2bua/numbers.h"
 
@@ -228,7 +230,16 @@ void Router::gatewayTargets(const cfg::Trunk& trunk, const Target& base,
   }
   for (const cfg::Gateway* g : gws) {
     Target t = base;
-    t.host = g->host;
+    if (health_) {
+      // A host name is sent to at its cached address (the Request-URI then
+      // carries the address too); one that never resolved is skipped, even
+      // as a last resort, since nothing could be sent to it.
+      std::optional<std::string> address = health_->addressOf(g->host);
+      if (!address) continue;
+      t.host = std::move(*address);
+    } else {
+      t.host = g->host;
+    }
     t.port = g->port;
     t.protocol = toTxnProtocol(g->transport);
     t.tls_server_name = g->tls_server_name.empty() ? g->host : g->tls_server_name;

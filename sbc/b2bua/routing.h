@@ -3,10 +3,10 @@
 // dialled number normalized to E.164, LNP (lnp.h), the longest-prefix routes
 // of the snapshot, equal priorities ordered by weighted random, each trunk's
 // enabled gateways by priority then weighted random, down gateways skipped
-// (unless all are down). Inbound (from a carrier): the DID decides: active ->
-// the PBX trunk's registered contacts (auth Register) or gateways; porting_in
-// / reserved / unknown -> 404; ported_out -> 404 or re-routed by LNP per the
-// carrier trunk's PortedOutAction.
+// (unless all are down), gateways given by a host name that has no address
+// in the health view's DNS cache skipped (dns_cache.h). Inbound (from a carrier): the DID decides:
+// active -> the PBX trunk's registered contacts (auth Register) or gateways; porting_in / reserved
+// / unknown -> 404; ported_out -> 404 or re-routed by LNP per the carrier trunk's PortedOutAction.
 #include <cstddef>
 #include <cstdint>
 #include <random>

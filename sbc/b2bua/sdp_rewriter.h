@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "sbc/config/snapshot.h"
 #include "sbc/sdp/sdp.h"
 
 namespace sbc::b2bua {
@@ -65,6 +66,13 @@ struct MediaResult {
   std::string sdp;  // the SDP to send on the other leg (c=/m= of the relay)
 };
 
+// What an anchor needs to know of each leg: the realm (which relay address
+// faces that side) and the trunk's media policy (SRTP or not).
+struct MediaLeg {
+  std::string_view realm;  // "inside" / "outside"; empty when not known yet
+  cfg::MediaPolicy policy = cfg::MediaPolicy::Rtp;
+};
+
 class MediaAnchor {
  public:
   // Must be invoked exactly once, on the engine's SIP thread, either from
@@ -72,6 +80,9 @@ class MediaAnchor {
   using Continuation = std::function<void(MediaResult)>;
 
   virtual ~MediaAnchor() = default;
+  // Called before every anchorOffer/anchorAnswer with the legs as they are
+  // then (the B leg's trunk is the current target's). Views valid for the call.
+  virtual void setLegs(CallHandle call, const MediaLeg& a, const MediaLeg& b) {}
   // An offer received on leg `from`, to be sent on the other leg.
   virtual void anchorOffer(CallHandle call, LegSide from, std::string sdp, Continuation done) = 0;
   // The answer received on leg `from` to an offer anchored before.

@@ -9,6 +9,7 @@ Needs SBC_TEST_DSN (ctest sets it; tests/pg). SBC_CALLS_KEEP=1 keeps the
 work directory (sbc log, SIPp message logs) even when the case passes.
 """
 import argparse
+import json
 import os
 import re
 import sys
@@ -16,8 +17,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (CARRIER1_IP, CARRIER2_IP, CARRIER_SECRETS, PBX_IP,  # noqa: E402
-                     PBX_SECRETS, SBC_OUTSIDE_IP, SilentUdp, TestFailure, Tools,
-                     digest_valid, free_udp_port, log, run_case, sip_register)
+                     PBX_MEDIA_IP, PBX_SECRETS, SBC_INSIDE_IP, SBC_OUTSIDE_IP, SilentUdp,
+                     TestFailure, TlsUas, Tools, UdpRegistrar, digest_valid, free_tcp_port,
+                     free_udp_port, log, run_case, sip_register, sql_literal)
+import sbctest  # noqa: E402  (harness put tests/integration on the path)
 
 CASES = {}
 
@@ -98,10 +101,9 @@ def expect_cdr(t, cdr, **want):
 
 
 def e164ish(digits):
-    """A number as the sbc may write it: with or without '+'. The number part
-    only: the sbc records the Request-URI user part, so a B-leg number carries
-    the RFC 4694 parameters it was sent with (';npdi')."""
-    return lambda v: v is not None and v.split(";")[0].lstrip("+") == digits
+    """A number as the sbc may write it: with or without '+', and nothing
+    else (no RFC 4694 parameters: the lnp case checks them apart)."""
+    return lambda v: v is not None and ";" not in v and v.lstrip("+") == digits
 
 
 # ---------------------------------------------------------------------------
@@ -594,6 +596,13 @@ def lnp(t):
             f"CDR trunks in order ({[c['out_trunk'] for c in cdrs]})")
     t.check([c["routing_number"].lstrip("+") or None for c in cdrs] == [c[2] for c in calls],
             f"CDRs record the routing numbers ({[c['routing_number'] for c in cdrs]})")
+    # The number columns hold the dialled number alone (E.164, as the carrier
+    # trunk formats it: with '+'), never the ";rn=...;npdi" of the Request-URI.
+    want_out = ["+" + c[0].split(";")[0] for c in calls]
+    t.check([c["callee_out"] for c in cdrs] == want_out,
+            f"CDR callee_out is the dialled number only ({[c['callee_out'] for c in cdrs]})")
+    t.check(all(";" not in (c["callee_in"] or "") for c in cdrs),
+            f"CDR callee_in carries no parameters ({[c['callee_in'] for c in cdrs]})")
     t.expect_channels_free()
 
 
@@ -695,6 +704,311 @@ def config_change(t):
     t.check(late == [], f"no call goes to carrier-a later than 1 s after the commit ({late})")
     t.cdrs(expected=100)
     t.expect_channels_free()
+
+
+# ---------------------------------------------------------------------------
+# transports and gateways by name
+
+
+def listen_block(realm, transport, address, port, certs=None):
+    """One more [[listen]] table for the sbc's TOML (start_sbc(extra=...))."""
+    text = (f'\n[[listen]]\nrealm = "{realm}"\ntransport = "{transport}"\n'
+            f'address = "{address}"\nport = {port}\n')
+    if certs:
+        text += f'certificate = "{certs["cert"]}"\nprivate_key = "{certs["key"]}"\n'
+    return text
+
+
+def via_sent_by(m):
+    """("UDP"|"TCP"|"TLS", host, port) of a message's top Via."""
+    via = (m.header_all("via") or [""])[0]
+    mm = re.match(r"SIP/2\.0/(\w+)\s+\[?([^\]\s;:]+|[0-9a-fA-F:]+)\]?(?::(\d+))?", via)
+    if not mm:
+        return None
+    return mm.group(1).upper(), mm.group(2), int(mm.group(3)) if mm.group(3) else None
+
+
+def contact_transport(m):
+    """The transport a Contact asks for: "tls" for sips: or transport=tls,
+    "tcp", else "udp"."""
+    c = (m.header("contact") or "").lower()
+    if "<sips:" in c or c.startswith("sips:") or "transport=tls" in c:
+        return "tls"
+    return "tcp" if "transport=tcp" in c else "udp"
+
+
+def first_200(msgs):
+    return next((m for m in msgs if m.status == 200 and m.method == "INVITE"), None)
+
+
+def expect_leg(t, what, request, want_via, want_contact, sbc_host, sbc_port=None):
+    """The sbc's request on a leg: its Via and Contact name `want_*`
+    (want_contact None: a request without Contact, e.g. BYE)."""
+    t.check(request is not None, f"{what}: the request arrived")
+    via = via_sent_by(request)
+    t.check(via is not None and via[0] == want_via and via[1] == sbc_host
+            and (sbc_port is None or via[2] == sbc_port),
+            f"{what}: Via is SIP/2.0/{want_via} {sbc_host}:{sbc_port or '*'} ({via})")
+    if want_contact is None:  # BYE and ACK carry no Contact
+        return
+    got = contact_transport(request)
+    t.check(got == want_contact,
+            f"{what}: Contact asks for {want_contact} ({request.header('contact')})")
+
+
+@case(90)
+def tcp_pbx(t):
+    """A PBX on TCP (SIPp -t t1) calls a carrier on UDP: the A leg stays on
+    the sbc's inside TCP listener, the B leg leaves on UDP as the carrier's
+    gateway row says, each with its own Via and Contact."""
+    basic_config(t)
+    tcp_port = free_tcp_port(SBC_INSIDE_IP)
+    t.start_sbc(extra=listen_block("inside", "tcp", SBC_INSIDE_IP, tcp_port))
+    carrier = t.carrier_uas(CARRIER1_IP, t.c1_port, calls=1)
+    pbx = t.sipp("pbx", "pbx_uac.xml", PBX_IP, remote=(SBC_INSIDE_IP, tcp_port),
+                 service="12125550123", cid_prefix="pbx-secret-", sets={"caller": "14155550100"},
+                 media_ip=PBX_MEDIA_IP, calls=1, duration_ms=500, transport="tcp")
+    t.expect_exit(pbx, 0, successful=1)
+    t.expect_exit(carrier, 0, successful=1)
+    invite = distinct_calls(carrier.received())[0]
+    expect_leg(t, "carrier INVITE", invite, "UDP", "udp", SBC_OUTSIDE_IP, t.outside[1])
+    bye = (requests(carrier.received(), "BYE") or [None])[0]
+    expect_leg(t, "carrier BYE", bye, "UDP", None, SBC_OUTSIDE_IP, t.outside[1])
+    ok = first_200(pbx.received())
+    t.check(ok is not None and contact_transport(ok) == "tcp"
+            and f"{SBC_INSIDE_IP}:{tcp_port}" in (ok.header("contact") or ""),
+            f"the PBX's 200 names the sbc's TCP listener ({ok and ok.header('contact')})")
+    cdr = t.cdrs(expected=1)[0]
+    expect_cdr(t, cdr, direction="outbound", sip_code=200, ended_by="caller",
+               callee_out=e164ish("12125550123"))
+    t.expect_channels_free()
+
+
+@case(120)
+def tcp_carrier(t):
+    """A carrier on TCP. Outbound: the gateway row's transport (tcp) makes the
+    sbc connect to the carrier over TCP from its outside TCP listener while
+    the PBX stays on UDP. Inbound: the carrier calls over TCP, the PBX gets
+    the call over UDP."""
+    basic_config(t, carrier_ports={1: free_tcp_port(CARRIER1_IP)})
+    t.sql(f"UPDATE trunk_gateways SET transport = 'tcp' WHERE trunk_id = {t.carrier}")
+    tcp_port = free_tcp_port(SBC_OUTSIDE_IP)
+    t.start_sbc(extra=listen_block("outside", "tcp", SBC_OUTSIDE_IP, tcp_port))
+    # 1. PBX (UDP) -> carrier (TCP)
+    carrier = t.carrier_uas(CARRIER1_IP, t.c1_port, calls=1, transport="tcp")
+    pbx = t.pbx_uac(calls=1, duration_ms=500)
+    t.expect_exit(pbx, 0, successful=1)
+    t.expect_exit(carrier, 0, successful=1)
+    invite = distinct_calls(carrier.received())[0]
+    expect_leg(t, "outbound: carrier INVITE", invite, "TCP", "tcp", SBC_OUTSIDE_IP, tcp_port)
+    ok = first_200(pbx.received())
+    t.check(ok is not None and contact_transport(ok) == "udp"
+            and f"{SBC_INSIDE_IP}:{t.inside[1]}" in (ok.header("contact") or ""),
+            f"outbound: the PBX's 200 names the sbc's UDP listener ({ok and ok.header('contact')})")
+    # 2. carrier (TCP) -> PBX (UDP)
+    pbx_uas = t.pbx_uas(t.pbx_port, calls=1)
+    call = t.sipp("carrier_uac", "carrier_uac.xml", CARRIER1_IP, remote=(SBC_OUTSIDE_IP, tcp_port),
+                  service="+14155550100", cid_prefix="carrier-secret-",
+                  sets={"caller": "+12125550123"}, media_ip="127.0.0.33", calls=1,
+                  duration_ms=500, transport="tcp")
+    t.expect_exit(call, 0, successful=1)
+    t.expect_exit(pbx_uas, 0, successful=1)
+    invite = distinct_calls(pbx_uas.received())[0]
+    expect_leg(t, "inbound: PBX INVITE", invite, "UDP", "udp", SBC_INSIDE_IP, t.inside[1])
+    ok = first_200(call.received())
+    t.check(ok is not None and contact_transport(ok) == "tcp"
+            and f"{SBC_OUTSIDE_IP}:{tcp_port}" in (ok.header("contact") or ""),
+            f"inbound: the carrier's 200 names the sbc's TCP listener ({ok and ok.header('contact')})")
+    cdrs = t.cdrs(expected=2)
+    t.check([(c["direction"], c["sip_code"]) for c in cdrs]
+            == [("outbound", 200), ("inbound", 200)], "two answered CDRs, out then in")
+    t.expect_channels_free()
+
+
+@case(90)
+def tls_carrier(t):
+    """A carrier gateway with transport tls (a Python TLS UAS: SIPp 3.6 has
+    no TLS): the sbc opens TLS from its outside TLS listener, verifies the
+    carrier's certificate for its address, and the INVITE and the PBX's BYE
+    reach the carrier over it with a TLS Via and Contact; the PBX leg stays
+    UDP."""
+    basic_config(t, carrier_ports={1: free_tcp_port(CARRIER1_IP)})
+    t.sql(f"UPDATE trunk_gateways SET transport = 'tls' WHERE trunk_id = {t.carrier}")
+    uas = TlsUas(t.dir, CARRIER1_IP, t.c1_port)
+    try:
+        # No per-trunk CA in the node's TOML yet: the sbc trusts the
+        # carrier's CA through OpenSSL's default verify path.
+        os.environ["SSL_CERT_FILE"] = uas.ca_path
+        sbc_certs = sbctest.make_certs(_mkdir(t.dir, "sbc-tls"), cn="sbc.test", ip=SBC_OUTSIDE_IP)
+        tls_port = free_tcp_port(SBC_OUTSIDE_IP)
+        t.start_sbc(extra=listen_block("outside", "tls", SBC_OUTSIDE_IP, tls_port, sbc_certs))
+        pbx = t.pbx_uac(calls=1, duration_ms=500)
+        t.expect_exit(pbx, 0, successful=1)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not requests(uas.messages(), "BYE"):
+            time.sleep(0.1)
+    finally:
+        uas.close()
+    got = uas.messages()
+    t.check(uas.errors == [], f"every TLS handshake succeeded ({uas.errors})")
+    invite = (distinct_calls(got) or [None])[0]
+    expect_leg(t, "carrier INVITE", invite, "TLS", "tls", SBC_OUTSIDE_IP, tls_port)
+    t.check(invite.peer[0] == SBC_OUTSIDE_IP,
+            f"the TLS connection comes from the sbc's outside address ({invite.peer})")
+    t.check(len(requests(got, "ACK")) == 1, "the ACK arrives over TLS")
+    bye = (requests(got, "BYE") or [None])[0]
+    expect_leg(t, "carrier BYE", bye, "TLS", None, SBC_OUTSIDE_IP, tls_port)
+    ok = first_200(pbx.received())
+    t.check(ok is not None and contact_transport(ok) == "udp",
+            f"the PBX's 200 names a UDP contact ({ok and ok.header('contact')})")
+    t.expect_hidden(got, PBX_SECRETS + [PBX_IP], "PBX values at the TLS carrier")
+    cdr = t.cdrs(expected=1)[0]
+    expect_cdr(t, cdr, sip_code=200, out_trunk="carrier-a",
+               tried_gateways=lambda g: g == [f"{CARRIER1_IP}:{t.c1_port}"])
+    t.expect_channels_free()
+
+
+def _mkdir(base, name):
+    path = os.path.join(base, name)
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+@case(90)
+def gateway_by_name(t):
+    """trunk_gateways.host may be a DNS name: `localhost` (the carrier SIPp
+    on 127.0.0.1) is resolved off the SIP thread and used; a name that never
+    resolves (priority first) makes its gateway unusable: skipped, not tried
+    and timed out."""
+    basic_config(t)
+    port = free_udp_port("127.0.0.1")
+    t.sql(f"DELETE FROM trunk_gateways WHERE trunk_id = {t.carrier}")
+    t.add_gateway(t.carrier, "no-such-gateway.invalid", 5060,
+                  {"priority": 5, "options_ping": False})
+    t.add_gateway(t.carrier, "localhost", port, {"priority": 10, "options_ping": False})
+    t.start_sbc()
+    time.sleep(1.0)  # the first resolution runs in the background
+    carrier = t.carrier_uas("127.0.0.1", port, calls=1, name="carrier_localhost")
+    pbx = t.pbx_uac(calls=1, duration_ms=300)
+    t.expect_exit(pbx, 0, successful=1)
+    t.expect_exit(carrier, 0, successful=1)
+    invite = distinct_calls(carrier.received())[0]
+    t.check(uri_user(invite.request_uri).split(";")[0] == "+12125550123",
+            f"the carrier at localhost gets the call ({invite.request_uri})")
+    cdr = t.cdrs(expected=1)[0]
+    expect_cdr(t, cdr, sip_code=200, failover_attempts=0,
+               tried_gateways=lambda g: g == [f"127.0.0.1:{port}"])
+    with open(t.sbc.log_path, errors="replace") as f:
+        log_text = f.read()
+    t.check("no-such-gateway.invalid does not resolve" in log_text,
+            "the unresolvable name is logged")
+    t.expect_channels_free()
+
+
+@case(150)
+def carrier_register(t):
+    """The sbc REGISTERs to a carrier (register_outbound), answers the 401
+    with its outbound credentials, refreshes at half the granted expiry (10 s
+    granted: every 5 s), and after a refused refresh (503) backs off (30 s,
+    the OutboundRegistrar default) before it tries again, then is registered
+    again."""
+    basic_config(t, carrier_cols={"register_outbound": True, "register_expires": 60,
+                                  "register_user": "sbc-trunk-7"})
+    t.add_credentials(t.carrier, "outbound", "sbc-reg", "reg-password")
+    registrar = UdpRegistrar(CARRIER1_IP, t.c1_port, grant=10)
+    try:
+        t.start_sbc()
+
+        def wait_for(pred, limit, what):
+            deadline = time.monotonic() + limit
+            while time.monotonic() < deadline:
+                got = registrar.entries()
+                if pred(got):
+                    return got
+                time.sleep(0.1)
+            raise TestFailure(f"{what} (registrar saw {[(c, m.header('cseq')) for _, m, c in registrar.entries()]})")
+
+        oks = lambda got: [e for e in got if e[2] == 200]  # noqa: E731
+        got = wait_for(lambda g: len(oks(g)) >= 2, 20, "two successful REGISTERs within 20 s")
+        first, second = oks(got)[:2]
+        t.check(got[0][2] == 401, "the first REGISTER is challenged 401")
+        cred = first[1].header("authorization")
+        t.check(digest_valid(cred, "REGISTER", "sbc-reg", "reg-password"),
+                f"the sbc answers with a valid MD5 digest for sbc-reg ({cred})")
+        t.check(header_uri_user(first[1].header("to")) == "sbc-trunk-7",
+                f"the AOR is the trunk's register_user ({first[1].header('to')})")
+        t.check(CARRIER1_IP not in (first[1].header("contact") or "")
+                and SBC_OUTSIDE_IP in (first[1].header("contact") or ""),
+                f"the Contact is the sbc's outside address ({first[1].header('contact')})")
+        gap = second[0] - first[0]
+        t.check(4.0 <= gap <= 8.0, f"refreshed at half the granted 10 s ({gap:.1f} s later)")
+        # Refuse the next refresh: the sbc backs off 30 s.
+        registrar.set_answer(503)
+        got = wait_for(lambda g: any(c == 503 for _, _, c in g), 15, "a refresh refused 503")
+        refused_at = next(w for w, _, c in got if c == 503)
+        registrar.set_answer(200)
+        n_before = len(got)
+        got = wait_for(lambda g: len(oks(g)) >= 3, 60, "registered again after the backoff")
+        retry_at = got[n_before][0]
+        waited = retry_at - refused_at
+        t.check(27.0 <= waited <= 40.0,
+                f"the next attempt waits the 30 s backoff ({waited:.1f} s after the 503)")
+        t.check(not any(c == 503 for _, _, c in got[n_before:]), "and succeeds")
+        code, body = t.http_get("/api/trunks/usage")
+        data = json.loads(body) if code == 200 else {}
+        trunks = data.get("trunks", []) if isinstance(data, dict) else data
+        reg = next((x.get("outbound_registration") for x in trunks
+                    if x.get("name") == "carrier-a"), None)
+        t.check(reg is not None and reg.get("state") == "registered"
+                and reg.get("granted_expires") == 10,
+                f"/api/trunks/usage shows carrier-a registered for 10 s ({reg})")
+    finally:
+        registrar.close()
+
+
+@case(60)
+def node_stopped(t):
+    """sbc_nodes (migration 0005): a stop mark left by a previous run is
+    cleared at start, heartbeat_at moves while the node runs, and SIGTERM sets
+    stopped_at and empties mgmt_address."""
+    basic_config(t)
+    node = f"calls-{t.name}"
+    t.sql("INSERT INTO sbc_nodes (name, mgmt_address, started_at, heartbeat_at, stopped_at) "
+          f"VALUES ({sql_literal(node)}, '', now() - interval '2 hours', "
+          "now() - interval '1 hour', now() - interval '1 hour')")
+
+    def row():
+        rows = t.sql("SELECT mgmt_address, stopped_at IS NULL, extract(epoch FROM heartbeat_at), "
+                     f"extract(epoch FROM started_at) FROM sbc_nodes WHERE name = {sql_literal(node)}")
+        if not rows:
+            return None
+        mgmt, running, beat, started = rows[0]
+        return mgmt, running == "t", float(beat), float(started)
+
+    t.start_sbc()
+    deadline = time.monotonic() + 5
+    r = row()
+    while time.monotonic() < deadline and not (r and r[1]):
+        time.sleep(0.2)
+        r = row()
+    t.check(r is not None and r[1], f"stopped_at is cleared at start ({r})")
+    t.check(r[0].endswith(f":{t.mgmt[1]}"), f"mgmt_address is the node's mgmt API ({r[0]})")
+    t.check(r[3] > time.time() - 60, "started_at is this run's")
+    first_beat = r[2]
+    deadline = time.monotonic() + 12  # heartbeats every 5 s
+    while time.monotonic() < deadline and r[2] <= first_beat:
+        time.sleep(0.5)
+        r = row()
+    t.check(r[2] > first_beat and r[1],
+            f"heartbeat_at moves on while it runs, stopped_at stays NULL ({r})")
+    rc = t.sbc.stop(timeout=15)
+    t.check(rc == 0, f"the sbc exits 0 on SIGTERM ({rc})")
+    r = row()
+    t.check(r is not None and not r[1] and r[0] == "",
+            f"after SIGTERM: stopped_at set, mgmt_address empty ({r})")
+    stopped = float(t.sql_value("SELECT extract(epoch FROM stopped_at) FROM sbc_nodes "
+                                f"WHERE name = {sql_literal(node)}"))
+    t.check(abs(stopped - time.time()) < 30, "stopped_at is now")
 
 
 def main():

@@ -84,8 +84,14 @@ def free_udp_port(host):
     return sbctest.free_port(host, socket.SOCK_DGRAM)
 
 
-def udp_port_bound(host, port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+def free_tcp_port(host):
+    """A port free on host for TCP and UDP (a stream listener of the sbc or
+    a SIPp in -t t1 mode binds it)."""
+    return sbctest.free_port(host, socket.SOCK_STREAM)
+
+
+def udp_port_bound(host, port, kind=socket.SOCK_DGRAM):
+    s = socket.socket(socket.AF_INET, kind)
     try:
         s.bind((host, port))
         return False
@@ -200,11 +206,14 @@ class Sipp:
     def __init__(self, test, name, scenario, local_ip, port=None, remote=None, calls=1,
                  rate=None, rate_period_ms=None, limit=None, duration_ms=None, timeout=30,
                  service=None, sets=None, extra=None, cid_prefix=None, subst=None,
-                 media_ip=None):
+                 media_ip=None, transport="udp"):
         self.test = test
         self.name = name
         self.local_ip = local_ip
-        self.port = port or free_udp_port(local_ip)
+        # "tcp": SIPp's -t t1 (one TCP connection per remote); no TLS in SIPp 3.6.
+        self.transport = transport
+        self.port = port or (free_tcp_port(local_ip) if transport == "tcp"
+                             else free_udp_port(local_ip))
         base = os.path.join(test.dir, name)
         self.msg_path = base + "_messages.log"
         self.stat_path = base + "_stat.csv"
@@ -229,6 +238,8 @@ class Sipp:
                "-trace_err", "-error_file", self.err_path,
                "-timeout", f"{timeout}s", "-timeout_error",
                "-mi", media_ip or local_ip, "-mp", str(free_udp_port(media_ip or local_ip))]
+        if transport == "tcp":
+            cmd += ["-t", "t1"]
         if rate is not None:
             cmd += ["-r", str(rate)]
         if rate_period_ms is not None:
@@ -263,7 +274,8 @@ class Sipp:
             if self.proc.poll() is not None:
                 raise TestFailure(f"sipp {self.name} exited early (rc {self.proc.returncode}):\n"
                                   + self.screen_tail())
-            if udp_port_bound(self.local_ip, self.port):
+            kind = socket.SOCK_STREAM if self.transport == "tcp" else socket.SOCK_DGRAM
+            if udp_port_bound(self.local_ip, self.port, kind):
                 return self
             time.sleep(0.05)
         raise TestFailure(f"sipp {self.name} did not bind {self.local_ip}:{self.port}")
@@ -771,6 +783,177 @@ class SilentUdp:
         self._stop = True
         self.thread.join(2)
         self.sock.close()
+
+
+class UdpRegistrar:
+    """A carrier's registrar on UDP, scripted: a REGISTER without
+    credentials gets 401 (MD5, qop=auth); one with credentials gets
+    `self.answer` (200 granting `grant` seconds on the sender's Contact, or
+    an error code the test sets). Records (time, SipMessage, status sent)."""
+
+    def __init__(self, ip, port, grant=10):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((ip, port))
+        self.sock.settimeout(0.1)
+        self.grant = grant
+        self.answer = 200
+        self.log = []  # (time, SipMessage, status answered)
+        self._lock = threading.Lock()
+        self._stop = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self._stop:
+            try:
+                data, peer = self.sock.recvfrom(65535)
+            except (socket.timeout, TimeoutError):
+                continue
+            except OSError:
+                return
+            text = data.decode(errors="replace").replace("\r\n", "\n").strip("\n")
+            m = SipMessage("recv", time.time(), text)
+            if m.is_response or m.method != "REGISTER":
+                continue
+            vias = "".join(f"Via: {v}\r\n" for v in m.header_all("via"))
+            head = (f"{vias}From: {m.header('from')}\r\nTo: {m.header('to')};tag=regtag\r\n"
+                    f"Call-ID: {m.call_id}\r\nCSeq: {m.header('cseq')}\r\n")
+            if m.header("authorization") is None:
+                code = 401
+                extra = ('WWW-Authenticate: Digest realm="carrier.test", '
+                         f'nonce="{secrets.token_hex(8)}", qop="auth", algorithm=MD5\r\n')
+                reason = "Unauthorized"
+            else:
+                with self._lock:
+                    code = self.answer
+                reason = "OK" if code == 200 else "Service Unavailable"
+                extra = ""
+                contact = m.header("contact") or ""
+                if code == 200 and contact:
+                    extra = f"Contact: {contact};expires={self.grant}\r\n"
+            reply = f"SIP/2.0 {code} {reason}\r\n{head}{extra}Content-Length: 0\r\n\r\n"
+            self.sock.sendto(reply.encode(), peer)
+            with self._lock:
+                self.log.append((time.time(), m, code))
+
+    def set_answer(self, code):
+        with self._lock:
+            self.answer = code
+
+    def entries(self):
+        with self._lock:
+            return list(self.log)
+
+    def close(self):
+        self._stop = True
+        self.thread.join(2)
+        self.sock.close()
+
+
+class TlsUas:
+    """A carrier gateway on TLS, scripted in Python (SIPp 3.6 in Debian has
+    no TLS): accepts connections on (ip, port) with a certificate for ip
+    signed by its own CA (`ca_path`, to be trusted by the sbc), answers every
+    INVITE 100 + 200 with SDP, BYE and anything else 200, and records what
+    arrives with the connection's peer address.
+
+    The sbc verifies the gateway against the system trust store (no
+    per-trunk CA in the node configuration yet), so the test points
+    SSL_CERT_FILE at `ca_path` for the sbc process."""
+
+    def __init__(self, workdir, ip, port):
+        import ssl
+        certdir = os.path.join(workdir, f"tls-{ip}")
+        os.makedirs(certdir, exist_ok=True)
+        certs = sbctest.make_certs(certdir, cn="carrier.test", ip=ip)
+        self.ca_path = certs["ca"]
+        self.ip, self.port = ip, port
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        self.ctx.load_cert_chain(certs["cert"], certs["key"])
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind((ip, port))
+        self.listener.listen(8)
+        self.listener.settimeout(0.2)
+        self.received = []  # SipMessage, with .peer = (ip, port) of the connection
+        self.sent = []
+        self.errors = []
+        self._stop = False
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._accept, daemon=True)]
+        self._threads[0].start()
+
+    def _accept(self):
+        import ssl
+        while not self._stop:
+            try:
+                raw, peer = self.listener.accept()
+            except (socket.timeout, TimeoutError):
+                continue
+            except OSError:
+                return
+            try:
+                raw.settimeout(5)
+                conn = self.ctx.wrap_socket(raw, server_side=True)
+            except (ssl.SSLError, OSError) as e:
+                self.errors.append(f"handshake with {peer}: {e}")
+                raw.close()
+                continue
+            th = threading.Thread(target=self._serve, args=(conn, peer), daemon=True)
+            self._threads.append(th)
+            th.start()
+
+    def _serve(self, conn, peer):
+        reader = sbctest.StreamReader(conn)
+        with conn:
+            while not self._stop:
+                raw = reader.read_message(time.monotonic() + 0.3)
+                if raw is None:
+                    if reader.closed:
+                        return
+                    continue
+                text = raw.decode(errors="replace").replace("\r\n", "\n").strip("\n")
+                m = SipMessage("recv", time.time(), text)
+                m.peer = peer
+                with self._lock:
+                    self.received.append(m)
+                for reply in self._answer(m):
+                    data = reply.encode()
+                    conn.sendall(data)
+                    with self._lock:
+                        self.sent.append(SipMessage("sent", time.time(),
+                                                    reply.replace("\r\n", "\n").strip("\n")))
+
+    def _answer(self, m):
+        if m.is_response or m.method == "ACK":
+            return []
+        vias = "".join(f"Via: {v}\r\n" for v in m.header_all("via"))
+        to = m.header("to") or ""
+        if ";tag=" not in to:
+            to += ";tag=carriertag-tls"
+        common = (f"{vias}From: {m.header('from')}\r\nTo: {to}\r\n"
+                  f"Call-ID: {m.call_id}\r\nCSeq: {m.header('cseq')}\r\n"
+                  "Server: Carrier-Secret-Switch/9.9\r\n")
+        if m.method != "INVITE":
+            return [f"SIP/2.0 200 OK\r\n{common}Content-Length: 0\r\n\r\n"]
+        sdp = ("v=0\r\no=carriersecretuser 1 1 IN IP4 127.0.0.33\r\ns=carrier-secret-session\r\n"
+               "c=IN IP4 127.0.0.33\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n"
+               "a=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n")
+        contact = f"Contact: <sip:carrier-secret@{self.ip}:{self.port};transport=tls>\r\n"
+        return [f"SIP/2.0 100 Trying\r\n{common}Content-Length: 0\r\n\r\n",
+                f"SIP/2.0 200 OK\r\n{common}{contact}Content-Type: application/sdp\r\n"
+                f"Content-Length: {len(sdp)}\r\n\r\n{sdp}"]
+
+    def messages(self):
+        with self._lock:
+            return list(self.received)
+
+    def close(self):
+        self._stop = True
+        for th in self._threads:
+            th.join(2)
+        self.listener.close()
 
 
 def digest_params(value):

@@ -105,6 +105,35 @@ TEST(CdrMapping, ValuesTheTableRefusesAreNeutralized) {
   EXPECT_EQ(toCdr(std::move(r2), "n").sip_code, 0);
 }
 
+TEST(CdrMapping, NumbersLoseTheirLnpParameters) {
+  // What the engine records for a ported number: the B-leg Request-URI user
+  // part as sent, with RFC 4694 parameters.
+  b2bua::CallRecord r = answeredCall();
+  r.callee_in = "12125550142;rn=+13105550000;npdi";
+  r.callee_out = "+12125550142;rn=+13105550000;npdi";
+  r.routing_number = "13105550000";
+  cdr::Cdr c = toCdr(std::move(r), "n");
+  EXPECT_EQ(c.callee_in, "12125550142");
+  EXPECT_EQ(c.callee_out, "+12125550142");
+  EXPECT_EQ(c.routing_number, "13105550000");
+
+  b2bua::CallRecord npdi_only = answeredCall();
+  npdi_only.callee_out = "+12125550199;npdi";
+  npdi_only.routing_number.clear();
+  cdr::Cdr c2 = toCdr(std::move(npdi_only), "n");
+  EXPECT_EQ(c2.callee_out, "+12125550199");
+  EXPECT_EQ(c2.routing_number, "");
+}
+
+TEST(CdrMapping, RoutingNumberFallsBackToTheSentRn) {
+  b2bua::CallRecord r = answeredCall();
+  r.callee_out = "+12125550142;npdi;RN=+13105550000";
+  r.routing_number.clear();
+  cdr::Cdr c = toCdr(std::move(r), "n");
+  EXPECT_EQ(c.callee_out, "+12125550142");
+  EXPECT_EQ(c.routing_number, "+13105550000");
+}
+
 TEST(CdrMapping, RowFitsTheCdrsColumns) {
   cdr::Cdr c = toCdr(answeredCall(), "sbc-1");
   cdr::Row row = cdr::toRow(c);

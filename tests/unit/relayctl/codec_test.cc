@@ -266,5 +266,65 @@ TEST(CodecResponse, RejectsMalformedResults) {
   EXPECT_EQ(bad.error().field, "result.legs[0].local_address");
 }
 
+TEST(CodecEvent, RoundTripAndWireShape) {
+  Event ev{EventKind::kMediaTimeout, "abc@pbx", 1, LegStats{10, 1720, 9, 1548, 1, 250, 0, 1}};
+  std::string line = encode(ev);
+  EXPECT_EQ(
+      line,
+      R"({"version":1,"event":"media_timeout","call_id":"abc@pbx","leg":1,"stats":{"packets_in":10,"bytes_in":1720,"packets_out":9,"bytes_out":1548,"lost":1,"jitter_us":250,"srtp_auth_failures":0,"rtp_timeouts":1}})");
+  auto back = decodeEvent(line);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back.value(), ev);
+  Event expired{EventKind::kSessionExpired, "x", 0, {}};
+  auto back2 = decodeEvent(encode(expired));
+  ASSERT_TRUE(back2.ok());
+  EXPECT_EQ(back2.value(), expired);
+}
+
+TEST(CodecEvent, TellsEventsFromResponses) {
+  EXPECT_TRUE(isEventLine(encode(Event{EventKind::kMediaTimeout, "c", 0, {}})));
+  EXPECT_TRUE(isEventLine(R"({ "version":1, "event" : "session_expired"})"));
+  EXPECT_FALSE(isEventLine(encode(Response{"r-5", 1, PongResponse{1, 2}})));
+  EXPECT_FALSE(isEventLine(
+      encode(Response{"r", 1, Error{ErrorCode::kUnknownSession, "", R"(no "event": here)"}})));
+  EXPECT_FALSE(isEventLine(R"({"version":1,"id":"event","verb":"ping"})"));
+  EXPECT_FALSE(isEventLine(""));
+  // A response is never decoded as an event, nor an event as a response.
+  EXPECT_FALSE(decodeEvent(encode(Response{"r-5", 1, PongResponse{1, 2}})).ok());
+  EXPECT_FALSE(decodeResponse(encode(Event{EventKind::kMediaTimeout, "c", 0, {}})).ok());
+}
+
+TEST(CodecEvent, StrictDecoding) {
+  const std::string stats =
+      R"("stats":{"packets_in":0,"bytes_in":0,"packets_out":0,"bytes_out":0,"lost":0,"jitter_us":0,"srtp_auth_failures":0,"rtp_timeouts":0})";
+  struct Case {
+    std::string line;
+    ErrorCode code;
+    std::string field;
+  } cases[] = {
+      {R"({"version":1,"event":"nope","call_id":"c","leg":0,)" + stats + "}", ErrorCode::kBadField,
+       "event"},
+      {R"({"version":1,"event":"media_timeout","call_id":"c","leg":2,)" + stats + "}",
+       ErrorCode::kBadField, "leg"},
+      {R"({"version":1,"event":"media_timeout","leg":0,)" + stats + "}", ErrorCode::kBadField,
+       "call_id"},
+      {R"({"version":1,"event":"media_timeout","call_id":"c","leg":0})", ErrorCode::kBadField,
+       "stats"},
+      {R"({"version":1,"event":"media_timeout","call_id":"c","leg":0,"id":"x",)" + stats + "}",
+       ErrorCode::kBadField, "id"},
+      {R"({"version":1,"event":"media_timeout","call_id":"c","leg":0,"stats":{"lost":1}})",
+       ErrorCode::kBadField, "stats.packets_in"},
+      {R"({"version":2,"event":"media_timeout","call_id":"c","leg":0,)" + stats + "}",
+       ErrorCode::kVersionUnsupported, "version"},
+      {"{\"event\"", ErrorCode::kBadJson, ""},
+  };
+  for (const auto& c : cases) {
+    auto r = decodeEvent(c.line);
+    ASSERT_FALSE(r.ok()) << c.line;
+    EXPECT_EQ(r.error().code, c.code) << c.line;
+    EXPECT_EQ(r.error().field, c.field) << c.line;
+  }
+}
+
 }  // namespace
 }  // namespace sbc::relayctl

@@ -1,0 +1,348 @@
+#include "admin-ui/auth.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/json.hpp>
+#include <pqxx/pqxx>
+
+#include <memory>
+
+#include "admin-ui/password.h"
+#include "admin-ui/rate_limiter.h"
+#include "common/metrics/registry.h"
+
+namespace sbc::admin {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using http::Request;
+using http::Response;
+
+std::optional<std::string_view> cookieValue(std::string_view header, std::string_view name) {
+  while (!header.empty()) {
+    std::size_t semi = header.find(';');
+    std::string_view part = header.substr(0, semi);
+    header = semi == std::string_view::npos ? std::string_view{} : header.substr(semi + 1);
+    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+    while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+    std::size_t eq = part.find('=');
+    if (eq == std::string_view::npos) continue;
+    if (part.substr(0, eq) == name) return part.substr(eq + 1);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string_view> bearerToken(std::string_view authorization) {
+  if (authorization.size() < 8 || !http::equalsIgnoreCase(authorization.substr(0, 7), "Bearer "))
+    return std::nullopt;
+  std::string_view t = authorization.substr(7);
+  while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+  while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
+  if (t.empty()) return std::nullopt;
+  return t;
+}
+
+bool isUnsafeMethod(http::Method m) {
+  return m == http::Method::kPost || m == http::Method::kPut || m == http::Method::kPatch ||
+         m == http::Method::kDelete;
+}
+
+namespace {
+
+bool allowed(Role role, Access access) {
+  switch (access) {
+    case Access::kPublic:
+      return true;
+    case Access::kViewer:
+      return role >= Role::kViewer;
+    case Access::kOperator:
+      return role >= Role::kOperator;
+    case Access::kAdmin:
+      return role >= Role::kAdmin;
+  }
+  return false;
+}
+
+// Tokens we hand out are base64url; anything else cannot match, so it is
+// refused before a database round trip.
+bool plausibleToken(std::string_view t) {
+  if (t.size() < 20 || t.size() > 128) return false;
+  for (char c : t) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+  }
+  return true;
+}
+
+struct AuthState {
+  Api* api;
+  RateLimiter by_ip;
+  RateLimiter by_user;
+  prometheus::Counter* login_ok = nullptr;
+  prometheus::Counter* login_failed = nullptr;
+  prometheus::Counter* login_limited = nullptr;
+  prometheus::Counter* auth_failed = nullptr;
+  prometheus::Counter* csrf_failed = nullptr;
+  prometheus::Counter* forbidden = nullptr;
+  AuthState(Api* a, double rate) : api(a), by_ip(rate, rate), by_user(rate, rate) {}
+};
+
+asio::awaitable<std::optional<Response>> authenticate(std::shared_ptr<AuthState> st,
+                                                      Request& request) {
+  Api& api = *st->api;
+  Access access = api.accessFor(request.route_index);
+  if (access == Access::kPublic) co_return std::nullopt;
+
+  Principal p;
+  std::string csrf;
+  bool found = false;
+  if (auto authz = request.header("Authorization")) {
+    auto token = bearerToken(*authz);
+    if (!token || !plausibleToken(*token)) {
+      st->auth_failed->Increment();
+      co_return errorResponse(401, "authentication required");
+    }
+    std::string hash = sha256Hex(*token);
+    Response r = co_await api.db([&](Transaction& txn) {
+      pqxx::result rows = txn.exec_params(
+          "UPDATE api_tokens SET last_used_at = now() WHERE token_hash = decode($1, 'hex') "
+          "AND NOT revoked AND (expires_at IS NULL OR expires_at > now()) "
+          "RETURNING id, name, role, created_by",
+          hash);
+      if (!rows.empty()) {
+        found = true;
+        p.token_id = rows[0][0].as<std::int64_t>();
+        p.name = rows[0][1].as<std::string>();
+        p.role = roleFromName(rows[0][2].as<std::string>()).value_or(Role::kViewer);
+      }
+      return Response::empty(200);
+    });
+    if (r.status >= 400) co_return r;
+  } else if (auto cookies = request.header("Cookie")) {
+    auto token = cookieValue(*cookies, Api::kSessionCookie);
+    if (token && plausibleToken(*token)) {
+      std::string hash = sha256Hex(*token);
+      long long idle = api.config().session_idle.count();
+      Response r = co_await api.db([&](Transaction& txn) {
+        pqxx::result rows = txn.exec_params(
+            "UPDATE sessions s SET last_seen_at = now() FROM users u "
+            "WHERE s.token_hash = decode($1, 'hex') AND u.id = s.user_id AND NOT u.disabled "
+            "AND s.expires_at > now() AND s.last_seen_at > now() - make_interval(secs => $2) "
+            "RETURNING u.id, u.username, u.role, s.csrf_token",
+            hash, idle);
+        if (!rows.empty()) {
+          found = true;
+          p.user_id = rows[0][0].as<std::int64_t>();
+          p.name = rows[0][1].as<std::string>();
+          p.role = roleFromName(rows[0][2].as<std::string>()).value_or(Role::kViewer);
+          csrf = rows[0][3].as<std::string>();
+        }
+        return Response::empty(200);
+      });
+      if (r.status >= 400) co_return r;
+      p.session = true;
+      p.session_hash = hash;
+    }
+  }
+  if (!found) {
+    st->auth_failed->Increment();
+    co_return errorResponse(401, "authentication required");
+  }
+  if (p.session && isUnsafeMethod(request.method)) {
+    auto sent = request.header("X-CSRF-Token");
+    if (!sent || !constantTimeEquals(*sent, csrf)) {
+      st->csrf_failed->Increment();
+      co_return errorResponse(403, "missing or wrong X-CSRF-Token");
+    }
+  }
+  if (!allowed(p.role, access)) {
+    st->forbidden->Increment();
+    co_return errorResponse(403, std::string("this needs the ") +
+                                     (access == Access::kAdmin ? "admin" : "operator") + " role");
+  }
+  request.attributes["auth.csrf"] = csrf;
+  attachPrincipal(request, std::move(p));
+  co_return std::nullopt;
+}
+
+std::string sessionCookie(const std::string& token, long long max_age, bool secure) {
+  std::string c = std::string(Api::kSessionCookie) + "=" + token +
+                  "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" + std::to_string(max_age);
+  if (secure) c += "; Secure";
+  return c;
+}
+
+asio::awaitable<Response> login(std::shared_ptr<AuthState> st, Request& request) {
+  Api& api = *st->api;
+  JsonBody body = parseJsonObject(request);
+  if (body.error) co_return *body.error;
+  const json::object& o = *body.object;
+  const json::value* u = o.if_contains("username");
+  const json::value* pw = o.if_contains("password");
+  if (!u || !u->is_string() || u->as_string().empty() || u->as_string().size() > 64)
+    co_return errorResponse(422, "username is required", "username");
+  if (!pw || !pw->is_string() || pw->as_string().empty() || pw->as_string().size() > 1024)
+    co_return errorResponse(422, "password is required", "password");
+  std::string username(u->as_string());
+  std::string password(pw->as_string());
+  std::string user_key = username;
+  for (char& c : user_key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+
+  if (!st->by_ip.allow(request.remote_address) || !st->by_user.allow(user_key)) {
+    st->login_limited->Increment();
+    Response r = errorResponse(429, "too many login attempts, try again later");
+    int after =
+        std::max(st->by_ip.retryAfter(request.remote_address), st->by_user.retryAfter(user_key));
+    r.set("Retry-After", std::to_string(std::max(1, after)));
+    co_return r;
+  }
+
+  struct UserRow {
+    bool found = false;
+    std::int64_t id = 0;
+    std::string username, role, hash;
+    bool disabled = false, locked = false;
+  } row;
+  Response r = co_await api.db([&](Transaction& txn) {
+    pqxx::result rows = txn.exec_params(
+        "SELECT id, username, role, password_hash, disabled, "
+        "coalesce(locked_until > now(), false) FROM users WHERE lower(username) = lower($1)",
+        username);
+    if (!rows.empty()) {
+      row.found = true;
+      row.id = rows[0][0].as<std::int64_t>();
+      row.username = rows[0][1].as<std::string>();
+      row.role = rows[0][2].as<std::string>();
+      row.hash = rows[0][3].as<std::string>();
+      row.disabled = rows[0][4].as<bool>();
+      row.locked = rows[0][5].as<bool>();
+    }
+    return Response::empty(200);
+  });
+  if (r.status >= 400) co_return r;
+
+  bool ok = false;
+  co_await api.offload([&] {
+    // An unknown user costs the same hash as a known one.
+    ok = verifyPassword(row.found ? row.hash : dummyPasswordHash(), password);
+  });
+  std::string ip = request.remote_address;
+  if (!row.found || row.disabled || row.locked || !ok) {
+    st->login_failed->Increment();
+    if (row.found && !row.locked && !ok) {
+      int max_failed = api.config().max_failed_logins;
+      long long lockout = api.config().lockout.count();
+      co_await api.db([&](Transaction& txn) {
+        pqxx::result lr = txn.exec_params(
+            "UPDATE users SET failed_logins = failed_logins + 1, locked_until = CASE WHEN "
+            "failed_logins + 1 >= $2 THEN now() + make_interval(secs => $3) END WHERE id = $1 "
+            "RETURNING locked_until IS NOT NULL",
+            row.id, max_failed, lockout);
+        bool now_locked = !lr.empty() && lr[0][0].as<bool>();
+        txn.exec_params(
+            "INSERT INTO audit_log (who, action, entity, entity_id, client_ip, after) "
+            "VALUES ($1, $2, 'user', $3, $4::inet, NULL)",
+            row.username, now_locked ? "login_locked" : "login_failed", std::to_string(row.id), ip);
+        return Response::empty(200);
+      });
+    }
+    co_return errorResponse(401, "invalid username or password");
+  }
+
+  std::string token = randomToken(32);
+  std::string csrf = randomToken(24);
+  std::string hash = sha256Hex(token);
+  long long absolute = api.config().session_absolute.count();
+  std::string user_agent(request.header("User-Agent").value_or("").substr(0, 256));
+  std::string expires_at;
+  r = co_await api.db([&](Transaction& txn) {
+    pqxx::row s = txn.exec_params1(
+        "INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at, client_ip, user_agent) "
+        "VALUES (decode($1, 'hex'), $2, $3, now() + make_interval(secs => $4), $5::inet, $6) "
+        "RETURNING to_json(expires_at)#>>'{}'",
+        hash, row.id, csrf, absolute, ip, user_agent);
+    expires_at = s[0].as<std::string>();
+    txn.exec_params0(
+        "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = now() "
+        "WHERE id = $1",
+        row.id);
+    // Sessions past their absolute expiry go on the way; no separate sweeper.
+    txn.exec0("DELETE FROM sessions WHERE expires_at < now() - interval '1 day'");
+    txn.exec_params0(
+        "INSERT INTO audit_log (who, action, entity, entity_id, client_ip) "
+        "VALUES ($1, 'login', 'user', $2, $3::inet)",
+        row.username, std::to_string(row.id), ip);
+    return Response::empty(200);
+  });
+  if (r.status >= 400) co_return r;
+  st->login_ok->Increment();
+  Response out = Response::json(
+      200,
+      json::object{
+          {"user", json::object{{"id", row.id}, {"username", row.username}, {"role", row.role}}},
+          {"csrf_token", csrf},
+          {"expires_at", expires_at}});
+  out.add("Set-Cookie", sessionCookie(token, absolute, request.secure));
+  out.set("Cache-Control", "no-store");
+  co_return out;
+}
+
+asio::awaitable<Response> logout(Api* api, Request& request) {
+  Principal p = principalOf(request);
+  std::string ip = request.remote_address;
+  Response r = co_await api->db([&](Transaction& txn) {
+    if (p.session) {
+      txn.exec_params0("DELETE FROM sessions WHERE token_hash = decode($1, 'hex')", p.session_hash);
+    }
+    txn.exec_params0(
+        "INSERT INTO audit_log (who, action, entity, entity_id, client_ip) "
+        "VALUES ($1, 'logout', 'user', $2, $3::inet)",
+        p.who(), std::to_string(p.user_id), ip);
+    return Response::empty(204);
+  });
+  if (r.status >= 400) co_return r;
+  r.add("Set-Cookie", sessionCookie("", 0, request.secure));
+  co_return r;
+}
+
+Response session(const Request& request) {
+  Principal p = principalOf(request);
+  json::object user{{"username", p.name}, {"role", roleName(p.role)}};
+  if (p.user_id != 0) user["id"] = p.user_id;
+  auto it = request.attributes.find("auth.csrf");
+  json::object o{{"user", std::move(user)}, {"auth", p.session ? "session" : "token"}};
+  if (p.session && it != request.attributes.end()) o["csrf_token"] = it->second;
+  Response r = Response::json(200, o);
+  r.set("Cache-Control", "no-store");
+  return r;
+}
+
+std::shared_ptr<AuthState> stateFor(Api& api) {
+  auto state = std::make_shared<AuthState>(&api, api.config().login_rate_per_minute);
+  {
+    auto logins =
+        api.registry().counter("admin_logins_total", "Login attempts by result", {"result"});
+    state->login_ok = &logins.with({"ok"});
+    state->login_failed = &logins.with({"failed"});
+    state->login_limited = &logins.with({"rate_limited"});
+    auto denied = api.registry().counter("admin_requests_denied_total",
+                                         "API requests refused by the auth middleware", {"reason"});
+    state->auth_failed = &denied.with({"unauthenticated"});
+    state->csrf_failed = &denied.with({"csrf"});
+    state->forbidden = &denied.with({"role"});
+  }
+  return state;
+}
+
+}  // namespace
+
+void installAuth(Api& api) {
+  auto st = stateFor(api);
+  Api* a = &api;
+  api.router().use([st](Request& r) { return authenticate(st, r); });
+  api.post("/api/v1/login", Access::kPublic, [st](Request& r) { return login(st, r); });
+  api.post("/api/v1/logout", Access::kViewer, [a](Request& r) { return logout(a, r); });
+  api.get("/api/v1/session", Access::kViewer,
+          [](Request& r) -> asio::awaitable<Response> { co_return session(r); });
+}
+
+}  // namespace sbc::admin

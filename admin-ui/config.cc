@@ -1,0 +1,158 @@
+#include "admin-ui/config.h"
+
+#include <toml++/toml.h>
+
+#include <boost/asio/ip/address.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace sbc::admin {
+namespace {
+
+[[noreturn]] void fail(const std::string& origin, const std::string& what) {
+  throw std::runtime_error(origin + ": " + what);
+}
+
+template <typename T>
+T get(const toml::table& t, std::string_view key, T fallback, const std::string& origin,
+      const std::string& where) {
+  const toml::node* n = t.get(key);
+  if (!n) return fallback;
+  if (auto v = n->value<T>()) return *v;
+  fail(origin, where + "." + std::string(key) + " has the wrong type");
+}
+
+const toml::table* section(const toml::table& root, std::string_view key,
+                           const std::string& origin) {
+  const toml::node* n = root.get(key);
+  if (!n) return nullptr;
+  if (auto* t = n->as_table()) return t;
+  fail(origin, std::string(key) + " must be a table ([" + std::string(key) + "])");
+}
+
+std::int64_t getInt(const toml::table& t, std::string_view key, std::int64_t fallback,
+                    std::int64_t lo, std::int64_t hi, const std::string& origin,
+                    const std::string& where) {
+  std::int64_t v = get<std::int64_t>(t, key, fallback, origin, where);
+  if (v < lo || v > hi) {
+    fail(origin, where + "." + std::string(key) + " must be " + std::to_string(lo) + ".." +
+                     std::to_string(hi));
+  }
+  return v;
+}
+
+std::string resolve(const std::string& path, const std::string& base_dir) {
+  if (path.empty() || base_dir.empty()) return path;
+  std::filesystem::path p(path);
+  if (p.is_absolute()) return path;
+  return (std::filesystem::path(base_dir) / p).lexically_normal().string();
+}
+
+// Catches unknown keys (a typo such as "certficate" silently serving plain
+// HTTP would be worse than refusing to start).
+void onlyKeys(const toml::table& t, std::initializer_list<std::string_view> keys,
+              const std::string& origin, const std::string& where) {
+  for (auto&& [k, v] : t) {
+    bool known = false;
+    for (auto key : keys) known = known || k.str() == key;
+    if (!known) fail(origin, "unknown key " + where + "." + std::string(k.str()));
+  }
+}
+
+}  // namespace
+
+bool isLoopbackAddress(const std::string& address) {
+  boost::system::error_code ec;
+  auto a = boost::asio::ip::make_address(address, ec);
+  return !ec && a.is_loopback();
+}
+
+AdminConfig parseAdminConfig(const std::string& text, const std::string& origin,
+                             const std::string& base_dir) {
+  toml::table root;
+  try {
+    root = toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream os;
+    os << e;
+    throw std::runtime_error(os.str());
+  }
+  onlyKeys(root, {"log_level", "shutdown_grace", "http", "database", "auth"}, origin, "");
+  AdminConfig c;
+  c.log_level = get<std::string>(root, "log_level", c.log_level, origin, "");
+  c.shutdown_grace =
+      std::chrono::seconds(getInt(root, "shutdown_grace", 5, 0, 600, origin, "(top)"));
+
+  if (auto* http = section(root, "http", origin)) {
+    onlyKeys(*http,
+             {"address", "port", "certificate", "private_key", "static_dir", "max_body_bytes",
+              "io_threads"},
+             origin, "http");
+    c.address = get<std::string>(*http, "address", c.address, origin, "http");
+    c.port = static_cast<std::uint16_t>(getInt(*http, "port", c.port, 0, 65535, origin, "http"));
+    c.certificate = resolve(get<std::string>(*http, "certificate", "", origin, "http"), base_dir);
+    c.private_key = resolve(get<std::string>(*http, "private_key", "", origin, "http"), base_dir);
+    c.static_dir = resolve(get<std::string>(*http, "static_dir", "", origin, "http"), base_dir);
+    c.max_body_bytes = static_cast<std::size_t>(
+        getInt(*http, "max_body_bytes", 1 << 20, 1024, 1 << 30, origin, "http"));
+    c.io_threads = static_cast<unsigned>(getInt(*http, "io_threads", 1, 1, 64, origin, "http"));
+  }
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(c.address, ec);
+  if (ec) fail(origin, "http.address must be an IP address, not '" + c.address + "'");
+  if (c.certificate.empty() != c.private_key.empty())
+    fail(origin, "http.certificate and http.private_key go together");
+  if (!c.tls() && !isLoopbackAddress(c.address)) {
+    fail(origin,
+         "plain HTTP is allowed on a loopback address only; set http.certificate and "
+         "http.private_key to listen on " +
+             c.address);
+  }
+
+  const toml::table* db = section(root, "database", origin);
+  if (!db) fail(origin, "[database] with dsn is required");
+  onlyKeys(*db, {"dsn", "pool_threads", "migrate", "secret_key_file"}, origin, "database");
+  c.dsn = get<std::string>(*db, "dsn", "", origin, "database");
+  if (c.dsn.empty()) fail(origin, "database.dsn is required");
+  c.pool_threads = static_cast<unsigned>(getInt(*db, "pool_threads", 2, 1, 64, origin, "database"));
+  c.migrate = get<bool>(*db, "migrate", false, origin, "database");
+  c.secret_key_file =
+      resolve(get<std::string>(*db, "secret_key_file", "", origin, "database"), base_dir);
+
+  if (auto* auth = section(root, "auth", origin)) {
+    onlyKeys(*auth,
+             {"session_idle", "session_absolute", "max_failed_logins", "lockout",
+              "login_rate_per_minute", "hash_threads"},
+             origin, "auth");
+    c.session_idle = std::chrono::seconds(
+        getInt(*auth, "session_idle", 1800, 10, std::int64_t{7} * 86400, origin, "auth"));
+    c.session_absolute = std::chrono::seconds(
+        getInt(*auth, "session_absolute", 43200, 10, std::int64_t{30} * 86400, origin, "auth"));
+    c.max_failed_logins =
+        static_cast<int>(getInt(*auth, "max_failed_logins", 5, 1, 1000, origin, "auth"));
+    c.lockout = std::chrono::seconds(getInt(*auth, "lockout", 900, 1, 86400, origin, "auth"));
+    c.login_rate_per_minute =
+        static_cast<double>(getInt(*auth, "login_rate_per_minute", 10, 1, 100000, origin, "auth"));
+    c.hash_threads = static_cast<unsigned>(getInt(*auth, "hash_threads", 1, 1, 16, origin, "auth"));
+  }
+  if (c.session_absolute < c.session_idle)
+    fail(origin, "auth.session_absolute must not be shorter than auth.session_idle");
+  return c;
+}
+
+AdminConfig loadAdminConfig(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path + ": cannot open");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  std::error_code ec;
+  std::filesystem::path abs = std::filesystem::absolute(path, ec);
+  std::string base =
+      ec ? std::filesystem::path(path).parent_path().string() : abs.parent_path().string();
+  if (base.empty()) base = ".";
+  return parseAdminConfig(ss.str(), path, base);
+}
+
+}  // namespace sbc::admin

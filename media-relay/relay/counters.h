@@ -1,0 +1,70 @@
+// Counters of the packet path. Each is written by one worker thread only, with
+// relaxed load+store (no locked instruction on the packet path), and read by
+// the control thread (query/destroy answers) and the /metrics scrape.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "common/relayctl/protocol.h"
+
+namespace relay {
+
+inline void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) {
+  c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+struct LegCounters {
+  std::atomic<std::uint64_t> packetsIn{0};
+  std::atomic<std::uint64_t> bytesIn{0};
+  std::atomic<std::uint64_t> packetsOut{0};
+  std::atomic<std::uint64_t> bytesOut{0};
+  std::atomic<std::uint64_t> lost{0};
+  std::atomic<std::uint32_t> jitterUs{0};
+  std::atomic<std::uint64_t> srtpAuthFailures{0};
+  std::atomic<std::uint64_t> rtpTimeouts{0};
+
+  sbc::relayctl::LegStats snapshot() const {
+    constexpr auto r = std::memory_order_relaxed;
+    return {packetsIn.load(r), bytesIn.load(r),  packetsOut.load(r),       bytesOut.load(r),
+            lost.load(r),      jitterUs.load(r), srtpAuthFailures.load(r), rtpTimeouts.load(r)};
+  }
+};
+
+struct SessionCounters {
+  std::array<LegCounters, 2> legs;
+};
+
+enum class DropReason : std::uint8_t {
+  kStrictSource,  // not the latched/signalled source (RTP Bleed defence)
+  kDirection,     // sendonly/recvonly/inactive forbids it
+  kSrtpAuth,      // SRTP/SRTCP authentication failed
+  kSrtpReplay,    // SRTP replay or too old
+  kSrtpOther,     // SRTP failure other than auth/replay (incl. protect)
+  kNoKey,         // SRTP leg whose remote key is not known yet
+  kNoRemote,      // nowhere to send yet (no signalled remote, nothing latched)
+  kMalformed,     // not RTP/RTCP version 2, truncated
+  kSendError,     // sendto failed
+  kCount,
+};
+inline constexpr std::array<std::string_view, static_cast<std::size_t>(DropReason::kCount)>
+    kDropReasonNames{"strict_source", "direction", "srtp_auth", "srtp_replay", "srtp_other",
+                     "no_key",        "no_remote", "malformed", "send_error"};
+
+// Per worker; kind index 0 = plain RTP leg, 1 = SRTP leg.
+struct alignas(64) WorkerCounters {
+  std::array<std::atomic<std::uint64_t>, 2> packetsIn{};
+  std::array<std::atomic<std::uint64_t>, 2> bytesIn{};
+  std::array<std::atomic<std::uint64_t>, 2> packetsOut{};
+  std::array<std::atomic<std::uint64_t>, 2> bytesOut{};
+  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(DropReason::kCount)> dropped{};
+  std::atomic<std::uint64_t> mediaTimeouts{0};
+  std::atomic<std::uint64_t> sessions{0};
+
+  void drop(DropReason r) { bump(dropped[static_cast<std::size_t>(r)]); }
+};
+
+}  // namespace relay

@@ -1,0 +1,108 @@
+#include "media-relay/relay/relay_metrics.h"
+
+#include <prometheus/client_metric.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/metric_type.h>
+
+namespace relay {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+double load(const std::atomic<std::uint64_t>& a) {
+  return static_cast<double>(a.load(std::memory_order_relaxed));
+}
+
+MetricFamily family(std::string name, std::string help, MetricType type) {
+  MetricFamily f;
+  f.name = std::move(name);
+  f.help = std::move(help);
+  f.type = type;
+  return f;
+}
+
+void add(MetricFamily& f, double value, std::vector<ClientMetric::Label> labels = {}) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  if (f.type == MetricType::Counter) {
+    m.counter.value = value;
+  } else {
+    m.gauge.value = value;
+  }
+  f.metric.push_back(std::move(m));
+}
+
+MetricFamily single(std::string name, std::string help, MetricType type, double value) {
+  MetricFamily f = family(std::move(name), std::move(help), type);
+  add(f, value);
+  return f;
+}
+
+}  // namespace
+
+std::vector<MetricFamily> RelayCollector::Collect() const {
+  std::vector<MetricFamily> out;
+  const ControlCounters& c = *control_;
+  out.push_back(single("relay_sessions", "Sessions held", MetricType::Gauge, load(c.sessions)));
+  out.push_back(
+      single("relay_ports_free", "Free RTP/RTCP port pairs", MetricType::Gauge, load(c.portsFree)));
+  out.push_back(
+      single("relay_ports_total", "RTP/RTCP port pairs", MetricType::Gauge, load(c.portsTotal)));
+  out.push_back(single("relay_control_connections", "Open SBC control connections",
+                       MetricType::Gauge, load(c.connections)));
+  out.push_back(single("relay_sessions_created_total", "Sessions created", MetricType::Counter,
+                       load(c.sessionsCreated)));
+  out.push_back(single("relay_sessions_expired_total",
+                       "Sessions freed after their SBC was gone for the TTL", MetricType::Counter,
+                       load(c.sessionsExpired)));
+  out.push_back(single("relay_control_requests_total", "Control requests handled",
+                       MetricType::Counter, load(c.requests)));
+  out.push_back(single("relay_control_errors_total", "Control requests answered with an error",
+                       MetricType::Counter, load(c.requestErrors)));
+  MetricFamily events = family("relay_events_total", "Events for the SBC", MetricType::Counter);
+  add(events, load(c.eventsSent), {{"result", "sent"}});
+  add(events, load(c.eventsUndelivered), {{"result", "undelivered"}});
+  out.push_back(std::move(events));
+
+  double timeouts = 0;
+  std::array<double, 2> pin{}, bin{}, pout{}, bout{};
+  std::array<double, static_cast<std::size_t>(DropReason::kCount)> dropped{};
+  for (const auto& w : workers_) {
+    timeouts += load(w->mediaTimeouts);
+    for (std::size_t k = 0; k < 2; ++k) {
+      pin[k] += load(w->packetsIn[k]);
+      bin[k] += load(w->bytesIn[k]);
+      pout[k] += load(w->packetsOut[k]);
+      bout[k] += load(w->bytesOut[k]);
+    }
+    for (std::size_t r = 0; r < dropped.size(); ++r) dropped[r] += load(w->dropped[r]);
+  }
+  out.push_back(single("relay_media_timeouts_total", "Legs that timed out without media",
+                       MetricType::Counter, timeouts));
+  MetricFamily packets =
+      family("relay_packets_total", "RTP and RTCP packets by leg kind", MetricType::Counter);
+  MetricFamily bytes = family("relay_bytes_total", "Wire bytes by leg kind", MetricType::Counter);
+  constexpr std::array<const char*, 2> kKinds{"rtp", "srtp"};
+  for (std::size_t k = 0; k < 2; ++k) {
+    add(packets, pin[k], {{"direction", "in"}, {"kind", kKinds[k]}});
+    add(packets, pout[k], {{"direction", "out"}, {"kind", kKinds[k]}});
+    add(bytes, bin[k], {{"direction", "in"}, {"kind", kKinds[k]}});
+    add(bytes, bout[k], {{"direction", "out"}, {"kind", kKinds[k]}});
+  }
+  out.push_back(std::move(packets));
+  out.push_back(std::move(bytes));
+  MetricFamily drops =
+      family("relay_dropped_total", "Packets dropped, by reason", MetricType::Counter);
+  for (std::size_t r = 0; r < dropped.size(); ++r) {
+    add(drops, dropped[r], {{"reason", std::string(kDropReasonNames[r])}});
+  }
+  out.push_back(std::move(drops));
+  out.push_back(single("relay_srtp_auth_failures_total", "SRTP/SRTCP authentication failures",
+                       MetricType::Counter,
+                       dropped[static_cast<std::size_t>(DropReason::kSrtpAuth)]));
+  return out;
+}
+
+}  // namespace relay

@@ -1,0 +1,36 @@
+// An IPv4/IPv6 address and port as the packet path compares them: a flat,
+// trivially copyable value built from a sockaddr without allocation.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace relay {
+
+struct SockAddr {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+
+  static std::optional<SockAddr> fromString(std::string_view ip, std::uint16_t port);
+  static SockAddr fromSockaddr(const sockaddr* sa, socklen_t len);
+
+  bool valid() const { return length != 0; }
+  int family() const { return storage.ss_family; }
+  std::uint16_t port() const;
+  void setPort(std::uint16_t port);
+  const sockaddr* sa() const { return reinterpret_cast<const sockaddr*>(&storage); }
+  std::string toString() const;  // "1.2.3.4:5" / "[::1]:5"
+
+  // Same IP (port ignored): the NAT latching rule compares this.
+  bool sameIp(const SockAddr& o) const;
+  // Same IP and port.
+  bool operator==(const SockAddr& o) const { return sameIp(o) && port() == o.port(); }
+};
+
+}  // namespace relay

@@ -1,0 +1,120 @@
+// A packet worker: one thread, one io_context, and the sessions placed on it.
+// Everything a session's packets touch (sockets, latches, SRTP contexts,
+// statistics) is owned by its worker and changed only on its thread; the
+// control thread hands over new settings by posting (never a lock shared with
+// the packet path).
+//
+// Sockets are oRTP's (rtp_session_get_rtp_socket/get_rtcp_socket); the worker
+// reads and writes the datagrams itself with recvmmsg/sendto, so that sequence
+// numbers, timestamps and SSRCs pass unchanged and a packet is copied once
+// (into the receive buffer). oRTP's RtpSession objects themselves are made
+// and destroyed by the control thread.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "common/relayctl/protocol.h"
+#include "media-relay/relay/counters.h"
+#include "media-relay/relay/latch.h"
+#include "media-relay/relay/rtp_packet.h"
+#include "media-relay/relay/sock_addr.h"
+#include "media-relay/srtp/context.h"
+
+namespace relay {
+
+using SessionId = std::uint64_t;
+using Clock = std::chrono::steady_clock;
+
+// What the control thread decides for one leg; sent whole on create and on
+// every update (the worker keeps latches and statistics across updates).
+struct LegSettings {
+  std::optional<SockAddr> rtpRemote;
+  std::optional<SockAddr> rtcpRemote;  // absent: rtpRemote with port + 1
+  bool rtcpMux = false;
+  sbc::relayctl::Direction direction = sbc::relayctl::Direction::kSendRecv;
+  std::uint32_t mediaTimeoutSeconds = 0;
+  std::array<std::uint32_t, 128> clockRates{};  // by payload type; 0 = unknown
+  bool srtp = false;
+  // Set when keys change (create, re-key); null keeps the current context.
+  // On an SRTP leg without an inbound context, packets from the remote are
+  // dropped (no_key) until an update brings its key.
+  srtp::ContextPtr inbound;
+  srtp::ContextPtr outbound;
+  bool replaceInbound = false;
+  bool replaceOutbound = false;
+};
+
+struct SessionSetup {
+  SessionId id = 0;
+  std::string callId;
+  std::shared_ptr<SessionCounters> counters;
+  std::array<int, 2> rtpFd{-1, -1};
+  std::array<int, 2> rtcpFd{-1, -1};
+  std::array<bool, 2> ipv6{false, false};
+  std::array<LegSettings, 2> legs;
+};
+
+class Worker {
+ public:
+  // Called on the worker thread when a leg times out; the callee posts.
+  using TimeoutSink =
+      std::function<void(SessionId, std::string callId, std::uint8_t leg, sbc::relayctl::LegStats)>;
+
+  Worker(unsigned index, Clock::duration latchWindow, TimeoutSink onTimeout);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void start();
+  // Stops the loop and joins; sessions still held are released (their fds
+  // stay open: oRTP, on the control thread, closes them).
+  void stop();
+
+  // Thread-safe: each runs `f` later on the worker thread.
+  void addSession(std::unique_ptr<SessionSetup> setup);
+  void updateSession(SessionId id, std::array<std::unique_ptr<LegSettings>, 2> legs);
+  // `done` runs on the worker thread once the session's sockets are off the
+  // loop (so the control thread may close them).
+  void removeSession(SessionId id, std::function<void()> done);
+
+  boost::asio::io_context& io() { return io_; }
+  const std::shared_ptr<WorkerCounters>& counters() const { return counters_; }
+  std::size_t sessionCount() const { return counters_->sessions.load(std::memory_order_relaxed); }
+
+ private:
+  struct Leg;
+  struct Session;
+  void armRead(const std::shared_ptr<Session>& s, int leg, bool rtcpSocket);
+  void drain(Session& s, int leg, bool rtcpSocket);
+  void onPacket(Session& s, int leg, bool rtcpSocket, std::uint8_t* data, std::size_t length,
+                std::size_t capacity, const SockAddr& source, Clock::time_point now);
+  void applySettings(Session& s, int leg, LegSettings&& settings, Clock::time_point now);
+  void tick();
+
+  unsigned index_;
+  Clock::duration latchWindow_;
+  TimeoutSink onTimeout_;
+  boost::asio::io_context io_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  boost::asio::steady_timer timer_;
+  std::thread thread_;
+  bool stopping_ = false;  // worker thread only
+  std::unordered_map<SessionId, std::shared_ptr<Session>> sessions_;
+  std::shared_ptr<WorkerCounters> counters_;
+  struct Buffers;
+  std::unique_ptr<Buffers> buffers_;
+};
+
+}  // namespace relay

@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# Media relay benchmark: our media-relay against rtpengine (userspace,
+# --table=-1), side by side in one run, driven by relay-loadgen.
+#
+#   tests/bench/relay_load/run.sh [--calls 100,500,1000] [--seconds 20] [--mode rtp|srtp|both]
+#
+# Each step (calls x mode) runs against our relay, then rtpengine, with the
+# same generator: N calls, two legs each, 172-byte RTP (G.711, 20 ms) at 50
+# packets/s per direction, i.e. 100 packets/s forwarded per call. srtp = leg A
+# RTP, leg B SRTP (AES_CM_128_HMAC_SHA1_80): the relay unprotects one way and
+# protects the other. CPU per packet is the relay's utime+stime
+# (/proc/PID/stat, all threads) over the measured window divided by the
+# packets that arrived in it.
+#
+# Settings (environment): BENCH_BUILD_DIR (default build/loadgen-rel, a gcc
+# Release build of media-relay and relay-loadgen, built if missing),
+# BENCH_WARMUP (1 s, not measured), BENCH_RELAY_WORKERS (our relay's packet
+# threads, 2: as many as rtpengine's, since on a contended machine the
+# scheduler shares CPU per thread), BENCH_RTPENGINE_THREADS (2), BENCH_NICE
+# (-10: the generator and both relays run at this niceness so that, on a
+# machine shared with builds, they get the CPU and the figures describe the
+# relays rather than the neighbours; 0 for normal priority), BENCH_KEEP=1
+# keeps the work directory.
+# A benchmark, not a test: no assertion on the figures.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cd "$here/../../.."
+repo=$(pwd)
+
+calls_list=100,500,1000
+seconds=20
+mode=rtp
+while [ $# -gt 0 ]; do
+  case $1 in
+    --calls) calls_list=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    --mode) mode=$2; shift 2 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+case $mode in rtp) modes="rtp" ;; srtp) modes="srtp" ;; both) modes="rtp srtp" ;;
+  *) echo "run.sh: --mode rtp|srtp|both" >&2; exit 2 ;; esac
+
+build=${BENCH_BUILD_DIR:-build/loadgen-rel}
+warmup=${BENCH_WARMUP:-1}
+workers=${BENCH_RELAY_WORKERS:-2}
+rtpe_threads=${BENCH_RTPENGINE_THREADS:-2}
+bench_nice=${BENCH_NICE:--10}
+work=$(mktemp -d /tmp/relay-load.XXXXXX)
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'relay_load: %s\n' "$*" >&2; exit 1; }
+
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do
+    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+  done
+  if [ -z "${BENCH_KEEP:-}" ]; then rm -rf "$work"; else echo "work directory kept: $work" >&2; fi
+}
+trap cleanup EXIT
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+prio=(nice -n "$bench_nice")
+"${prio[@]}" true 2>/dev/null || { prio=(); bench_nice=0; }
+
+free_port() {  # $1 = tcp|udp
+  python3 -c "import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_STREAM if sys.argv[1]=='tcp' else socket.SOCK_DGRAM); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])" "$1"
+}
+wait_tcp() {  # port pid
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    kill -0 "$2" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+# ---------------------------------------------------------------------------
+say "builds ($build, gcc Release)"
+if [ ! -f "$build/CMakeCache.txt" ]; then
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSBC_BUILD_TESTS=ON >/dev/null
+fi
+targets="relay-loadgen"
+have_relay=0
+target_list=$(cmake --build "$build" --target help 2>/dev/null || true)
+if grep -q '^media-relay:' <<< "$target_list"; then
+  targets="$targets media-relay"
+  have_relay=1
+fi
+cmake --build "$build" --target $targets -j2 >/dev/null || die "build failed"
+loadgen=$build/tests/bench/relay_load/relay-loadgen
+relay_bin=$(find "$build/media-relay" -name media-relay -type f -perm -u+x 2>/dev/null | head -1)
+[ $have_relay = 1 ] && [ -z "$relay_bin" ] && have_relay=0
+
+command -v rtpengine >/dev/null || die "rtpengine missing: apt-get install -y rtpengine-daemon"
+
+# ---------------------------------------------------------------------------
+say "rtpengine $(rtpengine --version 2>&1 | awk '{print $2}') userspace, $rtpe_threads threads"
+ng_port=$(free_port udp)
+"${prio[@]}" rtpengine --config-file=none --table=-1 --interface=127.0.0.1 --listen-ng="127.0.0.1:$ng_port" \
+  --foreground --log-stderr --log-level=4 --port-min=20000 --port-max=29999 \
+  --num-threads="$rtpe_threads" --delete-delay=0 --timeout=60 > "$work/rtpengine.log" 2>&1 &
+rtpe_pid=$!
+pids+=("$rtpe_pid")
+for _ in $(seq 1 100); do
+  grep -q 'Startup complete' "$work/rtpengine.log" 2>/dev/null && break
+  kill -0 "$rtpe_pid" 2>/dev/null || { cat "$work/rtpengine.log" >&2; die "rtpengine did not start"; }
+  sleep 0.1
+done
+
+relay_pid=
+if [ $have_relay = 1 ]; then
+  say "our media-relay ($relay_bin), $workers worker(s)"
+  control_port=$(free_port tcp)
+  http_port=$(free_port tcp)
+  cat > "$work/relay.toml" <<CONF
+[node]
+log_level = "warn"
+workers = $workers
+[realm.inside]
+address = "127.0.0.1"
+[realm.outside]
+address = "127.0.0.1"
+[ports]
+min = 10000
+max = 19999
+[control]
+address = "127.0.0.1"
+port = $control_port
+[http]
+address = "127.0.0.1"
+port = $http_port
+CONF
+  "${prio[@]}" "$relay_bin" --config "$work/relay.toml" > "$work/relay.log" 2>&1 &
+  relay_pid=$!
+  pids+=("$relay_pid")
+  wait_tcp "$control_port" "$relay_pid" || { cat "$work/relay.log" >&2; die "media-relay did not start"; }
+else
+  say "our media-relay is not built yet: rtpengine alone"
+fi
+
+# ---------------------------------------------------------------------------
+results=$work/results
+: > "$results"
+step() {  # relay-kind control pid calls mode
+  local out
+  if out=$("${prio[@]}" "$loadgen" --relay "$1" --control "$2" --relay-pid "$3" --calls "$4" --mode "$5" \
+      --seconds "$seconds" --warmup "$warmup" --label "$1" 2>>"$work/loadgen.log"); then
+    echo "$out" | grep '^RESULT' >> "$results"
+  else
+    echo "RESULT label=$1 relay=$1 mode=$5 calls=$4 failed=1" >> "$results"
+    tail -3 "$work/loadgen.log" >&2
+  fi
+  sleep 1
+}
+IFS=, read -r -a steps <<< "$calls_list"
+for m in $modes; do
+  for n in "${steps[@]}"; do
+    if [ $have_relay = 1 ]; then
+      say "$m, $n calls: media-relay"
+      step ours "127.0.0.1:$control_port" "$relay_pid" "$n" "$m"
+    fi
+    say "$m, $n calls: rtpengine"
+    step rtpengine "127.0.0.1:$ng_port" "$rtpe_pid" "$n" "$m"
+  done
+done
+
+# ---------------------------------------------------------------------------
+echo
+echo "Media relay benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'))"
+echo "NOTE: generator (2 threads), relay and rtpengine share these $(nproc) cores; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
+echo "Window ${seconds} s per step after ${warmup} s warm-up; ours: $workers worker(s); rtpengine: $rtpe_threads threads, userspace; generator and relays at nice $bench_nice."
+echo
+awk -v ours=$have_relay '
+function val(line, key,   re, m) {
+  re = " " key "=[^ ]*"
+  if (match(" " line, re)) { m = substr(" " line, RSTART + length(key) + 2, RLENGTH - length(key) - 2); return m }
+  return ""
+}
+{
+  k = val($0, "mode") SUBSEP val($0, "calls"); r = val($0, "relay")
+  if (!(k in seen)) { seen[k] = 1; order[++n] = k }
+  row[k, r] = $0
+}
+function cell(line) {
+  if (line == "") return "| - | - | - | - | - "
+  if (val(line, "failed") == "1") return "| failed | | | | "
+  return sprintf("| %s / %s | %s | %s / %s | %s | %s ", val(line, "pps"), val(line, "offered_pps"), val(line, "loss_pct"),
+                 val(line, "p50_us"), val(line, "p99_us"), val(line, "relay_us_per_pkt"), val(line, "gen_cpu_pct"))
+}
+END {
+  printf "| mode | calls | ours pps fwd / offered | loss %% | p50/p99 us | CPU us/pkt | gen %% | rtpengine pps fwd / offered | loss %% | p50/p99 us | CPU us/pkt | gen %% | CPU ratio ours/rtpe |\n"
+  printf "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+  for (i = 1; i <= n; i++) {
+    k = order[i]; split(k, parts, SUBSEP)
+    o = row[k, "ours"]; e = row[k, "rtpengine"]
+    ratio = "-"
+    if (o != "" && e != "" && val(o, "relay_us_per_pkt") + 0 > 0 && val(e, "relay_us_per_pkt") + 0 > 0)
+      ratio = sprintf("%.2f", val(o, "relay_us_per_pkt") / val(e, "relay_us_per_pkt"))
+    printf "| %s | %s %s%s| %s |\n", parts[1], parts[2], cell(o), cell(e), ratio
+  }
+}' "$results"
+echo
+echo "Raw generator lines: (loss counts packets sent in the window that did not arrive; latency is one-way, send() to kernel receive stamp)"
+sed 's/^/  /' "$results"

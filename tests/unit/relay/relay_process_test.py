@@ -1,0 +1,424 @@
+#!/usr/bin/env python3
+"""Drives the real media-relay binary on loopback: control protocol over TCP,
+RTP over UDP sockets. Usage: relay_process_test.py MEDIA_RELAY_BINARY"""
+import json
+import os
+import random
+import re
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HOST = "127.0.0.1"
+FAILURES = []
+
+
+def check(cond, what):
+    if not cond:
+        FAILURES.append(what)
+        print("FAIL:", what, flush=True)
+    return cond
+
+
+def rtp(seq, ts=0, ssrc=0x1234ABCD, pt=0, payload=None):
+    body = payload if payload is not None else bytes([seq & 0xFF]) * 160
+    return struct.pack("!BBHII", 0x80, pt, seq & 0xFFFF, ts & 0xFFFFFFFF, ssrc) + body
+
+
+def udp():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((HOST, 0))
+    s.settimeout(1.0)
+    return s
+
+
+def recv_or_none(sock, timeout=0.4):
+    sock.settimeout(timeout)
+    try:
+        return sock.recvfrom(4096)
+    except socket.timeout:
+        return None
+
+
+class Relay:
+    def __init__(self, binary, workdir):
+        base = random.randrange(42000, 58000, 400)
+        self.port_min, self.port_max = base, base + 199
+        cfg = os.path.join(workdir, "relay.toml")
+        with open(cfg, "w") as f:
+            f.write(f"""
+[node]
+name = "relay-test"
+log_level = "info"
+workers = 2
+[realm.inside]
+address = "{HOST}"
+[realm.outside]
+address = "{HOST}"
+[ports]
+min = {self.port_min}
+max = {self.port_max}
+[control]
+address = "{HOST}"
+port = 0
+[http]
+address = "{HOST}"
+port = 0
+[sessions]
+ttl = 2
+latch_window_ms = 500
+""")
+        self.log_path = os.path.join(workdir, "relay.log")
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen([binary, "--config", cfg], stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            with open(self.log_path, "rb") as f:
+                m = re.search(rb"ready: control [^:]+:(\d+) http [^:]+:(\d+)", f.read())
+            if m:
+                self.control_port, self.http_port = int(m.group(1)), int(m.group(2))
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError("relay did not start:\n" + open(self.log_path).read())
+
+    def metrics(self):
+        with urllib.request.urlopen(f"http://{HOST}:{self.http_port}/metrics", timeout=5) as r:
+            return r.read().decode()
+
+    def metric(self, name, labels=""):
+        for line in self.metrics().splitlines():
+            if line.startswith(name + ("{" + labels + "}" if labels else " ")):
+                return float(line.rsplit(" ", 1)[1])
+        return None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                return self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                return None
+        return self.proc.returncode
+
+
+class Control:
+    """One SBC connection: requests with ids, events collected on the side."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection((HOST, port), timeout=5)
+        self.buf = b""
+        self.events = []
+        self.n = 0
+
+    def line(self, timeout=5.0):
+        deadline = time.time() + timeout
+        while b"\n" not in self.buf:
+            self.sock.settimeout(max(0.01, deadline - time.time()))
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def send_raw(self, data):
+        self.sock.sendall(data)
+
+    def response(self, timeout=5.0):
+        while True:
+            msg = self.line(timeout)
+            if "event" in msg:
+                self.events.append(msg)
+                continue
+            return msg
+
+    def call(self, verb, rid=None, **fields):
+        self.n += 1
+        msg = {"version": 1, "id": rid or f"r{self.n}", "verb": verb}
+        msg.update(fields)
+        self.send_raw((json.dumps(msg) + "\n").encode())
+        return self.response()
+
+    def wait_event(self, timeout):
+        deadline = time.time() + timeout
+        while not self.events and time.time() < deadline:
+            try:
+                msg = self.line(deadline - time.time())
+            except (socket.timeout, TimeoutError):
+                break
+            if "event" in msg:
+                self.events.append(msg)
+        return self.events.pop(0) if self.events else None
+
+    def close(self):
+        self.sock.close()
+
+
+def leg(sock=None, realm="inside", **extra):
+    d = {"realm": realm, "payload_types": [{"pt": 0, "encoding": "PCMU", "clock_rate": 8000}]}
+    if sock is not None:
+        d["rtp"] = {"address": HOST, "port": sock.getsockname()[1]}
+    d.update(extra)
+    return d
+
+
+def relay_addr(result, i):
+    l = result["result"]["legs"][i]
+    return (l["local_address"], l["rtp_port"])
+
+
+def test_plain_forwarding(c, r):
+    a, b, stranger = udp(), udp(), udp()
+    res = c.call("create", call_id="plain@test", legs=[leg(a), leg(b, "outside")])
+    check("result" in res, f"create answered {res}")
+    ra, rb = relay_addr(res, 0), relay_addr(res, 1)
+    check(ra[1] % 2 == 0 and r.port_min <= ra[1] <= r.port_max, f"even port in range {ra}")
+    check(res["result"]["legs"][0]["rtcp_port"] == ra[1] + 1, "rtcp port = rtp + 1")
+    # RTCP to the +1 port, from A's RTP port (same IP: latched in the window).
+    rr = bytes([0x80, 201, 0, 1]) + struct.pack("!I", 0x1234ABCD)
+    a.sendto(rr, (ra[0], ra[1] + 1))
+    for i in range(5):
+        pkt = rtp(1000 + i, 160 * i, payload=os.urandom(160))
+        a.sendto(pkt, ra)
+        got = recv_or_none(b)
+        check(got is not None and got[0] == pkt, f"A->B packet {i} byte-identical")
+        check(got is not None and got[1] == rb, f"A->B comes from leg B's port {got and got[1]}")
+        back = rtp(5000 + i, 999 + 160 * i, ssrc=0xCAFEBABE, pt=8)
+        b.sendto(back, rb)
+        got = recv_or_none(a)
+        check(got is not None and got[0] == back, f"B->A packet {i} byte-identical")
+    # Strict source: a stranger's packets to leg A's port are dropped.
+    before = r.metric("relay_dropped_total", 'reason="strict_source"') or 0
+    stranger.sendto(rtp(1, 1), ra)
+    check(recv_or_none(b) is None, "a stranger's packet is not forwarded")
+    time.sleep(0.1)
+    after = r.metric("relay_dropped_total", 'reason="strict_source"') or 0
+    check(after == before + 1, f"strict_source drop counted ({before} -> {after})")
+    q = c.call("query", call_id="plain@test")
+    legs = q["result"]["legs"]
+    check(legs[0]["packets_in"] >= 5 and legs[1]["packets_out"] >= 5,
+          f"query stats count the packets {legs}")
+    check(legs[0]["bytes_in"] == 5 * 172 + len(rr), f"bytes_in counted {legs[0]}")
+    d = c.call("destroy", call_id="plain@test")
+    check(d["result"]["legs"][1]["packets_in"] == 5, f"destroy returns stats {d}")
+    check(c.call("query", call_id="plain@test")["error"]["code"] == "unknown_session",
+          "destroyed session is gone")
+    a.sendto(rtp(9, 9), ra)
+    check(recv_or_none(b) is None, "nothing forwarded after destroy")
+
+
+def test_srtp_chain(c, r):
+    """RTP -> relay session 1 (B leg SRTP) -> relay session 2 (A leg SRTP) -> RTP."""
+    a, b = udp(), udp()
+    s1 = c.call("create", call_id="srtp1@test", legs=[
+        leg(a), leg(None, "outside", crypto={"suite": "AES_CM_128_HMAC_SHA1_80", "generate": True})])
+    k1 = s1["result"]["legs"][1]["crypto"]
+    check(k1["suite"] == "AES_CM_128_HMAC_SHA1_80" and len(k1["key"]) == 40, f"key returned {k1}")
+    s1b = relay_addr(s1, 1)
+    s2 = c.call("create", call_id="srtp2@test", legs=[
+        {"realm": "outside", "rtp": {"address": s1b[0], "port": s1b[1]},
+         "crypto": {"suite": "AES_CM_128_HMAC_SHA1_80", "key": k1["key"]}},
+        leg(b)])
+    k2 = s2["result"]["legs"][0]["crypto"]
+    check(k2["key"] != k1["key"], "each leg has its own sending key")
+    s2a = relay_addr(s2, 0)
+    u = c.call("update", call_id="srtp1@test", legs=[
+        {}, {"rtp": {"address": s2a[0], "port": s2a[1]},
+             "crypto": {"suite": "AES_CM_128_HMAC_SHA1_80", "key": k2["key"]}}])
+    check(u.get("verb") == "update" and u["result"]["legs"][1]["crypto"]["key"] == k1["key"],
+          f"update keeps the relay's sending key {u}")
+    ok = 0
+    for i in range(10):
+        pkt = rtp(20 + i, 160 * i, payload=os.urandom(160))
+        a.sendto(pkt, relay_addr(s1, 0))
+        got = recv_or_none(b)
+        ok += got is not None and got[0] == pkt
+        back = rtp(700 + i, 160 * i, ssrc=0x55, payload=os.urandom(160))
+        b.sendto(back, relay_addr(s2, 1))
+        got = recv_or_none(a)
+        ok += got is not None and got[0] == back
+    check(ok == 20, f"RTP->SRTP->RTP both ways byte-identical ({ok}/20)")
+    q1 = c.call("query", call_id="srtp1@test")["result"]["legs"][1]
+    check(q1["packets_out"] == 10 and q1["bytes_out"] == 10 * (172 + 10),
+          f"SRTP leg sends 10-byte tags {q1}")
+    # Re-key the A leg of session 2 with a wrong key: packets now fail auth.
+    wrong = "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
+    c.call("update", call_id="srtp2@test",
+           legs=[{"crypto": {"suite": "AES_CM_128_HMAC_SHA1_80", "key": wrong}}, {}])
+    time.sleep(0.05)
+    a.sendto(rtp(40, 7000), relay_addr(s1, 0))
+    check(recv_or_none(b) is None, "a packet failing SRTP auth is not forwarded")
+    q2 = c.call("query", call_id="srtp2@test")["result"]["legs"][0]
+    check(q2["srtp_auth_failures"] == 1, f"auth failure counted {q2}")
+    # Plain RTP sent straight to an SRTP leg fails auth too.
+    x, y = udp(), udp()
+    s3 = c.call("create", call_id="srtp3@test", legs=[
+        leg(None, crypto={"suite": "AEAD_AES_128_GCM", "key": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGw=="}),
+        leg(y)])
+    x.sendto(rtp(1, 1), relay_addr(s3, 0))
+    check(recv_or_none(y) is None, "plain RTP to an SRTP leg is dropped")
+    q3 = c.call("query", call_id="srtp3@test")["result"]["legs"][0]
+    check(q3["srtp_auth_failures"] == 1, f"GCM auth failure counted {q3}")
+    for cid in ("srtp1@test", "srtp2@test", "srtp3@test"):
+        c.call("destroy", call_id=cid)
+
+
+def test_nat_latch_and_direction(c, r):
+    a, b, natted = udp(), udp(), udp()
+    # Signalled A remote is a's address; the packets come from another port of
+    # the same IP (NAT): accepted within the window, and replies go there.
+    res = c.call("create", call_id="nat@test", legs=[leg(a), leg(b)])
+    ra, rb = relay_addr(res, 0), relay_addr(res, 1)
+    natted.sendto(rtp(1, 1), ra)
+    check(recv_or_none(b) is not None, "NATed source latched within the window")
+    b.sendto(rtp(2, 2), rb)
+    got = recv_or_none(natted)
+    check(got is not None, "replies go to the latched NAT address")
+    check(recv_or_none(a, 0.1) is None, "not to the signalled address any more")
+    a.sendto(rtp(3, 3), ra)
+    check(recv_or_none(b) is None, "no re-latch to another source mid-call")
+    # Hold: A's remote sendonly -> A->B flows, B->A does not.
+    c.call("update", call_id="nat@test", legs=[{"direction": "sendonly"}, {}])
+    time.sleep(0.05)
+    natted.sendto(rtp(4, 4), ra)
+    check(recv_or_none(b) is not None, "sendonly leg still sends")
+    b.sendto(rtp(5, 5), rb)
+    check(recv_or_none(natted) is None, "nothing forwarded to a sendonly remote")
+    c.call("update", call_id="nat@test", legs=[{"direction": "inactive"}, {}])
+    time.sleep(0.05)
+    natted.sendto(rtp(6, 6), ra)
+    check(recv_or_none(b) is None, "inactive: nothing forwarded")
+    c.call("destroy", call_id="nat@test")
+
+
+def test_rtcp_mux(c, r):
+    a, b, b_rtcp = udp(), udp(), udp()
+    res = c.call("create", call_id="mux@test", legs=[
+        leg(a, rtcp_mux=True),
+        leg(b, rtcp={"address": HOST, "port": b_rtcp.getsockname()[1]})])
+    check(res["result"]["legs"][0]["rtcp_port"] == res["result"]["legs"][0]["rtp_port"],
+          "muxed leg announces one port")
+    rr = bytes([0x80, 201, 0, 1]) + struct.pack("!I", 0x1234ABCD)
+    a.sendto(rtp(1, 1), relay_addr(res, 0))
+    check(recv_or_none(b) is not None, "RTP over the muxed port forwarded as RTP")
+    a.sendto(rr, relay_addr(res, 0))
+    got = recv_or_none(b_rtcp)
+    check(got is not None and got[0] == rr, "RTCP on the muxed port goes to B's RTCP port")
+    check(got is not None and got[1][1] == relay_addr(res, 1)[1] + 1, "from B's RTCP port")
+    b_rtcp.sendto(rr, (HOST, relay_addr(res, 1)[1] + 1))
+    got = recv_or_none(a)
+    check(got is not None and got[0] == rr, "RTCP back onto the muxed A port")
+    c.call("destroy", call_id="mux@test")
+
+
+def test_media_timeout(c, r):
+    a, b = udp(), udp()
+    c.call("create", call_id="quiet@test", legs=[leg(a, media_timeout=1), leg(b)])
+    c.call("create", call_id="held@test",
+           legs=[leg(a, media_timeout=1, direction="inactive"), leg(b)])
+    ev = c.wait_event(4)
+    check(ev is not None and ev["event"] == "media_timeout" and ev["call_id"] == "quiet@test"
+          and ev["leg"] == 0 and ev["stats"]["rtp_timeouts"] == 1, f"media timeout event {ev}")
+    check(c.wait_event(1.5) is None, "one event per timeout, none for the held leg")
+    c.call("destroy", call_id="quiet@test")
+    c.call("destroy", call_id="held@test")
+
+
+def test_hostile_lines(c, r):
+    res = c.call("create", call_id="keep@test", legs=[leg(udp()), leg(udp())])
+    check("result" in res, "session for the hostile test")
+    cases = [
+        (b"garbage\n", "bad_json"),
+        (b'{"version":1,"id":"h1","verb":"explode"}\n', "unknown_verb"),
+        (b'{"version":2,"id":"h2","verb":"ping"}\n', "version_unsupported"),
+        (b'{"version":1,"id":"h3","verb":"destroy","call_id":"nope"}\n', "unknown_session"),
+        (b'{"version":1,"id":"h4","verb":"create","call_id":"x","legs":[{"realm":"inside",'
+         b'"rtp":{"address":"example.com","port":1}},{"realm":"inside"}]}\n', "bad_field"),
+        (b"{" + b'"a":' * 1000 + b"1\n", "bad_json"),
+        (b"x" * 70000 + b"\n", "too_large"),
+        (b"\x00\xff\xfe\n", "bad_json"),
+    ]
+    for data, code in cases:
+        c.send_raw(data)
+        resp = c.response()
+        check(resp.get("error", {}).get("code") == code, f"{data[:30]!r} -> {code}: {resp}")
+    p = c.call("ping")
+    check(p.get("result", {}).get("sessions", -1) >= 1, f"connection still usable: {p}")
+    # Idempotency: the same id answers from the cache, no second session.
+    r1 = c.call("create", rid="dup-1", call_id="dup@test", legs=[leg(udp()), leg(udp())])
+    r2 = c.call("create", rid="dup-1", call_id="dup@test", legs=[leg(udp()), leg(udp())])
+    check(r1 == r2, "a repeated request id answers from the cache")
+    check(c.call("query", call_id="keep@test").get("verb") == "query", "other sessions intact")
+    c.call("destroy", call_id="keep@test")
+    c.call("destroy", call_id="dup@test")
+
+
+def test_ttl(c, r):
+    before = c.call("ping")["result"]["sessions"]
+    other = Control(r.control_port)
+    other.call("create", call_id="orphan@test", legs=[leg(udp()), leg(udp())])
+    other.call("create", call_id="adopted@test", legs=[leg(udp()), leg(udp())])
+    other.close()
+    time.sleep(0.3)
+    check(c.call("ping")["result"]["sessions"] == before + 2, "sessions outlive their connection")
+    check("result" in c.call("query", call_id="adopted@test"), "a query adopts an orphan")
+    ev = c.wait_event(5)
+    check(ev is not None and ev["event"] == "session_expired" and ev["call_id"] == "orphan@test",
+          f"session_expired to the reconnected SBC {ev}")
+    ev2 = c.wait_event(1)
+    check(ev2 is not None and ev2["leg"] == 1, f"second leg's event {ev2}")
+    time.sleep(0.2)
+    check(c.call("ping")["result"]["sessions"] == before + 1, "orphan freed after the TTL")
+    check(r.metric("relay_sessions_expired_total") == 1, "expiry counted")
+    c.call("destroy", call_id="adopted@test")
+
+
+def main():
+    binary = sys.argv[1]
+    with tempfile.TemporaryDirectory() as workdir:
+        r = Relay(binary, workdir)
+        try:
+            c = Control(r.control_port)
+            pong = c.call("ping")
+            total = (r.port_max - r.port_min + 1) // 2
+            check(pong.get("verb") == "ping" and pong["result"]["sessions"] == 0
+                  and pong["result"]["ports_free"] == total, f"ping {pong}")
+            for t in (test_plain_forwarding, test_srtp_chain, test_nat_latch_and_direction,
+                      test_rtcp_mux, test_media_timeout, test_hostile_lines, test_ttl):
+                print("--", t.__name__, flush=True)
+                try:
+                    t(c, r)
+                except Exception as e:  # report and go on with the next test
+                    check(False, f"{t.__name__} raised {e!r}")
+            time.sleep(0.3)
+            p = c.call("ping")["result"]
+            check(p["sessions"] == 0 and p["ports_free"] == total, f"all ports back {p}")
+            with urllib.request.urlopen(f"http://{HOST}:{r.http_port}/healthz", timeout=5) as h:
+                check(h.status == 200, "healthz 200")
+            m = r.metrics()
+            for name in ("relay_sessions ", "relay_ports_free ", 'relay_packets_total{',
+                         'relay_dropped_total{reason="strict_source"}',
+                         "relay_srtp_auth_failures_total ", "relay_media_timeouts_total "):
+                check(name in m, f"metric {name.strip()} exported")
+        finally:
+            rc = r.stop()
+            check(rc == 0, f"clean exit on SIGTERM (rc={rc})")
+            if FAILURES:
+                print(open(r.log_path, errors="replace").read()[-4000:])
+    if FAILURES:
+        print(f"{len(FAILURES)} failure(s)")
+        sys.exit(1)
+    print("all relay process checks passed")
+
+
+if __name__ == "__main__":
+    main()
