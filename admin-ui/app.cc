@@ -78,6 +78,9 @@ std::unique_ptr<Api> buildApi(const AdminConfig& config, std::shared_ptr<db::Poo
   registerAuditRoutes(*api);
   registerNodeRoutes(*api);
   registerLiveRoutes(*api);
+  registerPortingRoutes(*api);
+  registerImportRoutes(*api);
+  registerCdrRoutes(*api);
 
   http::Router& router = api->router();
   if (!config.static_dir.empty()) {
@@ -161,9 +164,14 @@ int runServer(const AdminConfig& config) {
     spdlog::info("sbc-admin listening on {}://{}:{}", config.tls() ? "https" : "http", host,
                  server.port());
 
+    // Port-ins whose confirmed FOC time has come are completed here (the
+    // store claims rows with SKIP LOCKED, so several consoles may run it).
+    std::function<void()> stop_scheduler = startPortOrderScheduler(io, *api, 5s);
+
     asio::signal_set signals(io, SIGTERM, SIGINT);
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
       if (ec) return;
+      stop_scheduler();
       spdlog::info("signal {}: stopping (grace {} s)", sig, config.shutdown_grace.count());
       server.stop(config.shutdown_grace, [] { spdlog::info("all connections closed"); });
     });

@@ -21,6 +21,7 @@ PKGS=(
   # tools the tests use
   python3 python3-yaml curl procps iproute2 ca-certificates wrk shellcheck
 )
+PKGS+=(chromium); command -v npm >/dev/null || PKGS+=(nodejs npm)  # web UI; nodesource nodejs bundles npm
 
 if [ "$(id -u)" -ne 0 ]; then
   if command -v sudo >/dev/null 2>&1; then exec sudo -E "$0" "$@"; fi

@@ -226,7 +226,7 @@ build_release() {
   local targets=(sbc sbc-migrate) have=1
   { [ -x "$sbc_bin" ] && [ -x "$migrate_bin" ]; } || have=0
   if [ $with_relay = 1 ]; then targets+=(media-relay); [ -x "$relay_bin" ] || have=0; fi
-  if [ $with_admin = 1 ]; then targets+=(sbc-admin); [ -x "$admin_bin" ] || have=0; fi
+  if [ $with_admin = 1 ]; then targets+=(sbc-admin admin-web); [ -x "$admin_bin" ] && [ -f admin-ui/web/dist/index.html ] || have=0; fi
   if [ $have = 1 ] && [ -z "${QS_REBUILD:-}" ]; then
     say "release build present in $build (QS_REBUILD=1 rebuilds)"
     return
@@ -504,7 +504,7 @@ address = "127.0.0.1"
 port = $console_port
 certificate = "tls/console.crt"
 private_key = "tls/console.key"
-static_dir = "$repo/admin-ui/static"
+static_dir = "$repo/admin-ui/web/dist"
 
 [database]
 dsn = "$dsn"

@@ -92,6 +92,21 @@ cdr::Cdr toCdr(b2bua::CallRecord&& r, std::string_view node) {
   c.end_reason = std::move(r.ended_reason);
   c.failover_attempts = r.failover_attempts;
   c.tried_gateways = std::move(r.gateways_tried);
+  c.media_relay = std::move(r.media_relay);
+  c.media_stats = r.media_stats;
+  auto leg = [](const b2bua::LegMediaStats& m) {
+    cdr::LegMedia l;
+    l.packets = m.packets_in;
+    l.bytes = m.bytes_in;
+    l.packets_out = m.packets_out;
+    l.bytes_out = m.bytes_out;
+    l.packets_lost = m.packets_lost;
+    l.jitter_ms = m.jitter_ms;
+    l.srtp_failures = m.srtp_failures;
+    return l;
+  };
+  c.a_media = leg(r.media[0]);
+  c.b_media = leg(r.media[1]);
   return c;
 }
 

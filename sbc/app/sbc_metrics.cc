@@ -157,6 +157,34 @@ SbcMetrics::SbcMetrics(metrics::Registry& r) {
            "Seconds since the configuration in force was loaded"},
           {&SbcMetrics::node_heartbeat, "sbc_node_heartbeat_timestamp_seconds",
            "Unix time of this node's last committed heartbeat in sbc_nodes"},
+          {&SbcMetrics::relay_configured,
+           "sbc_media_relay_configured",
+           "1 for every media relay in this node's configuration",
+           {"relay"}},
+          {&SbcMetrics::relay_healthy,
+           "sbc_media_relay_healthy",
+           "1 while the relay's control connection is up and it answers pings",
+           {"relay"}},
+          {&SbcMetrics::relay_requests,
+           "sbc_media_relay_requests_total",
+           "Relay control requests by verb and result (ok, error, timeout, stopped)",
+           {"verb", "result"}},
+          {&SbcMetrics::relay_request_duration,
+           "sbc_media_relay_request_seconds",
+           "Time from a relay request's first attempt to its settlement, by verb",
+           {"verb"},
+           {metrics::latencyBuckets().begin(), metrics::latencyBuckets().end()}},
+          {&SbcMetrics::media_timeouts, "sbc_media_timeouts_total",
+           "Calls ended because the relay reported no media"},
+          {&SbcMetrics::relay_lost_calls, "sbc_media_relay_lost_calls_total",
+           "Calls ended because their relay went away or expired the session"},
+          {&SbcMetrics::anchored_calls, "sbc_media_anchored_calls",
+           "Calls whose media is anchored on a relay"},
+          {&SbcMetrics::cdr_media,
+           "sbc_cdr_media_stats_total",
+           "Anchored calls' CDRs by media stats outcome: joined, timeout (written without "
+           "after the deadline), failed (the relay refused the destroy)",
+           {"outcome"}},
       });
 }
 
@@ -329,6 +357,20 @@ void SipSampler::sample(const SipSample& s) {
         last_["err-datagram"]);
     add(counter(m_.transport_errors, {"idle_timeout"}), t->idle_timeouts, last_["err-idle"]);
   }
+  for (const media::RelayStatus& r : s.relays) {
+    setGauge(gauge(m_.relay_configured, {r.endpoint}), 1);
+    setGauge(gauge(m_.relay_healthy, {r.endpoint}), r.healthy ? 1 : 0);
+  }
+  if (const media::AnchorStats* a = s.anchor) {
+    add(m_.media_timeouts.get(), a->media_timeouts, last_["media-timeouts"]);
+    add(m_.relay_lost_calls.get(), a->relay_lost_calls, last_["media-relay-lost"]);
+    setGauge(m_.anchored_calls.get(), static_cast<double>(s.anchored_calls));
+  }
+  if (const media::RecordJoinStats* j = s.cdr_media) {
+    add(counter(m_.cdr_media, {"joined"}), j->joined, last_["cdr-media-joined"]);
+    add(counter(m_.cdr_media, {"timeout"}), j->timed_out, last_["cdr-media-timeout"]);
+    add(counter(m_.cdr_media, {"failed"}), j->failed, last_["cdr-media-failed"]);
+  }
   // A series not refreshed this time (a gateway removed, a registration gone)
   // reads 0 rather than its last value forever.
   std::sort(set_now.begin(), set_now.end());
@@ -336,6 +378,14 @@ void SipSampler::sample(const SipSample& s) {
     if (!std::binary_search(set_now.begin(), set_now.end(), g)) g->Set(0);
   }
   set_last_ = std::move(set_now);
+}
+
+void SipSampler::onRelayRequest(std::string_view verb, std::string_view result, double seconds) {
+  counter(m_.relay_requests, {verb, result}).Increment();
+  auto it = relay_latency_.find(verb);
+  if (it == relay_latency_.end())
+    it = relay_latency_.emplace(std::string(verb), &m_.relay_request_duration.with({verb})).first;
+  it->second->Observe(seconds);
 }
 
 void SipSampler::onCallRecord(const b2bua::CallRecord& r) {

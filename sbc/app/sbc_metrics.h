@@ -25,6 +25,9 @@
 #include "sbc/b2bua/outbound_registrar.h"
 #include "sbc/b2bua/policy_default.h"
 #include "sbc/config/snapshot.h"
+#include "sbc/media/record_join.h"
+#include "sbc/media/relay_anchor.h"
+#include "sbc/media/relay_client.h"
 #include "sbc/transport/transport.h"
 
 namespace sbc::app {
@@ -61,6 +64,15 @@ struct SbcMetrics {
   metrics::CounterFamily config_reload_failures;
   metrics::GaugeFamily config_age;
   metrics::GaugeFamily node_heartbeat;
+  // Media anchoring (only when relays are configured).
+  metrics::GaugeFamily relay_configured;            // {relay}
+  metrics::GaugeFamily relay_healthy;               // {relay}
+  metrics::CounterFamily relay_requests;            // {verb, result}
+  metrics::HistogramFamily relay_request_duration;  // {verb}
+  metrics::CounterFamily media_timeouts;
+  metrics::CounterFamily relay_lost_calls;
+  metrics::GaugeFamily anchored_calls;
+  metrics::CounterFamily cdr_media;  // {outcome}: joined, timeout, failed
 
   explicit SbcMetrics(metrics::Registry& registry);
 };
@@ -82,6 +94,11 @@ struct SipSample {
   std::vector<std::pair<cfg::TrunkId, std::size_t>> registered;
   const transport::Stats* transport = nullptr;
   const cfg::Snapshot* snapshot = nullptr;  // trunk names and limits
+  // Media anchoring; all empty/null when no relay is configured.
+  std::vector<media::RelayStatus> relays;
+  const media::AnchorStats* anchor = nullptr;
+  std::size_t anchored_calls = 0;  // relay sessions the anchor holds
+  const media::RecordJoinStats* cdr_media = nullptr;
 };
 
 class SipSampler {
@@ -89,6 +106,8 @@ class SipSampler {
   explicit SipSampler(SbcMetrics& m);
   void sample(const SipSample& s);
   void onCallRecord(const b2bua::CallRecord& record);
+  // Every settled relay control request (RelayClient::onRequestDone).
+  void onRelayRequest(std::string_view verb, std::string_view result, double seconds);
 
  private:
   prometheus::Counter& counter(const metrics::CounterFamily& f,
@@ -109,6 +128,7 @@ class SipSampler {
   std::vector<prometheus::Gauge*> set_last_;
   prometheus::Histogram* ringing_ = nullptr;
   prometheus::Histogram* answer_ = nullptr;
+  std::map<std::string, prometheus::Histogram*, std::less<>> relay_latency_;  // by verb
   std::map<cfg::TrunkId, std::string> trunk_names_;  // names of trunks seen, for gone ones
 };
 

@@ -10,12 +10,17 @@
 
 #include "sbc/app/sbc_metrics.h"
 #include "sbc/b2bua/policy_default.h"
+#include "sbc/media/record_join.h"
 #include "sbc/media/relay_anchor.h"
 #include "sbc/sip/message.h"
 #include "sbc/txn/asio_timer_service.h"
 
 namespace sbc::app {
 namespace {
+
+// How long an anchored call's CDR waits for the relay's final media stats
+// (the destroy reply normally takes milliseconds).
+constexpr std::chrono::milliseconds kMediaStatsDeadline{2000};
 
 txn::Protocol toTxn(transport::Protocol p) {
   switch (p) {
@@ -191,6 +196,17 @@ struct SipNode::Impl {
     anchor->setEndCall([this](b2bua::CallHandle h, b2bua::EndReason why) {
       if (engine) engine->endCall(h, why);
     });
+    record_join = std::make_unique<media::RecordJoin>(
+        io, *anchor, kMediaStatsDeadline,
+        [this](b2bua::CallRecord&& r) { deliverCallRecord(std::move(r)); });
+    if (sampler) {
+      relay_client->onRequestDone([this](std::size_t, std::string_view verb,
+                                         std::string_view result,
+                                         std::chrono::steady_clock::duration latency) {
+        if (sampler)
+          sampler->onRelayRequest(verb, result, std::chrono::duration<double>(latency).count());
+      });
+    }
     relay_client->start();
   }
 
@@ -219,11 +235,20 @@ struct SipNode::Impl {
     });
   }
 
+  // Anchored calls' records wait for the relay's final media stats.
   void onCallRecord(b2bua::CallRecord&& r) {
+    // Counted at the end itself: shutdownSettled() must not wait on the relay.
+    if (shutting_down) ++ended_by_shutdown;
+    if (record_join)
+      record_join->onRecord(std::move(r));
+    else
+      deliverCallRecord(std::move(r));
+  }
+
+  void deliverCallRecord(b2bua::CallRecord&& r) {
     if (r.ended_reason == "no-route" && r.inbound_trunk_id != 0)
       ++route_rejections[r.inbound_trunk_id];
     if (sampler) sampler->onCallRecord(r);
-    if (shutting_down) ++ended_by_shutdown;
     if (options.on_call_record) options.on_call_record(std::move(r));
   }
 
@@ -306,6 +331,15 @@ struct SipNode::Impl {
     s.registered = registeredPerTrunk();
     s.transport = &transport.stats();
     s.snapshot = snapshot.get();
+    if (relay_client) {
+      for (std::size_t i = 0; i < relay_client->relayCount(); ++i)
+        s.relays.push_back(relay_client->status(i));
+    }
+    if (anchor) {
+      s.anchor = &anchor->stats();
+      s.anchored_calls = anchor->sessionCount();
+    }
+    if (record_join) s.cdr_media = &record_join->stats();
     sampler->sample(s);
   }
 
@@ -325,6 +359,7 @@ struct SipNode::Impl {
   // The engine references the anchor, the anchor the client.
   std::unique_ptr<media::RelayClient> relay_client;
   std::unique_ptr<media::RelayAnchor> anchor;
+  std::unique_ptr<media::RecordJoin> record_join;  // references the anchor
   // Declared last: destroyed first (they reference everything above).
   std::unique_ptr<b2bua::Engine> engine;
   std::unique_ptr<b2bua::GatewayHealth> health;
@@ -424,7 +459,9 @@ bool SipNode::shutdownSettled() const {
 
 void SipNode::stop() {
   impl_->stopped = true;
+  // Pending destroys fail with "stopped": their records go out without stats.
   if (impl_->relay_client) impl_->relay_client->stop();
+  if (impl_->record_join) impl_->record_join->flush();
   impl_->metrics_timer.cancel();
   impl_->transport.stop();
 }

@@ -1,6 +1,7 @@
 #pragma once
 // One record per call attempt (CDR), emitted exactly once through the
 // engine's CallRecordSink when the call ends, whatever ended it.
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -14,6 +15,18 @@ namespace sbc::b2bua {
 
 enum class EndedBy : std::uint8_t { Caller, Callee, Sbc };
 std::string_view toString(EndedBy e);
+
+// One leg's media as the relay counted it: "in" is what the relay received
+// from that leg's party, "out" what it sent to that party.
+struct LegMediaStats {
+  std::uint64_t packets_in = 0;
+  std::uint64_t bytes_in = 0;
+  std::uint64_t packets_out = 0;
+  std::uint64_t bytes_out = 0;
+  std::uint64_t packets_lost = 0;
+  double jitter_ms = 0;
+  std::uint64_t srtp_failures = 0;  // SRTP/SRTCP authentication failures (dropped)
+};
 
 struct CallRecord {
   using Time = std::chrono::system_clock::time_point;
@@ -48,6 +61,15 @@ struct CallRecord {
 
   std::uint32_t failover_attempts = 0;      // targets tried after the first
   std::vector<std::string> gateways_tried;  // "host:port" in order
+
+  // The engine's handle of the call: lets the media anchor's final stats,
+  // which arrive after the record, find it.
+  std::uint64_t call_handle = 0;
+  // "address:port" of the media relay that carried the call; empty when the
+  // media was not anchored.
+  std::string media_relay;
+  bool media_stats = false;              // the relay's final stats arrived in time
+  std::array<LegMediaStats, 2> media{};  // [0] A leg, [1] B leg
 
   bool answered() const { return answer != Time{}; }
   std::chrono::milliseconds duration() const {

@@ -63,6 +63,7 @@ void Engine::Impl::finish(Call& c, const Ending& e, int final_code, std::string_
   r.failover_attempts =
       r.gateways_tried.empty() ? 0 : static_cast<std::uint32_t>(r.gateways_tried.size() - 1);
   // Filled only now: the legs hold these for the call's life anyway.
+  r.call_handle = c.handle;
   r.a_call_id = c.a.call_id;
   r.b_call_id = c.b.call_id;
   if (c.a.trunk) r.inbound_trunk = c.a.trunk->name;

@@ -9,14 +9,50 @@
 namespace sbc::cdr {
 namespace {
 
-constexpr std::array<std::string_view, 34> kColumns = {
-    "uuid",           "start_time",  "node",           "direction",      "a_call_id",
-    "b_call_id",      "in_trunk_id", "in_trunk",       "out_trunk_id",   "out_trunk",
-    "caller_in",      "callee_in",   "caller_out",     "callee_out",     "routing_number",
-    "ringing_time",   "answer_time", "end_time",       "duration_ms",    "sip_code",
-    "sip_reason",     "q850_cause",  "ended_by",       "end_reason",     "failover_attempts",
-    "tried_gateways", "a_packets",   "a_bytes",        "a_packets_lost", "a_jitter_ms",
-    "b_packets",      "b_bytes",     "b_packets_lost", "b_jitter_ms",
+constexpr std::array<std::string_view, 42> kColumns = {
+    "uuid",
+    "start_time",
+    "node",
+    "direction",
+    "a_call_id",
+    "b_call_id",
+    "in_trunk_id",
+    "in_trunk",
+    "out_trunk_id",
+    "out_trunk",
+    "caller_in",
+    "callee_in",
+    "caller_out",
+    "callee_out",
+    "routing_number",
+    "ringing_time",
+    "answer_time",
+    "end_time",
+    "duration_ms",
+    "sip_code",
+    "sip_reason",
+    "q850_cause",
+    "ended_by",
+    "end_reason",
+    "failover_attempts",
+    "tried_gateways",
+    "a_packets",
+    "a_bytes",
+    "a_packets_lost",
+    "a_jitter_ms",
+    "b_packets",
+    "b_bytes",
+    "b_packets_lost",
+    "b_jitter_ms",
+    // migrations/0008
+    "a_packets_out",
+    "a_bytes_out",
+    "a_srtp_failures",
+    "b_packets_out",
+    "b_bytes_out",
+    "b_srtp_failures",
+    "media_relay",
+    "media_stats",
 };
 
 std::optional<std::string> timeOrNull(const std::optional<Cdr::Time>& t) {
@@ -198,6 +234,14 @@ Row toRow(const Cdr& c) {
   r.emplace_back(std::to_string(c.b_media.bytes));
   r.emplace_back(std::to_string(c.b_media.packets_lost));
   r.emplace_back(formatDouble(c.b_media.jitter_ms));
+  r.emplace_back(std::to_string(c.a_media.packets_out));
+  r.emplace_back(std::to_string(c.a_media.bytes_out));
+  r.emplace_back(std::to_string(c.a_media.srtp_failures));
+  r.emplace_back(std::to_string(c.b_media.packets_out));
+  r.emplace_back(std::to_string(c.b_media.bytes_out));
+  r.emplace_back(std::to_string(c.b_media.srtp_failures));
+  r.emplace_back(clean(c.media_relay));
+  r.emplace_back(c.media_stats ? "true" : "false");
   return r;
 }
 

@@ -19,11 +19,16 @@ enum class Direction : std::uint8_t {
 
 enum class EndedBy : std::uint8_t { Caller, Callee, Sbc };
 
+// One leg's media as the relay counted it: packets/bytes are what it
+// received from that leg's party, *_out what it sent to that party.
 struct LegMedia {
   std::uint64_t packets = 0;
   std::uint64_t bytes = 0;
   std::uint64_t packets_lost = 0;
   double jitter_ms = 0;
+  std::uint64_t packets_out = 0;
+  std::uint64_t bytes_out = 0;
+  std::uint64_t srtp_failures = 0;
 };
 
 // A random (version 4) UUID, "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx".
@@ -63,6 +68,8 @@ struct Cdr {
   std::vector<std::string> tried_gateways;  // "host:port/transport" in order
   LegMedia a_media;  // filled by the media relay's final stats; zero until then
   LegMedia b_media;
+  std::string media_relay;   // "address:port" of the relay; empty: media not anchored
+  bool media_stats = false;  // the relay's final stats arrived (false: zeros are unknown)
 
   // Answer to end, 0 when never answered.
   std::int64_t durationMs() const;

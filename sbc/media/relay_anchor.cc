@@ -376,14 +376,14 @@ void RelayAnchor::release(CallHandle call) {
   const std::size_t relay = *s.relay;
   sessions_.erase(it);
   ++stats_.sessions_destroyed;
+  destroying_[call] = client_.status(relay).endpoint;
   std::weak_ptr<bool> alive = alive_;
   client_.send(relay, std::move(d), [this, alive, call](const relayctl::ResponseBody& rsp) {
     if (!alive.lock()) return;
-    if (const auto* r = std::get_if<relayctl::DestroyResponse>(&rsp)) {
-      if (stats_sink_) stats_sink_(call, r->legs);
-    } else {
-      spdlog::warn("call {}: relay destroy failed: {}", call, describeFailure(rsp));
-    }
+    destroying_.erase(call);
+    const auto* r = std::get_if<relayctl::DestroyResponse>(&rsp);
+    if (!r) spdlog::warn("call {}: relay destroy failed: {}", call, describeFailure(rsp));
+    if (stats_sink_) stats_sink_(call, r ? &r->legs : nullptr);
   });
 }
 
@@ -421,6 +421,12 @@ std::string RelayAnchor::relayOf(CallHandle call) const {
   auto it = sessions_.find(call);
   if (it == sessions_.end() || !it->second->relay) return {};
   return client_.status(*it->second->relay).endpoint;
+}
+
+std::optional<std::string> RelayAnchor::destroyPending(CallHandle call) const {
+  auto it = destroying_.find(call);
+  if (it == destroying_.end()) return std::nullopt;
+  return it->second;
 }
 
 std::size_t RelayAnchor::sessionCount() const {

@@ -52,9 +52,10 @@ struct AnchorStats {
 class RelayAnchor final : public b2bua::MediaAnchor {
  public:
   using EndCall = std::function<void(b2bua::CallHandle, b2bua::EndReason)>;
-  // The final per-leg stats of a destroyed session ([0] A, [1] B), for the CDR.
+  // The outcome of a released call's destroy: its final per-leg stats ([0] A,
+  // [1] B) for the CDR, or nullptr when the relay refused or did not answer.
   using StatsSink =
-      std::function<void(b2bua::CallHandle, const std::array<relayctl::LegStats, 2>&)>;
+      std::function<void(b2bua::CallHandle, const std::array<relayctl::LegStats, 2>* stats)>;
 
   RelayAnchor(RelayClient& client, RelayAnchorOptions options);
   ~RelayAnchor() override;
@@ -72,6 +73,9 @@ class RelayAnchor final : public b2bua::MediaAnchor {
 
   // "address:port" of the relay carrying the call; empty if none.
   std::string relayOf(b2bua::CallHandle call) const;
+  // While a released call's destroy is in flight (its StatsSink call still to
+  // come): "address:port" of its relay. nullopt otherwise.
+  std::optional<std::string> destroyPending(b2bua::CallHandle call) const;
   std::size_t sessionCount() const;
   const AnchorStats& stats() const;
 
@@ -86,6 +90,7 @@ class RelayAnchor final : public b2bua::MediaAnchor {
   EndCall end_call_;
   StatsSink stats_sink_;
   std::unordered_map<b2bua::CallHandle, std::unique_ptr<Session>> sessions_;
+  std::unordered_map<b2bua::CallHandle, std::string> destroying_;  // -> relay endpoint
   AnchorStats stats_;
   // Continuations and relay callbacks check this before touching `this`.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -12,6 +12,7 @@
 #include <boost/asio/write.hpp>
 #include <deque>
 #include <map>
+#include <variant>
 
 #include "common/relayctl/codec.h"
 #include "common/relayctl/line_framer.h"
@@ -23,6 +24,10 @@ using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+// By RequestBody index.
+constexpr std::array<std::string_view, std::variant_size_v<relayctl::RequestBody>> kVerbs = {
+    "create", "update", "destroy", "query", "ping"};
 
 relayctl::ResponseBody failure(std::string_view why) {
   return relayctl::Error{relayctl::ErrorCode::kInternal, {}, std::string(why)};
@@ -38,6 +43,8 @@ struct RelayClient::Impl : std::enable_shared_from_this<Impl> {
     ResponseHandler done;
     std::unique_ptr<asio::steady_timer> timer;
     bool create = false;
+    std::string_view verb;     // for the request observer
+    Clock::time_point sent{};  // first attempt: latency includes retransmissions
   };
 
   struct Conn {
@@ -80,6 +87,11 @@ struct RelayClient::Impl : std::enable_shared_from_this<Impl> {
   bool stopped = false;
   EventHandler on_event;
   LostHandler on_lost;
+  RequestObserver on_request;
+
+  void observe(const Pending& p, std::string_view result) {
+    if (on_request) on_request(p.relay, p.verb, result, Clock::now() - p.sent);
+  }
 
   bool healthy(const Conn& c) const {
     if (!c.up || !c.last_pong) return false;
@@ -231,6 +243,7 @@ struct RelayClient::Impl : std::enable_shared_from_this<Impl> {
     Pending p = std::move(it->second);
     pending.erase(it);
     p.timer->cancel();
+    observe(p, std::holds_alternative<relayctl::Error>(rsp->body) ? "error" : "ok");
     if (auto* pong = std::get_if<relayctl::PongResponse>(&rsp->body)) {
       Conn& c = *conns[i];
       c.last_pong = Clock::now();
@@ -304,6 +317,8 @@ struct RelayClient::Impl : std::enable_shared_from_this<Impl> {
     p.attempts_left = attempts;
     p.done = std::move(done);
     p.create = create;
+    p.verb = kVerbs[req.body.index()];
+    p.sent = Clock::now();
     p.timer = std::make_unique<asio::steady_timer>(io);
     ++c.status.requests;
     auto [it, inserted] = pending.emplace(n, std::move(p));
@@ -334,6 +349,7 @@ struct RelayClient::Impl : std::enable_shared_from_this<Impl> {
     ++c.status.timeouts;
     Pending gone = std::move(p);
     pending.erase(it);
+    observe(gone, "timeout");
     if (gone.done) gone.done(failure("timeout"));
   }
 
@@ -353,6 +369,7 @@ struct RelayClient::Impl : std::enable_shared_from_this<Impl> {
     pending.clear();
     for (auto& [n, p] : all) {
       p.timer->cancel();
+      observe(p, "stopped");
       if (p.done) p.done(failure("stopped"));
     }
   }
@@ -364,6 +381,7 @@ RelayClient::RelayClient(asio::io_context& io, RelayClientOptions options)
 RelayClient::~RelayClient() {
   impl_->on_event = nullptr;
   impl_->on_lost = nullptr;
+  impl_->on_request = nullptr;
   impl_->stop();
 }
 
@@ -372,6 +390,9 @@ void RelayClient::onEvent(EventHandler handler) {
 }
 void RelayClient::onRelayLost(LostHandler handler) {
   impl_->on_lost = std::move(handler);
+}
+void RelayClient::onRequestDone(RequestObserver observer) {
+  impl_->on_request = std::move(observer);
 }
 void RelayClient::start() {
   impl_->start();

@@ -20,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/relayctl/protocol.h"
@@ -65,6 +66,13 @@ class RelayClient {
   using ResponseHandler = std::function<void(const relayctl::ResponseBody&)>;
   using EventHandler = std::function<void(std::size_t relay, const relayctl::Event&)>;
   using LostHandler = std::function<void(std::size_t relay)>;
+  // Every request's outcome once it is settled: verb "create", "update",
+  // "destroy", "query" or "ping"; result "ok", "error" (the relay refused),
+  // "timeout" (no answer after every attempt) or "stopped"; latency from the
+  // first attempt. On the io_context's thread (for metrics).
+  using RequestObserver =
+      std::function<void(std::size_t relay, std::string_view verb, std::string_view result,
+                         std::chrono::steady_clock::duration latency)>;
 
   RelayClient(boost::asio::io_context& io, RelayClientOptions options);
   ~RelayClient();
@@ -73,6 +81,7 @@ class RelayClient {
 
   void onEvent(EventHandler handler);
   void onRelayLost(LostHandler handler);
+  void onRequestDone(RequestObserver observer);
 
   void start();  // connects to every relay
   void stop();   // closes; pending requests fail with "stopped"

@@ -296,8 +296,10 @@ def rtp_both_ways(t):
     b_addr, b_port, _ = sdp_media(offer)
     ok, got = pump(t.pbx_rtp, (a_addr, a_port), t.carrier_rtp, 20, 0x1234)
     t.check(ok >= 18, f"PBX -> carrier: RTP arrives byte-identical ({ok}/20, {len(got)} got)")
+    to_carrier = len(got)
     ok, got = pump(t.carrier_rtp, (b_addr, b_port), t.pbx_rtp, 20, 0x5678)
     t.check(ok >= 18, f"carrier -> PBX: RTP arrives byte-identical ({ok}/20, {len(got)} got)")
+    to_pbx = len(got)
     calls = t.api_calls()
     t.check(len(calls) == 1 and calls[0].get("relay", "").endswith(f":{t.relay.control[1]}"),
             f"/api/calls shows the call's relay ({calls})")
@@ -309,6 +311,23 @@ def rtp_both_ways(t):
     t.expect_exit(c, 0, successful=1)
     relay_sessions_zero(t, t.relay)
     t.expect_channels_free()
+    # The CDR carries the relay's per-leg counts (A: the PBX, B: the
+    # carrier; "packets" are what the relay got from that party, "_out"
+    # what it sent to it): 20 RTP packets of 172 bytes each way.
+    cdr = t.cdrs(expected=1)[0]
+    media = {k: cdr.get(k) for k in cdr if k[:2] in ("a_", "b_") and "call_id" not in k}
+    t.check(cdr.get("media_stats") is True, f"the CDR has the relay's final stats ({cdr})")
+    t.check(str(cdr.get("media_relay", "")).endswith(f":{t.relay.control[1]}"),
+            f"the CDR names the relay ({cdr.get('media_relay')!r})")
+    t.check(cdr.get("a_packets") == 20 and cdr.get("b_packets") == 20,
+            f"the relay got 20 packets from each side ({media})")
+    t.check(cdr.get("a_bytes") == 20 * 172 and cdr.get("b_bytes") == 20 * 172,
+            f"and 20 x 172 bytes ({media})")
+    t.check(cdr.get("b_packets_out") == to_carrier and cdr.get("a_packets_out") == to_pbx,
+            f"it sent each side what arrived there ({to_carrier}, {to_pbx}; {media})")
+    t.check(cdr.get("a_packets_lost") == 0 and cdr.get("b_packets_lost") == 0
+            and cdr.get("a_srtp_failures") == 0 and cdr.get("b_srtp_failures") == 0,
+            f"no loss, no SRTP failures ({media})")
 
 
 @case(120)

@@ -134,6 +134,44 @@ TEST(CdrMapping, RoutingNumberFallsBackToTheSentRn) {
   EXPECT_EQ(c.routing_number, "+13105550000");
 }
 
+TEST(CdrMapping, CopiesTheRelaysPerLegMedia) {
+  b2bua::CallRecord r = answeredCall();
+  r.media_relay = "10.0.0.9:7722";
+  r.media_stats = true;
+  r.media[0] = {20, 3440, 19, 3268, 1, 0.5, 0};
+  r.media[1] = {19, 3268, 20, 3440, 0, 0.25, 4};
+  cdr::Cdr c = toCdr(std::move(r), "sbc-1");
+  EXPECT_EQ(c.media_relay, "10.0.0.9:7722");
+  EXPECT_TRUE(c.media_stats);
+  EXPECT_EQ(c.a_media.packets, 20u);
+  EXPECT_EQ(c.a_media.bytes, 3440u);
+  EXPECT_EQ(c.a_media.packets_out, 19u);
+  EXPECT_EQ(c.a_media.bytes_out, 3268u);
+  EXPECT_EQ(c.a_media.packets_lost, 1u);
+  EXPECT_DOUBLE_EQ(c.a_media.jitter_ms, 0.5);
+  EXPECT_EQ(c.b_media.packets, 19u);
+  EXPECT_EQ(c.b_media.packets_out, 20u);
+  EXPECT_EQ(c.b_media.srtp_failures, 4u);
+  cdr::Row row = cdr::toRow(c);
+  auto at = [&](std::string_view name) {
+    for (std::size_t i = 0; i < row.size(); ++i)
+      if (cdr::columns()[i] == name) return row[i].value_or("<null>");
+    return std::string("<no column>");
+  };
+  EXPECT_EQ(at("b_srtp_failures"), "4");
+  EXPECT_EQ(at("a_packets_out"), "19");
+  EXPECT_EQ(at("media_relay"), "10.0.0.9:7722");
+  EXPECT_EQ(at("media_stats"), "true");
+}
+
+TEST(CdrMapping, UnanchoredCallHasNoMedia) {
+  cdr::Cdr c = toCdr(answeredCall(), "sbc-1");
+  EXPECT_TRUE(c.media_relay.empty());
+  EXPECT_FALSE(c.media_stats);
+  EXPECT_EQ(c.a_media.packets, 0u);
+  EXPECT_EQ(c.b_media.packets_out, 0u);
+}
+
 TEST(CdrMapping, RowFitsTheCdrsColumns) {
   cdr::Cdr c = toCdr(answeredCall(), "sbc-1");
   cdr::Row row = cdr::toRow(c);

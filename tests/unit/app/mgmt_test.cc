@@ -172,6 +172,54 @@ TEST(SbcMetrics, SamplerCopiesDeltasAndGauges) {
   EXPECT_TRUE(has(text, "sbc_call_setup_seconds_count{stage=\"ringing\"} 1"));
 }
 
+TEST(SbcMetrics, MediaAnchorSeries) {
+  metrics::Registry registry(false);
+  SbcMetrics m(registry);
+  SipSampler sampler(m);
+  SipSample s;
+  media::RelayStatus up;
+  up.endpoint = "10.0.0.9:7722";
+  up.connected = up.healthy = true;
+  media::RelayStatus down;
+  down.endpoint = "10.0.0.10:7722";
+  s.relays = {up, down};
+  media::AnchorStats as;
+  as.media_timeouts = 2;
+  as.relay_lost_calls = 1;
+  s.anchor = &as;
+  s.anchored_calls = 5;
+  media::RecordJoinStats js;
+  js.joined = 7;
+  js.timed_out = 1;
+  s.cdr_media = &js;
+  sampler.sample(s);
+  sampler.onRelayRequest("create", "ok", 0.002);
+  sampler.onRelayRequest("create", "ok", 0.004);
+  sampler.onRelayRequest("destroy", "timeout", 2.1);
+  std::string text = scrape(registry);
+  EXPECT_TRUE(has(text, "sbc_media_relay_configured{relay=\"10.0.0.10:7722\"} 1"));
+  EXPECT_TRUE(has(text, "sbc_media_relay_healthy{relay=\"10.0.0.9:7722\"} 1"));
+  EXPECT_TRUE(has(text, "sbc_media_relay_healthy{relay=\"10.0.0.10:7722\"} 0"));
+  EXPECT_TRUE(has(text, "sbc_media_timeouts_total 2"));
+  EXPECT_TRUE(has(text, "sbc_media_relay_lost_calls_total 1"));
+  EXPECT_TRUE(has(text, "sbc_media_anchored_calls 5"));
+  EXPECT_TRUE(has(text, "sbc_cdr_media_stats_total{outcome=\"joined\"} 7"));
+  EXPECT_TRUE(has(text, "sbc_cdr_media_stats_total{outcome=\"timeout\"} 1"));
+  EXPECT_TRUE(has(text, "sbc_media_relay_requests_total{result=\"ok\",verb=\"create\"} 2"));
+  EXPECT_TRUE(has(text, "sbc_media_relay_requests_total{result=\"timeout\",verb=\"destroy\"} 1"));
+  EXPECT_TRUE(has(text, "sbc_media_relay_request_seconds_count{verb=\"create\"} 2"));
+
+  // Counters move by the difference; the relay coming up shows.
+  as.media_timeouts = 3;
+  s.relays[1].healthy = true;
+  s.anchored_calls = 0;
+  sampler.sample(s);
+  text = scrape(registry);
+  EXPECT_TRUE(has(text, "sbc_media_timeouts_total 3"));
+  EXPECT_TRUE(has(text, "sbc_media_relay_healthy{relay=\"10.0.0.10:7722\"} 1"));
+  EXPECT_TRUE(has(text, "sbc_media_anchored_calls 0"));
+}
+
 TEST(SbcMetrics, BackgroundSampler) {
   metrics::Registry registry(false);
   SbcMetrics m(registry);

@@ -88,8 +88,10 @@ TEST_F(CdrWriterTest, EveryFieldLandsInItsColumn) {
   c.end_reason = "bye";
   c.failover_attempts = 1;
   c.tried_gateways = {"198.51.100.7:5060/udp", "198.51.100.8:5061/tls"};
-  c.a_media = {1000, 172000, 3, 2.5};
-  c.b_media = {999, 171828, 0, 0.75};
+  c.a_media = {1000, 172000, 3, 2.5, 998, 171656, 2};
+  c.b_media = {999, 171828, 0, 0.75, 1000, 172000, 0};
+  c.media_relay = "10.0.0.9:7722";
+  c.media_stats = true;
   const std::string id = c.uuid;
   ASSERT_TRUE(w.submit(c));
   w.stop();
@@ -102,7 +104,9 @@ TEST_F(CdrWriterTest, EveryFieldLandsInItsColumn) {
       "start_time)::int,"
       " duration_ms, sip_code, sip_reason, q850_cause, ended_by, end_reason, failover_attempts,"
       " array_to_string(tried_gateways, ' '), a_packets, a_bytes, a_packets_lost, a_jitter_ms,"
-      " b_packets, b_bytes, b_packets_lost, b_jitter_ms FROM cdrs WHERE uuid = '" +
+      " b_packets, b_bytes, b_packets_lost, b_jitter_ms,"
+      " a_packets_out, a_bytes_out, a_srtp_failures, b_packets_out, b_bytes_out,"
+      " b_srtp_failures, media_relay, media_stats FROM cdrs WHERE uuid = '" +
       id + "'");
   ASSERT_EQ(row.size(), 1u);
   const auto& r = row[0];
@@ -137,6 +141,14 @@ TEST_F(CdrWriterTest, EveryFieldLandsInItsColumn) {
   EXPECT_DOUBLE_EQ(r[28].as<double>(), 2.5);
   EXPECT_EQ(r[29].as<long>(), 999);
   EXPECT_EQ(r[32].as<double>(), 0.75);
+  EXPECT_EQ(r[33].as<long>(), 998);
+  EXPECT_EQ(r[34].as<long>(), 171656);
+  EXPECT_EQ(r[35].as<long>(), 2);
+  EXPECT_EQ(r[36].as<long>(), 1000);
+  EXPECT_EQ(r[37].as<long>(), 172000);
+  EXPECT_EQ(r[38].as<long>(), 0);
+  EXPECT_EQ(r[39].as<std::string>(), "10.0.0.9:7722");
+  EXPECT_TRUE(r[40].as<bool>());
   // A never-answered call has NULL times and no duration.
   Cdr failed = make(1);
   CdrWriter w2(options(db.dsn()));

@@ -110,16 +110,19 @@ TEST_F(RelayAnchorTest, RtpPbxToSrtpCarrier) {
   EXPECT_EQ(anchor->relayOf(1), "127.0.0.1:" + std::to_string(relay.port()));
 
   std::optional<std::array<relayctl::LegStats, 2>> stats;
-  anchor->setStatsSink([&](b2bua::CallHandle h, const std::array<relayctl::LegStats, 2>& s) {
+  anchor->setStatsSink([&](b2bua::CallHandle h, const std::array<relayctl::LegStats, 2>* s) {
     EXPECT_EQ(h, 1u);
-    stats = s;
+    ASSERT_NE(s, nullptr);
+    stats = *s;
   });
   anchor->release(1);
   anchor->release(1);  // idempotent
+  EXPECT_EQ(anchor->destroyPending(1), "127.0.0.1:" + std::to_string(relay.port()));
   ASSERT_TRUE(runUntil(io, [&] { return stats.has_value(); }));
   EXPECT_EQ((*stats)[0].packetsIn, 50u);
   EXPECT_EQ(relay.receivedOf<relayctl::DestroyRequest>().size(), 1u);
   EXPECT_EQ(anchor->sessionCount(), 0u);
+  EXPECT_FALSE(anchor->destroyPending(1).has_value());
 }
 
 TEST_F(RelayAnchorTest, EarlyMediaAnswerThen2xxAnswerTheSameOffer) {

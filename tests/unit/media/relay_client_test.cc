@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 #include "tests/unit/media/fake_relay.h"
@@ -224,6 +225,48 @@ TEST(RelayClient, StopFailsPendingRequests) {
   client.send(0, relayctl::QueryRequest{"c2"}, [&](const relayctl::ResponseBody&) { late = true; });
   EXPECT_FALSE(late);  // never from inside send()
   ASSERT_TRUE(runUntil(io, [&] { return late; }));
+}
+
+TEST(RelayClient, EverySettledRequestIsObservedWithVerbResultAndLatency) {
+  asio::io_context io;
+  FakeRelay relay(io);
+  relay.script = [](const relayctl::Request& r) -> std::optional<relayctl::Response> {
+    if (std::holds_alternative<relayctl::QueryRequest>(r.body)) return std::nullopt;
+    auto rsp = FakeRelay::defaultReply(r);
+    if (std::holds_alternative<relayctl::DestroyRequest>(r.body))
+      rsp->body = relayctl::Error{relayctl::ErrorCode::kUnknownSession, {}, "gone"};
+    return rsp;
+  };
+  RelayClient client(io, optionsFor({&relay}));
+  struct Seen {
+    std::string verb, result;
+    std::chrono::steady_clock::duration latency;
+  };
+  std::vector<Seen> seen;
+  client.onRequestDone([&](std::size_t i, std::string_view verb, std::string_view result,
+                           std::chrono::steady_clock::duration latency) {
+    EXPECT_EQ(i, 0u);
+    if (verb != "ping") seen.push_back({std::string(verb), std::string(result), latency});
+  });
+  client.start();
+  ASSERT_TRUE(runUntil(io, [&] { return client.healthy(0); }));
+  int answered = 0;
+  relayctl::CreateRequest c;
+  c.callId = "c1";
+  client.send(0, c, [&](const relayctl::ResponseBody&) { ++answered; });
+  client.send(0, relayctl::DestroyRequest{"nope"},
+              [&](const relayctl::ResponseBody&) { ++answered; });
+  client.send(0, relayctl::QueryRequest{"c1"}, [&](const relayctl::ResponseBody&) { ++answered; });
+  ASSERT_TRUE(runUntil(io, [&] { return answered == 3; }));
+  ASSERT_EQ(seen.size(), 3u);
+  std::map<std::string, Seen> by;
+  for (const Seen& s : seen) by[s.verb] = s;
+  EXPECT_EQ(by["create"].result, "ok");
+  EXPECT_EQ(by["destroy"].result, "error");
+  EXPECT_EQ(by["query"].result, "timeout");
+  // Three attempts of 100 ms: latency counts from the first.
+  EXPECT_GE(by["query"].latency, 280ms);
+  EXPECT_LT(by["create"].latency, 280ms);
 }
 
 }  // namespace

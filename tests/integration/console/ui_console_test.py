@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""The console web UI in real Chromium: sbc-admin (serving the built UI) on a
+fresh database, then ui_browser.mjs (playwright-core driving Debian's
+/usr/bin/chromium headless) logs in, creates a trunk through the form, finds
+it in the list, sees the server's field error for a bad value inline, checks
+the DIDs page, the dashboard and live calls fed by a fake node (and a
+dead one), the phone layout, logs out, and fails on any console error in the page.
+
+usage: ui_console_test.py SBC_ADMIN WEB_DIR   (WEB_DIR = admin-ui/web, built)
+Screenshots go to $SBC_UI_ARTIFACTS (default: a ui-artifacts folder in cwd).
+"""
+import http.server
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, ".."))
+import sbcdb  # noqa: E402
+import sbctest  # noqa: E402
+from console_api_test import KEY_HEX, Admin, Failure  # noqa: E402
+
+CHROMIUM = os.environ.get("SBC_CHROMIUM", "/usr/bin/chromium")
+USER, PASSWORD = "ui-admin", "ui-admin-password-1"
+
+
+class FakeNode(http.server.BaseHTTPRequestHandler):
+    """An SBC node's mgmt API with one call in progress and one busy trunk,
+    so that the live pages have something to poll."""
+    started = time.time()
+
+    def do_GET(self):
+        age = int(time.time() - FakeNode.started)
+        if self.path == "/api/calls":
+            body = [{"handle": 7, "direction": "inbound", "inbound_trunk": "carrier-x",
+                     "outbound_trunk": "pbx-x", "caller": "+15551230001",
+                     "callee": "+442071234567", "state": "confirmed",
+                     "start_time": "2026-01-01T00:00:00Z", "duration": age, "age": age}]
+        elif self.path == "/api/trunks/usage":
+            body = [{"id": 999, "name": "carrier-x", "kind": "carrier", "enabled": True,
+                     "inbound": 2, "outbound": 1, "total": 3,
+                     "limits": {"max_calls": 10, "max_inbound": 0, "max_outbound": 0,
+                                "cps": 0, "cps_burst": 0},
+                     "rejections": {"limit": 4},
+                     "gateways": [{"id": 1, "host": "198.51.100.9", "port": 5060, "state": "up"},
+                                  {"id": 2, "host": "198.51.100.10", "port": 5060,
+                                   "state": "down"}]}]
+        else:
+            self.send_error(404)
+            return
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+def register_nodes(db, node_port, dead_port):
+    # heartbeat_at an hour ahead: alive for the whole test without a ticker.
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            db.sql("INSERT INTO sbc_nodes (name, mgmt_address, heartbeat_at) VALUES "
+                   f"('node-a', '127.0.0.1:{node_port}', now() + interval '1 hour'), "
+                   f"('node-b', '127.0.0.1:{dead_port}', now() + interval '1 hour')")
+            return
+        except sbcdb.TestDbError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)  # migrations still running
+
+
+def run(admin_bin, web_dir, workdir, artifacts):
+    dist = os.path.join(web_dir, "dist")
+    if not os.path.exists(os.path.join(dist, "index.html")):
+        raise Failure(f"{dist}/index.html missing: build the admin-web target first")
+    with sbcdb.TestDb("console_ui") as db:
+        key_file = os.path.join(workdir, "secret.key")
+        with open(key_file, "w") as f:
+            f.write(KEY_HEX + "\n")
+        admin = Admin(admin_bin, workdir, f"""
+log_level = "info"
+shutdown_grace = 2
+[http]
+address = "127.0.0.1"
+port = 0
+static_dir = "{dist}"
+[database]
+dsn = "{db.dsn}"
+migrate = true
+secret_key_file = "{key_file}"
+""")
+        r = admin.run_command("create-admin", "--username", USER, "--password-stdin",
+                              stdin=PASSWORD + "\n")
+        if r.returncode != 0:
+            raise Failure(f"create-admin failed: {r.stderr.strip()}")
+        admin.start()
+        node = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeNode)
+        threading.Thread(target=node.serve_forever, daemon=True).start()
+        try:
+            register_nodes(db, node.server_address[1], sbctest.free_port())
+            env = dict(os.environ, SBC_UI_URL=f"http://127.0.0.1:{admin.port}/",
+                       SBC_UI_USER=USER, SBC_UI_PASSWORD=PASSWORD,
+                       SBC_UI_WEB_DIR=web_dir, SBC_UI_ARTIFACTS=artifacts,
+                       SBC_CHROMIUM=CHROMIUM)
+            p = subprocess.run(["node", os.path.join(HERE, "ui_browser.mjs")], env=env,
+                               timeout=240)
+            if p.returncode != 0:
+                raise Failure(f"ui_browser.mjs exited with {p.returncode}")
+        finally:
+            node.shutdown()
+            rc = admin.stop()
+            if rc not in (0, None):
+                sbctest.log(f"sbc-admin exited with {rc}")
+
+
+def main():
+    if len(sys.argv) < 3:
+        print(__doc__)
+        return 2
+    if not os.access(CHROMIUM, os.X_OK):
+        sbctest.log(f"FAIL: {CHROMIUM} not found (deploy/install-deps.sh installs chromium)")
+        return 1
+    admin_bin, web_dir = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    artifacts = os.path.abspath(os.environ.get("SBC_UI_ARTIFACTS", "ui-artifacts"))
+    os.makedirs(artifacts, exist_ok=True)
+    stale = os.path.join(artifacts, "failure.png")
+    if os.path.exists(stale):
+        os.remove(stale)
+    workdir = tempfile.mkdtemp(prefix="console-ui-test-")
+    try:
+        run(admin_bin, web_dir, workdir, artifacts)
+    except (Failure, sbcdb.TestDbError, subprocess.TimeoutExpired) as e:
+        sbctest.log(f"FAIL: {e!r}")
+        log = os.path.join(workdir, "admin.log")
+        if os.path.exists(log):
+            with open(log, errors="replace") as f:
+                sbctest.log("---- admin.log (tail)\n" + "".join(f.readlines()[-40:]))
+        return 1
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    sbctest.log("PASS")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
