@@ -2,6 +2,8 @@
 
 #include <toml++/toml.h>
 
+#include "sbc/common/toml_config.h"
+
 #include <boost/asio/ip/address.hpp>
 #include <filesystem>
 #include <fstream>
@@ -11,55 +13,12 @@
 namespace sbc::admin {
 namespace {
 
-[[noreturn]] void fail(const std::string& origin, const std::string& what) {
-  throw std::runtime_error(origin + ": " + what);
-}
-
-template <typename T>
-T get(const toml::table& t, std::string_view key, T fallback, const std::string& origin,
-      const std::string& where) {
-  const toml::node* n = t.get(key);
-  if (!n) return fallback;
-  if (auto v = n->value<T>()) return *v;
-  fail(origin, where + "." + std::string(key) + " has the wrong type");
-}
-
-const toml::table* section(const toml::table& root, std::string_view key,
-                           const std::string& origin) {
-  const toml::node* n = root.get(key);
-  if (!n) return nullptr;
-  if (auto* t = n->as_table()) return t;
-  fail(origin, std::string(key) + " must be a table ([" + std::string(key) + "])");
-}
-
-std::int64_t getInt(const toml::table& t, std::string_view key, std::int64_t fallback,
-                    std::int64_t lo, std::int64_t hi, const std::string& origin,
-                    const std::string& where) {
-  std::int64_t v = get<std::int64_t>(t, key, fallback, origin, where);
-  if (v < lo || v > hi) {
-    fail(origin, where + "." + std::string(key) + " must be " + std::to_string(lo) + ".." +
-                     std::to_string(hi));
-  }
-  return v;
-}
-
-std::string resolve(const std::string& path, const std::string& base_dir) {
-  if (path.empty() || base_dir.empty()) return path;
-  std::filesystem::path p(path);
-  if (p.is_absolute()) return path;
-  return (std::filesystem::path(base_dir) / p).lexically_normal().string();
-}
-
-// Catches unknown keys (a typo such as "certficate" silently serving plain
-// HTTP would be worse than refusing to start).
-void onlyKeys(const toml::table& t, std::initializer_list<std::string_view> keys,
-              const std::string& origin, const std::string& where) {
-  for (auto&& [k, v] : t) {
-    bool known = false;
-    for (auto key : keys) known = known || k.str() == key;
-    if (!known) fail(origin, "unknown key " + where + "." + std::string(k.str()));
-  }
-}
+using sbc::tomlcfg::fail;
+using sbc::tomlcfg::get;
+using sbc::tomlcfg::getInt;
+using sbc::tomlcfg::onlyKeys;
+using sbc::tomlcfg::resolvePath;
+using sbc::tomlcfg::section;
 
 }  // namespace
 
@@ -92,9 +51,11 @@ AdminConfig parseAdminConfig(const std::string& text, const std::string& origin,
              origin, "http");
     c.address = get<std::string>(*http, "address", c.address, origin, "http");
     c.port = static_cast<std::uint16_t>(getInt(*http, "port", c.port, 0, 65535, origin, "http"));
-    c.certificate = resolve(get<std::string>(*http, "certificate", "", origin, "http"), base_dir);
-    c.private_key = resolve(get<std::string>(*http, "private_key", "", origin, "http"), base_dir);
-    c.static_dir = resolve(get<std::string>(*http, "static_dir", "", origin, "http"), base_dir);
+    c.certificate =
+        resolvePath(get<std::string>(*http, "certificate", "", origin, "http"), base_dir);
+    c.private_key =
+        resolvePath(get<std::string>(*http, "private_key", "", origin, "http"), base_dir);
+    c.static_dir = resolvePath(get<std::string>(*http, "static_dir", "", origin, "http"), base_dir);
     c.max_body_bytes = static_cast<std::size_t>(
         getInt(*http, "max_body_bytes", 1 << 20, 1024, 1 << 30, origin, "http"));
     c.io_threads = static_cast<unsigned>(getInt(*http, "io_threads", 1, 1, 64, origin, "http"));
@@ -119,7 +80,7 @@ AdminConfig parseAdminConfig(const std::string& text, const std::string& origin,
   c.pool_threads = static_cast<unsigned>(getInt(*db, "pool_threads", 2, 1, 64, origin, "database"));
   c.migrate = get<bool>(*db, "migrate", false, origin, "database");
   c.secret_key_file =
-      resolve(get<std::string>(*db, "secret_key_file", "", origin, "database"), base_dir);
+      resolvePath(get<std::string>(*db, "secret_key_file", "", origin, "database"), base_dir);
 
   if (auto* auth = section(root, "auth", origin)) {
     onlyKeys(*auth,

@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <toml++/toml.h>
 
+#include "sbc/common/toml_config.h"
+
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -10,48 +12,11 @@
 namespace relay {
 namespace {
 
-[[noreturn]] void fail(const std::string& origin, const std::string& what) {
-  throw std::runtime_error(origin + ": " + what);
-}
-
-template <typename T>
-T get(const toml::table& t, std::string_view key, T fallback, const std::string& origin,
-      const std::string& where) {
-  const toml::node* n = t.get(key);
-  if (!n) return fallback;
-  if (auto v = n->value<T>()) return *v;
-  fail(origin, where + "." + std::string(key) + " has the wrong type");
-}
-
-std::int64_t getInt(const toml::table& t, std::string_view key, std::int64_t fallback,
-                    std::int64_t lo, std::int64_t hi, const std::string& origin,
-                    const std::string& where) {
-  auto v = get<std::int64_t>(t, key, fallback, origin, where);
-  if (v < lo || v > hi) {
-    fail(origin, where + "." + std::string(key) + " must be " + std::to_string(lo) + ".." +
-                     std::to_string(hi));
-  }
-  return v;
-}
-
-const toml::table* section(const toml::table& root, std::string_view key,
-                           const std::string& origin) {
-  const toml::node* n = root.get(key);
-  if (!n) return nullptr;
-  if (auto* t = n->as_table()) return t;
-  fail(origin, "[" + std::string(key) + "] must be a table");
-}
-
-// Unknown keys are errors: a misspelt key must not silently keep a default.
-void onlyKeys(const toml::table& t, std::initializer_list<std::string_view> keys,
-              const std::string& origin, const std::string& where) {
-  for (const auto& [k, v] : t) {
-    bool known = false;
-    for (auto allowed : keys) known = known || k.str() == allowed;
-    if (!known)
-      fail(origin, "unknown key " + where + (where.empty() ? "" : ".") + std::string(k.str()));
-  }
-}
+using sbc::tomlcfg::fail;
+using sbc::tomlcfg::get;
+using sbc::tomlcfg::getInt;
+using sbc::tomlcfg::onlyKeys;
+using sbc::tomlcfg::section;
 
 bool isIp(const std::string& s) {
   unsigned char out[16];

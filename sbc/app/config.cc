@@ -2,6 +2,8 @@
 
 #include <toml++/toml.h>
 
+#include "sbc/common/toml_config.h"
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -12,37 +14,11 @@
 namespace sbc::app {
 namespace {
 
-[[noreturn]] void fail(const std::string& origin, const std::string& what) {
-  throw std::runtime_error(origin + ": " + what);
-}
-
-template <typename T>
-T get(const toml::table& t, std::string_view key, T fallback, const std::string& origin,
-      const std::string& where) {
-  const toml::node* n = t.get(key);
-  if (!n) return fallback;
-  if (auto v = n->value<T>()) return *v;
-  fail(origin, where + "." + std::string(key) + " has the wrong type");
-}
-
-// A table if present; a key of another type is an error rather than ignored.
-const toml::table* section(const toml::table& root, std::string_view key,
-                           const std::string& origin) {
-  const toml::node* n = root.get(key);
-  if (!n) return nullptr;
-  if (auto* t = n->as_table()) return t;
-  fail(origin, std::string(key) + " must be a table ([" + std::string(key) + "])");
-}
-
-int64_t getInt(const toml::table& t, std::string_view key, int64_t fallback, int64_t lo, int64_t hi,
-               const std::string& origin, const std::string& where, std::string_view unit = {}) {
-  int64_t v = get<int64_t>(t, key, fallback, origin, where);
-  if (v < lo || v > hi) {
-    fail(origin, where + "." + std::string(key) + " must be " + std::to_string(lo) + ".." +
-                     std::to_string(hi) + (unit.empty() ? "" : " ") + std::string(unit));
-  }
-  return v;
-}
+using sbc::tomlcfg::fail;
+using sbc::tomlcfg::get;
+using sbc::tomlcfg::getInt;
+using sbc::tomlcfg::resolvePath;
+using sbc::tomlcfg::section;
 
 ListenProtocol parseProtocol(const std::string& s, const std::string& origin,
                              const std::string& where) {
@@ -50,13 +26,6 @@ ListenProtocol parseProtocol(const std::string& s, const std::string& origin,
   if (s == "tcp") return ListenProtocol::Tcp;
   if (s == "tls") return ListenProtocol::Tls;
   fail(origin, where + ".transport must be udp, tcp or tls, not '" + s + "'");
-}
-
-std::string resolve(const std::string& path, const std::string& base_dir) {
-  if (path.empty() || base_dir.empty()) return path;
-  std::filesystem::path p(path);
-  if (p.is_absolute()) return path;
-  return (std::filesystem::path(base_dir) / p).lexically_normal().string();
 }
 
 bool isIp(const std::string& s, bool* unspecified = nullptr) {
@@ -121,7 +90,7 @@ Config parseConfig(const std::string& text, const std::string& origin,
   c.database.dsn = get<std::string>(*db, "dsn", "", origin, "database");
   if (c.database.dsn.empty()) fail(origin, "database.dsn is required");
   c.database.secret_key_file =
-      resolve(get<std::string>(*db, "secret_key_file", "", origin, "database"), base_dir);
+      resolvePath(get<std::string>(*db, "secret_key_file", "", origin, "database"), base_dir);
   c.database.pool_threads =
       static_cast<unsigned>(getInt(*db, "pool_threads", 2, 1, 64, origin, "database"));
   c.database.migrate = get<bool>(*db, "migrate", false, origin, "database");
@@ -130,7 +99,7 @@ Config parseConfig(const std::string& text, const std::string& origin,
     c.cdr_spool_dir = get<std::string>(*cdr, "spool_dir", c.cdr_spool_dir, origin, "cdr");
     if (c.cdr_spool_dir.empty()) fail(origin, "cdr.spool_dir must not be empty");
   }
-  c.cdr_spool_dir = resolve(c.cdr_spool_dir, base_dir);
+  c.cdr_spool_dir = resolvePath(c.cdr_spool_dir, base_dir);
 
   if (auto* mgmt = section(root, "mgmt", origin)) {
     c.mgmt_address = get<std::string>(*mgmt, "address", c.mgmt_address, origin, "mgmt");
@@ -168,9 +137,9 @@ Config parseConfig(const std::string& text, const std::string& origin,
       fail(origin, where + ".advertise is required when address is a wildcard ('" + l.address +
                        "'): peers need an address to reach");
     }
-    l.certificate = resolve(get<std::string>(*t, "certificate", "", origin, where), base_dir);
-    l.private_key = resolve(get<std::string>(*t, "private_key", "", origin, where), base_dir);
-    l.ca = resolve(get<std::string>(*t, "ca", "", origin, where), base_dir);
+    l.certificate = resolvePath(get<std::string>(*t, "certificate", "", origin, where), base_dir);
+    l.private_key = resolvePath(get<std::string>(*t, "private_key", "", origin, where), base_dir);
+    l.ca = resolvePath(get<std::string>(*t, "ca", "", origin, where), base_dir);
     l.verify_client = get<bool>(*t, "verify_client", false, origin, where);
     if (l.protocol == ListenProtocol::Tls && (l.certificate.empty() || l.private_key.empty()))
       fail(origin, where + ": a tls listener needs certificate and private_key");

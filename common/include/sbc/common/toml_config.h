@@ -1,0 +1,76 @@
+#pragma once
+// What every process's TOML loader needs (sbc, media-relay, sbc-admin):
+// typed reads with defaults and ranges, sections, unknown-key checks and
+// relative paths, all failing with std::runtime_error("<origin>: <what>")
+// that names the key. Configuration is read once at start, so exceptions are
+// the right tool here (never on a packet or SIP path).
+//
+// Header-only; users link tomlplusplus::tomlplusplus themselves.
+#include <toml++/toml.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <initializer_list>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace sbc::tomlcfg {
+
+[[noreturn]] inline void fail(const std::string& origin, const std::string& what) {
+  throw std::runtime_error(origin + ": " + what);
+}
+
+// `where` is the dotted path of the table holding `key` (for messages).
+template <typename T>
+T get(const toml::table& t, std::string_view key, T fallback, const std::string& origin,
+      const std::string& where) {
+  const toml::node* n = t.get(key);
+  if (!n) return fallback;
+  if (auto v = n->value<T>()) return *v;
+  fail(origin, where + "." + std::string(key) + " has the wrong type");
+}
+
+// An integer within [lo, hi]; `unit` (e.g. "seconds") only for the message.
+inline std::int64_t getInt(const toml::table& t, std::string_view key, std::int64_t fallback,
+                           std::int64_t lo, std::int64_t hi, const std::string& origin,
+                           const std::string& where, std::string_view unit = {}) {
+  const auto v = get<std::int64_t>(t, key, fallback, origin, where);
+  if (v < lo || v > hi) {
+    fail(origin, where + "." + std::string(key) + " must be " + std::to_string(lo) + ".." +
+                     std::to_string(hi) + (unit.empty() ? "" : " ") + std::string(unit));
+  }
+  return v;
+}
+
+// A table if present; a key of another type is an error rather than ignored.
+inline const toml::table* section(const toml::table& root, std::string_view key,
+                                  const std::string& origin) {
+  const toml::node* n = root.get(key);
+  if (!n) return nullptr;
+  if (auto* t = n->as_table()) return t;
+  fail(origin, std::string(key) + " must be a table ([" + std::string(key) + "])");
+}
+
+// Unknown keys are errors: a misspelt key must not silently keep a default.
+inline void onlyKeys(const toml::table& t, std::initializer_list<std::string_view> keys,
+                     const std::string& origin, const std::string& where) {
+  for (const auto& [k, v] : t) {
+    bool known = false;
+    for (auto allowed : keys) known = known || k.str() == allowed;
+    if (!known) {
+      fail(origin, "unknown key " + where + (where.empty() ? "" : ".") + std::string(k.str()));
+    }
+  }
+}
+
+// `path` relative to `base_dir` (the configuration file's folder); absolute
+// paths and empty values are left as written.
+inline std::string resolvePath(const std::string& path, const std::string& base_dir) {
+  if (path.empty() || base_dir.empty()) return path;
+  std::filesystem::path p(path);
+  if (p.is_absolute()) return path;
+  return (std::filesystem::path(base_dir) / p).lexically_normal().string();
+}
+
+}  // namespace sbc::tomlcfg
