@@ -344,6 +344,7 @@ int main(int argc, char** argv) {
     s.cdr_queue_depth = cw.queue_depth;
     s.cdr_spool_records = cw.spool_records;
     s.cdr_dropped = cw.dropped;
+    s.node_heartbeat_at = nodes.lastHeartbeat();
     background.sample(s, std::chrono::system_clock::now());
   });
   Ticker sip_tick(sip_io, 1s, [&] { status.active_calls = node.activeCallCount(); });

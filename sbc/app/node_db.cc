@@ -55,6 +55,7 @@ void NodeRegistry::announce(std::string mgmt_address) {
             "stopped_at = NULL",
             name_, mgmt, epochSeconds(started_at_), version_);
         tx.commit();
+        noteHeartbeat();
         announced_ = true;
         spdlog::info("node {} registered in sbc_nodes (mgmt {})", name_, mgmt);
       },
@@ -85,6 +86,7 @@ void NodeRegistry::heartbeat() {
             "THEN sbc_nodes.stopped_at END",
             name_, mgmt_address_, epochSeconds(started_at_), version_);
         tx.commit();
+        noteHeartbeat();
       },
       [this](std::string_view err) {
         heartbeat_queued_ = false;

@@ -36,6 +36,12 @@ class NodeRegistry {
   // stopped_at = now) and waits for it up to `timeout`; false if it did not
   // happen in time.
   bool markStopped(std::chrono::milliseconds timeout);
+  // When this node's row last committed (announce or heartbeat); the epoch
+  // until then. Read by the metrics sampler on another thread.
+  std::chrono::system_clock::time_point lastHeartbeat() const {
+    return std::chrono::system_clock::time_point(
+        std::chrono::system_clock::duration(last_heartbeat_.load(std::memory_order_relaxed)));
+  }
 
   // Reads this node's unexpired registrations; `done` runs on a pool thread.
   void loadRegistrations(std::function<void(std::vector<StoredBinding>)> done);
@@ -48,6 +54,12 @@ class NodeRegistry {
   std::chrono::system_clock::time_point started_at_;
   std::atomic<bool> heartbeat_queued_{false};
   std::atomic<bool> announced_{false};
+  std::atomic<std::chrono::system_clock::rep> last_heartbeat_{0};
+
+  void noteHeartbeat() {
+    last_heartbeat_.store(std::chrono::system_clock::now().time_since_epoch().count(),
+                          std::memory_order_relaxed);
+  }
 };
 
 // Writes registrar events to the registrations table in the order they

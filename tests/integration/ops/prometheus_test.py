@@ -269,6 +269,11 @@ def check_prometheus(t, prom, calls, targets):
     # Series the dashboard and alerts rely on are there before any call.
     limit = prom.wait_value('sbc_trunk_channel_limit{trunk="pbx-a"}', 20)
     t.check(limit == 20, f"sbc_trunk_channel_limit{{trunk=\"pbx-a\"}} = 20 (got {limit})")
+    # The node's sbc_nodes heartbeat (every 5 s) is exported, so that the
+    # heartbeat alert has something to watch.
+    age = prom.scalar("time() - max(sbc_node_heartbeat_timestamp_seconds)")
+    t.check(age is not None and -2 <= age <= 30,
+            f"sbc_node_heartbeat_timestamp_seconds is recent (age {age} s)")
     before = prom.scalar("sum(sbc_calls_total)") or 0.0
     invites_before = prom.scalar('sum(sbc_sip_messages_total{method="INVITE",direction="in"})') or 0
     log(f"   before the calls: sbc_calls_total {before}, INVITEs in {invites_before}")
