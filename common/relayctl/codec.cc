@@ -72,14 +72,20 @@ class Reader {
     }
   }
 
-  const json::object* object(const json::object& o, std::string_view key, const std::string& path,
-                             bool required) {
+  // The value under `key`; nullptr when absent (a failure if required) or
+  // when an earlier field already failed.
+  const json::value* find(const json::object& o, std::string_view key, const std::string& path,
+                          bool required) {
     if (failed()) return nullptr;
     const json::value* v = o.if_contains(key);
-    if (!v) {
-      if (required) badField(path, key, "missing");
-      return nullptr;
-    }
+    if (!v && required) badField(path, key, "missing");
+    return v;
+  }
+
+  const json::object* object(const json::object& o, std::string_view key, const std::string& path,
+                             bool required) {
+    const json::value* v = find(o, key, path, required);
+    if (!v) return nullptr;
     if (!v->is_object()) {
       badField(path, key, "must be an object");
       return nullptr;
@@ -89,12 +95,8 @@ class Reader {
 
   const json::array* array(const json::object& o, std::string_view key, const std::string& path,
                            bool required) {
-    if (failed()) return nullptr;
-    const json::value* v = o.if_contains(key);
-    if (!v) {
-      if (required) badField(path, key, "missing");
-      return nullptr;
-    }
+    const json::value* v = find(o, key, path, required);
+    if (!v) return nullptr;
     if (!v->is_array()) {
       badField(path, key, "must be an array");
       return nullptr;
@@ -106,12 +108,8 @@ class Reader {
   std::optional<std::string_view> token(const json::object& o, std::string_view key,
                                         const std::string& path, std::size_t maxLength,
                                         bool required) {
-    if (failed()) return std::nullopt;
-    const json::value* v = o.if_contains(key);
-    if (!v) {
-      if (required) badField(path, key, "missing");
-      return std::nullopt;
-    }
+    const json::value* v = find(o, key, path, required);
+    if (!v) return std::nullopt;
     if (!v->is_string()) {
       badField(path, key, "must be a string");
       return std::nullopt;
@@ -133,12 +131,8 @@ class Reader {
   std::optional<std::uint64_t> integer(const json::object& o, std::string_view key,
                                        const std::string& path, std::uint64_t min,
                                        std::uint64_t max, bool required) {
-    if (failed()) return std::nullopt;
-    const json::value* v = o.if_contains(key);
-    if (!v) {
-      if (required) badField(path, key, "missing");
-      return std::nullopt;
-    }
+    const json::value* v = find(o, key, path, required);
+    if (!v) return std::nullopt;
     std::uint64_t n = 0;
     if (v->is_uint64()) {
       n = v->get_uint64();
@@ -157,8 +151,7 @@ class Reader {
 
   std::optional<bool> boolean(const json::object& o, std::string_view key,
                               const std::string& path) {
-    if (failed()) return std::nullopt;
-    const json::value* v = o.if_contains(key);
+    const json::value* v = find(o, key, path, false);
     if (!v) return std::nullopt;
     if (!v->is_bool()) {
       badField(path, key, "must be true or false");
