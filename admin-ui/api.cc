@@ -68,6 +68,15 @@ void Api::add(http::Method method, std::string_view pattern, Access access, http
   access_by_index_[index] = access;
   routes_.push_back(RouteInfo{method, std::string(pattern), access});
 }
+void Api::postStreaming(std::string_view pattern, Access access, http::Handler handler,
+                        std::uint64_t max_body_bytes) {
+  std::size_t index = router_->routeCount();
+  router_->addStreaming(http::Method::kPost, pattern, std::move(handler), max_body_bytes);
+  if (access_by_index_.size() <= index) access_by_index_.resize(index + 1, Access::kPublic);
+  access_by_index_[index] = access;
+  routes_.push_back(RouteInfo{http::Method::kPost, std::string(pattern), access});
+}
+
 void Api::get(std::string_view p, Access a, http::Handler h) {
   add(http::Method::kGet, p, a, std::move(h));
 }

@@ -84,6 +84,10 @@ class Api {
   void patch(std::string_view pattern, Access access, http::Handler handler);
   void del(std::string_view pattern, Access access, http::Handler handler);
   void add(http::Method method, std::string_view pattern, Access access, http::Handler handler);
+  // A POST whose body the handler reads as it arrives (request.body_reader),
+  // up to max_body_bytes; authentication and the role check run first.
+  void postStreaming(std::string_view pattern, Access access, http::Handler handler,
+                     std::uint64_t max_body_bytes);
   // Routes added straight on router() are public unless listed here.
   const std::vector<RouteInfo>& routes() const { return routes_; }
   http::Router& router() { return *router_; }
@@ -103,6 +107,7 @@ class Api {
   const std::optional<crypto::SecretKey>& secretKey() const { return key_; }
   metrics::Registry& registry() { return *registry_; }
   db::Pool& pool() { return *pool_; }
+  const std::shared_ptr<db::Pool>& sharedPool() const { return pool_; }
 
   // The access a matched request needs (kPublic for unregistered routes).
   Access accessFor(std::size_t route_index) const;

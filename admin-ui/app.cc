@@ -22,6 +22,7 @@
 #include "common/http/server.h"
 #include "common/http/static_files.h"
 #include "common/metrics/registry.h"
+#include "sbc/common/log_http.h"
 
 namespace sbc::admin {
 
@@ -81,6 +82,18 @@ std::unique_ptr<Api> buildApi(const AdminConfig& config, std::shared_ptr<db::Poo
   registerPortingRoutes(*api);
   registerImportRoutes(*api);
   registerCdrRoutes(*api);
+  registerTraceRoutes(*api);
+  registerRouteTestRoutes(*api);
+  registerDashboardRoutes(*api);
+  {  // run-time log level, admins only (sbc/common/log_http.h)
+    auto level = std::make_shared<const http::SyncHandler>(common::logLevelGetHandler());
+    api->get("/api/v1/log-level", Access::kAdmin,
+             [level](http::Request& r) { return runSync(level, r); });
+    api->put("/api/v1/log-level", Access::kAdmin,
+             [](http::Request& r) -> asio::awaitable<http::Response> {
+               co_return common::applyLogLevel(r, principalOf(r).who());
+             });
+  }
 
   http::Router& router = api->router();
   if (!config.static_dir.empty()) {
@@ -167,11 +180,13 @@ int runServer(const AdminConfig& config) {
     // Port-ins whose confirmed FOC time has come are completed here (the
     // store claims rows with SKIP LOCKED, so several consoles may run it).
     std::function<void()> stop_scheduler = startPortOrderScheduler(io, *api, 5s);
+    std::function<void()> stop_dashboard = startDashboardSampler(io, *api, 10s);
 
     asio::signal_set signals(io, SIGTERM, SIGINT);
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
       if (ec) return;
       stop_scheduler();
+      stop_dashboard();
       spdlog::info("signal {}: stopping (grace {} s)", sig, config.shutdown_grace.count());
       server.stop(config.shutdown_grace, [] { spdlog::info("all connections closed"); });
     });

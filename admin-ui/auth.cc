@@ -5,10 +5,18 @@
 #include <boost/json.hpp>
 #include <pqxx/pqxx>
 
+#include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <thread>
 
+#include "admin-ui/auth_cache.h"
 #include "admin-ui/password.h"
 #include "admin-ui/rate_limiter.h"
+#include "common/db/notify_listener.h"
+#include "common/db/pool.h"
+#include "common/http/forwarded.h"
 #include "common/metrics/registry.h"
 
 namespace sbc::admin {
@@ -73,17 +81,166 @@ bool plausibleToken(std::string_view t) {
   return true;
 }
 
+constexpr std::string_view kAuthChannel = "admin_auth";
+// Far future for a token without expires_at.
+constexpr double kNoExpiry = 1e18;
+
+double unixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// "{a,b,c}": a text[] literal of values that need no quoting (hex, numbers).
+std::string arrayLiteral(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (const auto& i : items) {
+    if (out.size() > 1) out += ',';
+    out += i;
+  }
+  out += '}';
+  return out;
+}
+
+// Writes back the uses the cache saw (batched, on a pool thread), drops
+// expired entries, and purges expired sessions from the table; on a thread
+// of its own that only sleeps and submits.
+class AuthMaintenance {
+ public:
+  AuthMaintenance(std::shared_ptr<db::Pool> pool, AuthCache& cache, long long idle_seconds,
+                  std::chrono::seconds purge_every)
+      : pool_(std::move(pool)), cache_(cache), idle_(idle_seconds), purge_every_(purge_every) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~AuthMaintenance() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+    flush();  // the last uses, best effort
+  }
+  AuthMaintenance(const AuthMaintenance&) = delete;
+  AuthMaintenance& operator=(const AuthMaintenance&) = delete;
+
+ private:
+  static constexpr auto kFlushEvery = std::chrono::seconds(1);
+
+  void run() {
+    auto next_purge = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      cv_.wait_for(lock, kFlushEvery, [this] { return stopping_; });
+      if (stopping_) break;
+      lock.unlock();
+      flush();
+      cache_.sweep(unixNow());
+      if (std::chrono::steady_clock::now() >= next_purge) {
+        purge();
+        next_purge = std::chrono::steady_clock::now() + purge_every_;
+      }
+      lock.lock();
+    }
+  }
+
+  void flush() {
+    AuthCache::Touches t = cache_.takeTouches();
+    if (t.sessions.empty() && t.tokens.empty()) return;
+    auto split = [](const std::vector<std::pair<std::string, double>>& v) {
+      std::pair<std::vector<std::string>, std::vector<std::string>> out;
+      for (const auto& [hash, when] : v) {
+        out.first.push_back(hash);
+        out.second.push_back(fmt::format("{:.6f}", when));
+      }
+      return std::make_pair(arrayLiteral(out.first), arrayLiteral(out.second));
+    };
+    auto sessions = split(t.sessions);
+    auto tokens = split(t.tokens);
+    bool have_sessions = !t.sessions.empty(), have_tokens = !t.tokens.empty();
+    // greatest(): another console may have written a later use.
+    pool_->submit([=](pqxx::connection& conn) {
+      pqxx::work txn(conn);
+      if (have_sessions) {
+        txn.exec_params0(
+            "UPDATE sessions s SET last_seen_at = greatest(s.last_seen_at, v.t) FROM "
+            "(SELECT decode(unnest($1::text[]), 'hex') AS h, "
+            "to_timestamp(unnest($2::float8[])) AS t) v WHERE s.token_hash = v.h",
+            sessions.first, sessions.second);
+      }
+      if (have_tokens) {
+        txn.exec_params0(
+            "UPDATE api_tokens a SET last_used_at = greatest(a.last_used_at, v.t) FROM "
+            "(SELECT decode(unnest($1::text[]), 'hex') AS h, "
+            "to_timestamp(unnest($2::float8[])) AS t) v WHERE a.token_hash = v.h",
+            tokens.first, tokens.second);
+      }
+      txn.commit();
+    });
+  }
+
+  void purge() {
+    // The margin covers uses not yet written back by any console.
+    long long keep = idle_ + 60;
+    pool_->submit([keep](pqxx::connection& conn) {
+      pqxx::work txn(conn);
+      pqxx::result r = txn.exec_params(
+          "DELETE FROM sessions WHERE expires_at < now() "
+          "OR last_seen_at < now() - make_interval(secs => $1)",
+          keep);
+      txn.commit();
+      if (r.affected_rows() > 0)
+        spdlog::debug("admin: purged {} expired sessions", r.affected_rows());
+    });
+  }
+
+  std::shared_ptr<db::Pool> pool_;
+  AuthCache& cache_;
+  long long idle_;
+  std::chrono::seconds purge_every_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
 struct AuthState {
   Api* api;
   RateLimiter by_ip;
   RateLimiter by_user;
+  bool use_cache = true;
+  AuthCache cache;
+  std::unique_ptr<AuthMaintenance> maintenance;
+  std::unique_ptr<db::NotifyListener> listener;  // last: stopped before the cache goes
+  prometheus::Counter* cache_hit = nullptr;
+  prometheus::Counter* cache_miss = nullptr;
   prometheus::Counter* login_ok = nullptr;
   prometheus::Counter* login_failed = nullptr;
   prometheus::Counter* login_limited = nullptr;
   prometheus::Counter* auth_failed = nullptr;
   prometheus::Counter* csrf_failed = nullptr;
   prometheus::Counter* forbidden = nullptr;
-  AuthState(Api* a, double rate) : api(a), by_ip(rate, rate), by_user(rate, rate) {}
+  AuthState(Api* a, double rate)
+      : api(a),
+        by_ip(rate, rate),
+        by_user(rate, rate),
+        cache(AuthCache::Options{static_cast<double>(a->config().session_idle.count()),
+                                 static_cast<double>(a->config().auth_cache_revalidate.count()),
+                                 100'000}) {}
+  ~AuthState() {
+    if (listener) listener->stop();
+  }
+
+  // The cache serves only while this console hears every invalidation.
+  std::optional<CachedAuth> cached(const std::string& hash) {
+    if (!use_cache) return std::nullopt;
+    if (listener && !listener->listening()) {
+      cache.setEnabled(false);
+      return std::nullopt;
+    }
+    cache.setEnabled(true);  // clears when it was off: changes may have been missed
+    auto hit = cache.lookup(hash, unixNow());
+    (hit ? cache_hit : cache_miss)->Increment();
+    return hit;
+  }
 };
 
 asio::awaitable<std::optional<Response>> authenticate(std::shared_ptr<AuthState> st,
@@ -102,43 +259,86 @@ asio::awaitable<std::optional<Response>> authenticate(std::shared_ptr<AuthState>
       co_return errorResponse(401, "authentication required");
     }
     std::string hash = sha256Hex(*token);
-    Response r = co_await api.db([&](Transaction& txn) {
-      pqxx::result rows = txn.exec_params(
-          "UPDATE api_tokens SET last_used_at = now() WHERE token_hash = decode($1, 'hex') "
-          "AND NOT revoked AND (expires_at IS NULL OR expires_at > now()) "
-          "RETURNING id, name, role, created_by",
-          hash);
-      if (!rows.empty()) {
-        found = true;
-        p.token_id = rows[0][0].as<std::int64_t>();
-        p.name = rows[0][1].as<std::string>();
-        p.role = roleFromName(rows[0][2].as<std::string>()).value_or(Role::kViewer);
-      }
-      return Response::empty(200);
-    });
-    if (r.status >= 400) co_return r;
-  } else if (auto cookies = request.header("Cookie")) {
-    auto token = cookieValue(*cookies, Api::kSessionCookie);
-    if (token && plausibleToken(*token)) {
-      std::string hash = sha256Hex(*token);
-      long long idle = api.config().session_idle.count();
+    if (auto hit = st->cached(hash)) {
+      found = true;
+      p.token_id = hit->token_id;
+      p.name = std::move(hit->name);
+      p.role = hit->role;
+    } else {
+      std::uint64_t generation = st->cache.generation();
+      CachedAuth entry;
       Response r = co_await api.db([&](Transaction& txn) {
         pqxx::result rows = txn.exec_params(
-            "UPDATE sessions s SET last_seen_at = now() FROM users u "
-            "WHERE s.token_hash = decode($1, 'hex') AND u.id = s.user_id AND NOT u.disabled "
-            "AND s.expires_at > now() AND s.last_seen_at > now() - make_interval(secs => $2) "
-            "RETURNING u.id, u.username, u.role, s.csrf_token",
-            hash, idle);
+            "UPDATE api_tokens SET last_used_at = now() WHERE token_hash = decode($1, 'hex') "
+            "AND NOT revoked AND (expires_at IS NULL OR expires_at > now()) "
+            "RETURNING id, name, role, coalesce(extract(epoch FROM expires_at)::float8, $2), "
+            "extract(epoch FROM now())::float8",
+            hash, kNoExpiry);
         if (!rows.empty()) {
           found = true;
-          p.user_id = rows[0][0].as<std::int64_t>();
+          p.token_id = rows[0][0].as<std::int64_t>();
           p.name = rows[0][1].as<std::string>();
           p.role = roleFromName(rows[0][2].as<std::string>()).value_or(Role::kViewer);
-          csrf = rows[0][3].as<std::string>();
+          entry.expires_at = rows[0][3].as<double>();
+          entry.last_seen = entry.validated_at = rows[0][4].as<double>();
         }
         return Response::empty(200);
       });
       if (r.status >= 400) co_return r;
+      if (found && st->use_cache) {
+        entry.token_id = p.token_id;
+        entry.name = p.name;
+        entry.role = p.role;
+        entry.validated_at = std::min(entry.validated_at, unixNow());
+        st->cache.insert(hash, std::move(entry), generation);
+      }
+    }
+  } else if (auto cookies = request.header("Cookie")) {
+    auto token = cookieValue(*cookies, Api::kSessionCookie);
+    if (token && plausibleToken(*token)) {
+      std::string hash = sha256Hex(*token);
+      if (auto hit = st->cached(hash)) {
+        found = true;
+        p.user_id = hit->user_id;
+        p.name = std::move(hit->name);
+        p.role = hit->role;
+        csrf = std::move(hit->csrf);
+      } else {
+        long long idle = api.config().session_idle.count();
+        std::uint64_t generation = st->cache.generation();
+        CachedAuth entry;
+        Response r = co_await api.db([&](Transaction& txn) {
+          pqxx::result rows = txn.exec_params(
+              "UPDATE sessions s SET last_seen_at = now() FROM users u "
+              "WHERE s.token_hash = decode($1, 'hex') AND u.id = s.user_id AND NOT u.disabled "
+              "AND s.expires_at > now() AND s.last_seen_at > now() - make_interval(secs => $2) "
+              "RETURNING u.id, u.username, u.role, s.csrf_token, "
+              "extract(epoch FROM s.expires_at)::float8, extract(epoch FROM now())::float8",
+              hash, idle);
+          if (!rows.empty()) {
+            found = true;
+            p.user_id = rows[0][0].as<std::int64_t>();
+            p.name = rows[0][1].as<std::string>();
+            p.role = roleFromName(rows[0][2].as<std::string>()).value_or(Role::kViewer);
+            csrf = rows[0][3].as<std::string>();
+            entry.expires_at = rows[0][4].as<double>();
+            entry.last_seen = entry.validated_at = rows[0][5].as<double>();
+          }
+          return Response::empty(200);
+        });
+        if (r.status >= 400) co_return r;
+        if (found && st->use_cache) {
+          entry.user_id = p.user_id;
+          entry.name = p.name;
+          entry.role = p.role;
+          entry.session = true;
+          entry.csrf = csrf;
+          // The database's clock set last_seen; ours must not make it later.
+          entry.last_seen = std::min(entry.last_seen, unixNow());
+          entry.validated_at = entry.last_seen;
+          st->cache.insert(hash, std::move(entry), generation);
+        }
+      }
       p.session = true;
       p.session_hash = hash;
     }
@@ -286,12 +486,15 @@ asio::awaitable<Response> login(std::shared_ptr<AuthState> st, Request& request)
   co_return out;
 }
 
-asio::awaitable<Response> logout(Api* api, Request& request) {
+asio::awaitable<Response> logout(std::shared_ptr<AuthState> st, Request& request) {
+  Api* api = st->api;
   Principal p = principalOf(request);
   std::string ip = request.remote_address;
+  if (p.session) st->cache.erase(p.session_hash);
   Response r = co_await api->db([&](Transaction& txn) {
     if (p.session) {
       txn.exec_params0("DELETE FROM sessions WHERE token_hash = decode($1, 'hex')", p.session_hash);
+      txn.exec_params("SELECT pg_notify($1, $2)", std::string(kAuthChannel), "logout");
     }
     txn.exec_params0(
         "INSERT INTO audit_log (who, action, entity, entity_id, client_ip) "
@@ -329,18 +532,101 @@ std::shared_ptr<AuthState> stateFor(Api& api) {
     state->auth_failed = &denied.with({"unauthenticated"});
     state->csrf_failed = &denied.with({"csrf"});
     state->forbidden = &denied.with({"role"});
+    auto cache = api.registry().counter(
+        "admin_auth_cache_total", "Authenticated requests answered from the session/token cache",
+        {"result"});
+    state->cache_hit = &cache.with({"hit"});
+    state->cache_miss = &cache.with({"miss"});
+  }
+  const AdminConfig& config = api.config();
+  state->use_cache = config.auth_cache;
+  if (state->use_cache && !config.dsn.empty()) {
+    db::NotifyListenerOptions lo;
+    lo.dsn = config.dsn;
+    lo.channels = {std::string(kAuthChannel)};
+    lo.application_name = "sbc-admin-auth";
+    AuthCache* cache = &state->cache;
+    lo.on_notify = [cache](const db::Notification&) { cache->clear(); };
+    state->listener = std::make_unique<db::NotifyListener>(std::move(lo));
+    state->listener->start();
+  }
+  if (api.sharedPool()) {
+    state->maintenance = std::make_unique<AuthMaintenance>(
+        api.sharedPool(), state->cache, static_cast<long long>(config.session_idle.count()),
+        config.session_purge_interval);
   }
   return state;
 }
 
+// Writes through these routes change who may do what (users, roles,
+// passwords, tokens): whatever handled them, drop every cached entry here and
+// tell the other consoles. The handler has committed by now; a request that
+// read the database before the commit cannot put its answer back (the cache's
+// generation moved).
+bool changesAuth(const Request& request) {
+  if (!isUnsafeMethod(request.method)) return false;
+  for (std::string_view prefix :
+       {"/api/v1/users", "/api/v1/tokens", "/api/v1/session", "/api/v1/account", "/api/v1/me"}) {
+    if (request.route.starts_with(prefix)) return true;
+  }
+  return false;
+}
+
+void notifyOthers(db::Pool& pool, std::string payload) {
+  pool.submit([payload = std::move(payload)](pqxx::connection& conn) {
+    pqxx::nontransaction tx(conn);
+    tx.exec_params("SELECT pg_notify($1, $2)", std::string(kAuthChannel), payload);
+  });
+}
+
+// The client's address behind trusted reverse proxies, before anything
+// (the login rate limiter, audit rows) reads request.remote_address.
+http::SyncMiddleware forwardedFor(const std::shared_ptr<const http::TrustedProxies>& proxies) {
+  return [proxies](Request& request) -> std::optional<Response> {
+    auto xff = request.header("X-Forwarded-For");
+    if (!xff) return std::nullopt;
+    std::string joined;
+    std::optional<std::string_view> value = xff;
+    // Several X-Forwarded-For lines are one list, in order.
+    std::size_t lines = 0;
+    for (const auto& [name, v] : request.headers.fields()) {
+      if (http::equalsIgnoreCase(name, "X-Forwarded-For")) {
+        if (lines++ > 0) joined += ',';
+        joined.append(v);
+      }
+    }
+    if (lines > 1) value = joined;
+    std::string client = proxies->clientAddress(request.remote_address, value);
+    if (client != request.remote_address) {
+      request.attributes["peer.address"] = request.remote_address;
+      request.remote_address = std::move(client);
+    }
+    return std::nullopt;
+  };
+}
+
 }  // namespace
+
+void invalidateAuthCache(Transaction& txn, std::string_view why) {
+  AuthCache::clearAll();
+  txn.exec_params("SELECT pg_notify($1, $2)", std::string(kAuthChannel),
+                  std::string(why.substr(0, 64)));
+}
 
 void installAuth(Api& api) {
   auto st = stateFor(api);
-  Api* a = &api;
+  if (!api.config().trusted_proxies.empty()) {
+    api.router().useSync(
+        forwardedFor(std::make_shared<const http::TrustedProxies>(api.config().trusted_proxies)));
+  }
   api.router().use([st](Request& r) { return authenticate(st, r); });
+  api.router().after([st](const Request& request, Response& response) {
+    if (response.status >= 400 || !changesAuth(request)) return;
+    st->cache.clear();
+    if (st->api->sharedPool()) notifyOthers(*st->api->sharedPool(), "changed");
+  });
   api.post("/api/v1/login", Access::kPublic, [st](Request& r) { return login(st, r); });
-  api.post("/api/v1/logout", Access::kViewer, [a](Request& r) { return logout(a, r); });
+  api.post("/api/v1/logout", Access::kViewer, [st](Request& r) { return logout(st, r); });
   api.get("/api/v1/session", Access::kViewer,
           [](Request& r) -> asio::awaitable<Response> { co_return session(r); });
 }

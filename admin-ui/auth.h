@@ -14,6 +14,15 @@ namespace sbc::admin {
 // POST /api/v1/logout, GET /api/v1/session. Call once, before serving.
 void installAuth(Api& api);
 
+// Call inside the transaction of any write that ends a session or changes
+// what a user or token may do (delete/disable a user, change a role or a
+// password, revoke or delete a token) when it is not made through the
+// /api/v1/users or /api/v1/tokens routes (those invalidate by themselves):
+// clears this process's session/token cache at once, and NOTIFYs admin_auth
+// so that every console (this one too, after the commit) clears its own.
+// `why` is a short note for the payload ("user:42").
+void invalidateAuthCache(Transaction& txn, std::string_view why);
+
 // The value of cookie `name` in a Cookie header, if any.
 std::optional<std::string_view> cookieValue(std::string_view cookie_header, std::string_view name);
 // The token of "Authorization: Bearer <token>", if that is the scheme.

@@ -5,10 +5,12 @@
 #include "sbc/common/toml_config.h"
 
 #include <boost/asio/ip/address.hpp>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include "common/http/forwarded.h"
 
 namespace sbc::admin {
 namespace {
@@ -47,7 +49,7 @@ AdminConfig parseAdminConfig(const std::string& text, const std::string& origin,
   if (auto* http = section(root, "http", origin)) {
     onlyKeys(*http,
              {"address", "port", "certificate", "private_key", "static_dir", "max_body_bytes",
-              "io_threads"},
+              "io_threads", "max_import_bytes", "trusted_proxies"},
              origin, "http");
     c.address = get<std::string>(*http, "address", c.address, origin, "http");
     c.port = static_cast<std::uint16_t>(getInt(*http, "port", c.port, 0, 65535, origin, "http"));
@@ -59,6 +61,21 @@ AdminConfig parseAdminConfig(const std::string& text, const std::string& origin,
     c.max_body_bytes = static_cast<std::size_t>(
         getInt(*http, "max_body_bytes", 1 << 20, 1024, 1 << 30, origin, "http"));
     c.io_threads = static_cast<unsigned>(getInt(*http, "io_threads", 1, 1, 64, origin, "http"));
+    c.max_import_bytes =
+        static_cast<std::uint64_t>(getInt(*http, "max_import_bytes", std::int64_t{200} << 20, 1024,
+                                          std::int64_t{1} << 40, origin, "http"));
+    if (const toml::node* n = http->get("trusted_proxies")) {
+      const toml::array* list = n->as_array();
+      if (!list) fail(origin, "http.trusted_proxies must be an array of addresses or networks");
+      for (const auto& item : *list) {
+        auto v = item.value<std::string>();
+        if (!v || !sbc::http::parseCidr(*v)) {
+          fail(origin, "http.trusted_proxies: '" + v.value_or("?") +
+                           "' is not an IP address or CIDR network");
+        }
+        c.trusted_proxies.push_back(*v);
+      }
+    }
   }
   boost::system::error_code ec;
   boost::asio::ip::make_address(c.address, ec);
@@ -83,10 +100,11 @@ AdminConfig parseAdminConfig(const std::string& text, const std::string& origin,
       resolvePath(get<std::string>(*db, "secret_key_file", "", origin, "database"), base_dir);
 
   if (auto* auth = section(root, "auth", origin)) {
-    onlyKeys(*auth,
-             {"session_idle", "session_absolute", "max_failed_logins", "lockout",
-              "login_rate_per_minute", "hash_threads"},
-             origin, "auth");
+    onlyKeys(
+        *auth,
+        {"session_idle", "session_absolute", "max_failed_logins", "lockout",
+         "login_rate_per_minute", "hash_threads", "cache", "cache_revalidate", "purge_interval"},
+        origin, "auth");
     c.session_idle = std::chrono::seconds(
         getInt(*auth, "session_idle", 1800, 10, std::int64_t{7} * 86400, origin, "auth"));
     c.session_absolute = std::chrono::seconds(
@@ -97,6 +115,11 @@ AdminConfig parseAdminConfig(const std::string& text, const std::string& origin,
     c.login_rate_per_minute =
         static_cast<double>(getInt(*auth, "login_rate_per_minute", 10, 1, 100000, origin, "auth"));
     c.hash_threads = static_cast<unsigned>(getInt(*auth, "hash_threads", 1, 1, 16, origin, "auth"));
+    c.auth_cache = get<bool>(*auth, "cache", true, origin, "auth");
+    c.auth_cache_revalidate =
+        std::chrono::seconds(getInt(*auth, "cache_revalidate", 10, 1, 3600, origin, "auth"));
+    c.session_purge_interval =
+        std::chrono::seconds(getInt(*auth, "purge_interval", 300, 1, 86400, origin, "auth"));
   }
   if (c.session_absolute < c.session_idle)
     fail(origin, "auth.session_absolute must not be shorter than auth.session_idle");

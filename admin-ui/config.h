@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace sbc::admin {
 
@@ -20,6 +21,12 @@ struct AdminConfig {
   std::string static_dir;  // the web UI; empty: no UI
   std::size_t max_body_bytes = std::size_t{1024} * 1024;
   unsigned io_threads = 1;
+  // Streamed CSV imports have their own body limit (a million rows is ~30 MB).
+  std::uint64_t max_import_bytes = std::uint64_t{200} * 1024 * 1024;
+  // Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR
+  // networks); the client address it gives is used for the login rate
+  // limiter and the audit log. Empty: the header is ignored.
+  std::vector<std::string> trusted_proxies;
 
   // [database]
   std::string dsn;
@@ -34,6 +41,13 @@ struct AdminConfig {
   std::chrono::seconds lockout{15 * 60};  // ... for this long
   double login_rate_per_minute = 10;      // per client IP and per username
   unsigned hash_threads = 1;              // argon2 is slow on purpose: off the I/O thread
+  // Sessions and API tokens validated from memory (auth_cache.h); changes
+  // are pushed between consoles by NOTIFY admin_auth, and an entry is
+  // re-read from the database at least every cache_revalidate.
+  bool auth_cache = true;
+  std::chrono::seconds auth_cache_revalidate{10};
+  // Expired sessions are deleted from the table this often (and at login).
+  std::chrono::seconds session_purge_interval{300};
 
   bool tls() const { return !certificate.empty(); }
 };

@@ -1,8 +1,10 @@
 // Ported numbers (the LNP table) and the bulk CSV imports of ported numbers
-// and DIDs. The server hands a handler the whole body (no streaming body
-// reads in common/http), so the import is fed from memory in 64 KiB chunks on
-// a pool thread; the size of a file is bounded by http.max_body_bytes (one
-// limit for every route: raise it in the config for large LNP feeds).
+// and DIDs. The imports stream: the route reads its body as it arrives (up to
+// http.max_import_bytes, 200 MiB by default) and hands it through a bounded
+// pipe to a pool thread that parses it and COPYs the rows into the staging
+// table while the upload is still going; nothing of the file is held beyond
+// the pipe (1 MiB). The result is all-or-nothing as before (csv_import.h).
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/json.hpp>
 #include <pqxx/pqxx>
 
@@ -11,6 +13,7 @@
 #include "admin-ui/imports/csv_import.h"
 #include "admin-ui/imports/import_json.h"
 #include "admin-ui/routes.h"
+#include "common/http/body_pipe.h"
 
 namespace sbc::admin {
 
@@ -21,7 +24,24 @@ using http::Response;
 
 namespace {
 
-constexpr std::size_t kFeedChunk = std::size_t{64} * 1024;
+constexpr std::size_t kPipeBytes = std::size_t{1024} * 1024;
+
+// Network -> pipe. Returns -1, or the status the server answers instead
+// (413, 400; 0 when the client is gone).
+asio::awaitable<int> pumpBody(http::BodyReader* reader, std::shared_ptr<http::BodyPipe> pipe) {
+  while (true) {
+    http::BodyChunk chunk = co_await reader->read();
+    if (chunk.failed()) {
+      pipe->cancel();
+      co_return chunk.error_status;
+    }
+    if (chunk.done) {
+      pipe->close(true);
+      co_return -1;
+    }
+    if (!co_await pipe->write(chunk.data)) co_return -1;  // the import stopped reading
+  }
+}
 
 std::optional<long long> boundedInt(std::string_view s, long long lo, long long hi) {
   long long n = 0;
@@ -86,18 +106,34 @@ asio::awaitable<Response> importCsv(Api* api, Request& request, imports::ImportT
     co_return errorResponse(400, "mode=replace is for ported numbers only", "mode");
   options->who = principalOf(request).who();
   options->client_ip = request.remote_address;
-  auto body = std::make_shared<std::string>(std::move(request.body));
-  co_return co_await withConnection(*api, [&](pqxx::connection& conn) {
+  auto pipe = std::make_shared<http::BodyPipe>(kPipeBytes);
+  if (request.body_reader == nullptr) {  // not streamed (a test's router): the body is here
+    (void)co_await pipe->write(request.body);
+    pipe->close(true);
+  }
+  // Pipe -> parser -> COPY, on a pool thread, while pumpBody() fills the pipe.
+  auto consume = withConnection(*api, [pipe, options, target](pqxx::connection& conn) {
+    struct StopOnExit {
+      http::BodyPipe& pipe;
+      ~StopOnExit() { pipe.cancel(); }  // a producer still waiting for room gives up
+    } stop{*pipe};
     imports::CsvImport import(conn, target, *options);
-    std::string_view rest = *body;
-    while (!rest.empty()) {
-      std::size_t n = std::min(rest.size(), kFeedChunk);
-      import.feed(rest.substr(0, n));
-      rest.remove_prefix(n);
+    while (true) {
+      std::string data = pipe->readBlocking();
+      if (data.empty()) break;
+      import.feed(data);
     }
+    // An upload cut short imports nothing (the transaction rolls back).
+    if (pipe->cancelled()) return errorResponse(400, "the upload did not complete");
     imports::ImportResult r = import.finish();
     return Response::json(imports::httpStatus(r), imports::toJson(r));
   });
+  if (request.body_reader == nullptr) co_return co_await std::move(consume);
+  using namespace boost::asio::experimental::awaitable_operators;
+  auto [pumped, answer] = co_await (pumpBody(request.body_reader, pipe) && std::move(consume));
+  // A body the server refused (413, 400) is answered by the server itself.
+  if (pumped >= 0) co_return errorResponse(pumped > 0 ? pumped : 400, "upload failed");
+  co_return answer;
 }
 
 asio::awaitable<Response> importPortedNumbers(Api* api, Request& request) {
@@ -114,9 +150,13 @@ void registerImportRoutes(Api& api) {
   Api* a = &api;
   api.get("/api/v1/ported-numbers", Access::kViewer,
           [a](Request& r) { return listPortedNumbers(a, r); });
-  api.post("/api/v1/ported-numbers/import", Access::kOperator,
-           [a](Request& r) { return importPortedNumbers(a, r); });
-  api.post("/api/v1/dids/import", Access::kOperator, [a](Request& r) { return importDids(a, r); });
+  const std::uint64_t limit = api.config().max_import_bytes;
+  api.postStreaming(
+      "/api/v1/ported-numbers/import", Access::kOperator,
+      [a](Request& r) { return importPortedNumbers(a, r); }, limit);
+  api.postStreaming(
+      "/api/v1/dids/import", Access::kOperator, [a](Request& r) { return importDids(a, r); },
+      limit);
 }
 
 }  // namespace sbc::admin

@@ -418,6 +418,9 @@ asio::awaitable<Response> deleteItem(Api* api, std::shared_ptr<const ResourceSpe
                                    std::to_string(before->version) + ")",
                                "version");
         }
+        if (spec->before_delete) {
+          if (auto e = spec->before_delete(txn, key)) return *e;
+        }
         try {
           txn.exec_params0("DELETE FROM " + spec->table + " WHERE " + spec->key + " = $1", key);
         } catch (const pqxx::foreign_key_violation& e) {

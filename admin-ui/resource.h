@@ -84,6 +84,9 @@ struct ResourceSpec {
       prepare;
   // Inside the transaction after the row's insert/update: child rows.
   std::function<std::optional<http::Response>(WriteContext&)> children;
+  // Inside the transaction before a delete (after the version check): an
+  // answer refuses it (e.g. the last enabled admin).
+  std::function<std::optional<http::Response>(Transaction&, const std::string& key)> before_delete;
   // Extra body keys a `prepare` adds that clients may not send.
   std::vector<std::string> internal_columns;
 };

@@ -26,6 +26,9 @@ void registerOpenApiRoute(Api& api);   // openapi.cc: GET /api/v1/openapi.json
 void registerPortingRoutes(Api& api);  // porting_routes.cc: port orders
 void registerImportRoutes(Api& api);   // import_routes.cc: ported numbers, CSV imports
 void registerCdrRoutes(Api& api);      // cdr_routes.cc: CDR search and CSV export
+void registerTraceRoutes(Api& api);    // trace_routes.cc: SIP traces, tracing live calls
+void registerRouteTestRoutes(Api& api);  // route_test_routes.cc: route tester via a live node
+void registerDashboardRoutes(Api& api);  // dashboard_routes.cc: the last hour, sampled
 
 // A job that needs a whole connection rather than Api::db()'s transaction:
 // the porting store and the CSV import open their own transactions. Runs on a
@@ -41,5 +44,14 @@ boost::asio::awaitable<http::Response> withConnection(Api& api, ConnFn fn);
 // returns).
 std::function<void()> startPortOrderScheduler(boost::asio::io_context& io, Api& api,
                                               std::chrono::milliseconds period);
+
+// live_routes.cc: GET `target` on every live node's mgmt API at once, merged
+// into {"items":[...],"nodes":[{name,ok,error}]} (what /api/v1/live/* answer).
+boost::asio::awaitable<http::Response> gatherFromNodes(Api& api, const std::string& target);
+
+// The dashboard sampler (dashboard_sampler.h) feeding registerDashboardRoutes'
+// history every `period`. Returns the function that stops it.
+std::function<void()> startDashboardSampler(boost::asio::io_context& io, Api& api,
+                                            std::chrono::milliseconds period);
 
 }  // namespace sbc::admin

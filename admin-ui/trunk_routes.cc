@@ -53,6 +53,7 @@ std::vector<Field> trunkFields() {
   add({.name = "international_prefix", .pattern = "^[0-9]{0,4}$"});
   add({.name = "send_plus", .type = FieldType::kBool});
   add({.name = "pass_lnp_params", .type = FieldType::kBool});
+  add({.name = "sip_trace", .type = FieldType::kBool});  // 0010, sbc/trace
   add({.name = "ported_out_action", .choices = {"reject_404", "route_by_lnp"}});
   add({.name = "media_policy",
        .filterable = true,

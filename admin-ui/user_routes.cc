@@ -2,7 +2,8 @@
 // hashed (argon2id, off the I/O thread) into password_hash and never leave;
 // a new API token is shown once, in the create answer, and stored as its
 // SHA-256. Changing a user's password, role or disabling them ends their
-// sessions.
+// sessions. The last enabled admin can be neither deleted, disabled nor
+// demoted (409): nobody could manage users any more.
 #include <boost/json.hpp>
 #include <pqxx/pqxx>
 
@@ -37,11 +38,39 @@ asio::awaitable<std::optional<Response>> prepareUser(Api& api, const Principal&,
   co_return std::nullopt;
 }
 
+constexpr std::string_view kLastAdmin =
+    "this is the last enabled admin: make another user an admin first";
+
+// Two admins demoting each other at once must not both succeed: the check is
+// serialised by a transaction-scoped advisory lock taken after the row is
+// written, so the second one's count (a new snapshot per statement under
+// READ COMMITTED) sees the first one's committed change.
+void lockAdminCheck(Transaction& txn) {
+  txn.exec("SELECT pg_advisory_xact_lock(hashtext('sbc-admin:last-admin'))");
+}
+
 std::optional<Response> endSessions(WriteContext& ctx) {
+  if (!ctx.create && (ctx.body.contains("role") || ctx.body.contains("disabled"))) {
+    lockAdminCheck(ctx.txn);
+    if (ctx.txn.exec1("SELECT count(*) FROM users WHERE role = 'admin' AND NOT disabled")[0]
+            .as<long long>() == 0)
+      return errorResponse(409, kLastAdmin, ctx.body.contains("role") ? "role" : "disabled");
+  }
   if (!ctx.create && (ctx.body.contains("password_hash") || ctx.body.contains("role") ||
                       ctx.body.contains("disabled"))) {
     ctx.txn.exec_params0("DELETE FROM sessions WHERE user_id = $1", ctx.key);
   }
+  return std::nullopt;
+}
+
+std::optional<Response> keepLastAdmin(Transaction& txn, const std::string& key) {
+  lockAdminCheck(txn);
+  pqxx::row r = txn.exec_params1(
+      "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1::bigint AND role = 'admin' AND NOT "
+      "disabled), (SELECT count(*) FROM users WHERE role = 'admin' AND NOT disabled AND id <> "
+      "$1::bigint)",
+      key);
+  if (r[0].as<bool>() && r[1].as<long long>() == 0) return errorResponse(409, kLastAdmin);
   return std::nullopt;
 }
 
@@ -92,6 +121,7 @@ void registerUserRoutes(Api& api) {
   spec->internal_columns = {"password_hash"};
   spec->prepare = prepareUser;
   spec->children = endSessions;
+  spec->before_delete = keepLastAdmin;
   registerResource(api, std::move(spec));
 }
 

@@ -18,6 +18,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # services and test peers
   postgresql sip-tester stunnel4 prometheus
+  baresip-core  # SRTP call test (tests/integration/media); core: no GUI/X11 recommends
   # tools the tests use
   python3 python3-yaml curl procps iproute2 ca-certificates wrk shellcheck
 )

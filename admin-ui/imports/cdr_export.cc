@@ -25,11 +25,14 @@ std::string_view cdrCsvHeader() {
 }
 
 CdrExportResult exportCdrsCsv(pqxx::connection& conn, const CdrFilter& f, const CsvSink& sink,
-                              CdrExportOptions options) {
+                              const CdrExportOptions& options) {
   CdrExportResult out;
   const std::size_t chunk = options.chunk_rows ? options.chunk_rows : 1000;
   try {
     pqxx::read_transaction tx(conn, "cdr_export");
+    // One snapshot for the count and the cursor (first statement of the
+    // transaction, as PostgreSQL requires).
+    if (options.on_count) tx.exec0("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
     // Values are quoted by libpq's escaping (tx.quote); the numeric ones are
     // formatted by us. The filter never reaches SQL unquoted.
     std::string where = "TRUE";
@@ -49,6 +52,12 @@ CdrExportResult exportCdrsCsv(pqxx::connection& conn, const CdrFilter& f, const 
     std::string limit;
     if (options.max_rows) limit = " LIMIT " + std::to_string(options.max_rows);
 
+    if (options.on_count) {
+      std::string count_sql = "SELECT count(*) FROM (SELECT 1 FROM cdrs WHERE ";
+      count_sql.append(where).append(limit).append(") c");
+      const auto n = tx.exec1(count_sql)[0].as<std::uint64_t>();
+      options.on_count(n);
+    }
     tx.exec0("DECLARE cdr_export NO SCROLL CURSOR FOR SELECT uuid::text, " + utc("start_time") +
              ", " + utc("answer_time") + ", " + utc("end_time") +
              ", duration_ms, direction, in_trunk, out_trunk, caller_in, callee_in, caller_out,"

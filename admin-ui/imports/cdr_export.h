@@ -30,6 +30,10 @@ struct CdrFilter {
 struct CdrExportOptions {
   std::size_t chunk_rows = 1000;
   std::uint64_t max_rows = 0;  // 0: no limit
+  // When set: called once with the number of rows the export will send,
+  // before the first chunk, counted in the same snapshot (REPEATABLE READ),
+  // so that it can go out in a header ahead of a streamed body.
+  std::function<void(std::uint64_t rows)> on_count;
 };
 
 struct CdrExportResult {
@@ -44,7 +48,7 @@ struct CdrExportResult {
 using CsvSink = std::function<bool(std::string_view csv)>;
 
 CdrExportResult exportCdrsCsv(pqxx::connection& conn, const CdrFilter& filter, const CsvSink& sink,
-                              CdrExportOptions options = {});
+                              const CdrExportOptions& options = {});
 
 // The header line, without its CRLF (for documentation and tests).
 std::string_view cdrCsvHeader();

@@ -1,9 +1,12 @@
 #pragma once
 // What a handler sees of an HTTP request. No Beast here: handlers and
 // middleware include this and response.h / router.h only.
+#include <boost/asio/awaitable.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,6 +14,29 @@
 #include <vector>
 
 namespace sbc::http {
+
+// One piece of a streamed request body. `data` stays valid until the next
+// read(). At the end: done with empty data. On failure: error_status is the
+// answer the server sends instead of the handler's (413 too large, 400
+// malformed) or 0 when the connection is simply gone (timeout, reset).
+struct BodyChunk {
+  std::string_view data;
+  bool done = false;
+  int error_status = -1;  // -1: no error
+  bool failed() const { return error_status >= 0; }
+};
+
+// The body of a request whose route opted into streaming (see
+// Router::addStreaming): the handler pulls it chunk by chunk as it arrives,
+// on the connection's executor. Each read waits at most the server's
+// body_timeout.
+class BodyReader {
+ public:
+  virtual ~BodyReader() = default;
+  virtual boost::asio::awaitable<BodyChunk> read() = 0;
+  // Bytes handed out so far.
+  virtual std::uint64_t bytesRead() const = 0;
+};
 
 enum class Method : std::uint8_t { kGet, kHead, kPost, kPut, kDelete, kPatch, kOptions, kOther };
 inline constexpr std::size_t kMethodCount = 8;
@@ -43,7 +69,10 @@ struct Request {
   std::string path;              // percent-decoded path
   std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
   Headers headers;
-  std::string body;
+  std::string body;  // empty when the route streams its body (see body_reader)
+  // Set only for a streaming route; owned by the server, valid while the
+  // handler runs.
+  BodyReader* body_reader = nullptr;
   std::string remote_address;
   std::uint16_t remote_port = 0;
   bool secure = false;  // arrived over TLS

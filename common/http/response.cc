@@ -31,11 +31,11 @@ std::optional<std::string_view> Response::header(std::string_view name) const {
 }
 
 Response Response::json(int status, const boost::json::value& value) {
-  return Response{status, "application/json", {}, boost::json::serialize(value)};
+  return Response{status, "application/json", {}, boost::json::serialize(value), {}};
 }
 
 Response Response::text(int status, std::string body, std::string content_type) {
-  return Response{status, std::move(content_type), {}, std::move(body)};
+  return Response{status, std::move(content_type), {}, std::move(body), {}};
 }
 
 Response Response::error(int status, std::string_view message) {

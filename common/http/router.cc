@@ -101,8 +101,22 @@ Router& Router::add(Method method, std::string_view pattern, Handler handler) {
                                   " " + std::string(pattern));
     }
   }
-  routes_.push_back(Route{method, std::string(pattern), std::move(segments), std::move(handler)});
+  routes_.push_back(
+      Route{method, std::string(pattern), std::move(segments), std::move(handler), std::nullopt});
   return *this;
+}
+
+Router& Router::addStreaming(Method method, std::string_view pattern, Handler handler,
+                             std::uint64_t max_body_bytes) {
+  add(method, pattern, std::move(handler));
+  routes_.back().stream_limit = max_body_bytes;
+  ++streaming_routes_;
+  return *this;
+}
+
+std::optional<std::uint64_t> Router::streamingLimit(std::size_t route_index) const {
+  if (route_index >= routes_.size()) return std::nullopt;
+  return routes_[route_index].stream_limit;
 }
 
 Router& Router::addSync(Method method, std::string_view pattern, SyncHandler handler) {

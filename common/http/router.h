@@ -16,6 +16,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -43,6 +44,14 @@ class Router {
   // Start-up only: throws std::invalid_argument for a malformed pattern or a
   // (method, pattern) registered twice.
   Router& add(Method method, std::string_view pattern, Handler handler);
+  // A route whose body is not read before the handler runs: the handler
+  // pulls it from request.body_reader as it arrives (request.body stays
+  // empty), up to max_body_bytes (instead of the server's max_body_bytes).
+  // Middleware runs first, so authentication happens before any of the body
+  // is read. A handler that answers without reading all of it gets its
+  // connection closed after the answer.
+  Router& addStreaming(Method method, std::string_view pattern, Handler handler,
+                       std::uint64_t max_body_bytes);
   Router& addSync(Method method, std::string_view pattern, SyncHandler handler);
   Router& use(Middleware middleware);
   Router& useSync(SyncMiddleware middleware);
@@ -66,6 +75,9 @@ class Router {
   Match match(Request& request) const;
 
   std::size_t routeCount() const { return routes_.size(); }
+  bool hasStreamingRoutes() const { return streaming_routes_ > 0; }
+  // The body limit of a streaming route; nullopt for the others.
+  std::optional<std::uint64_t> streamingLimit(std::size_t route_index) const;
   std::string_view routePattern(std::size_t index) const;
 
  private:
@@ -79,6 +91,7 @@ class Router {
     std::string pattern;
     std::vector<Segment> segments;
     Handler handler;
+    std::optional<std::uint64_t> stream_limit;
   };
   static std::vector<Segment> parsePattern(std::string_view pattern);
   static bool matches(const Route& route, const std::vector<std::string_view>& parts);
@@ -88,6 +101,7 @@ class Router {
   std::vector<Middleware> before_;
   std::vector<AfterHook> after_;
   Handler fallback_;
+  std::size_t streaming_routes_ = 0;
 };
 
 }  // namespace sbc::http

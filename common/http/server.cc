@@ -15,6 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
@@ -154,6 +155,109 @@ bool isTimeout(const boost::system::error_code& ec) {
   return ec == beast::error::timeout;
 }
 
+// Ends of a connection that are the peer's doing, not a protocol error.
+bool isPeerGone(const boost::system::error_code& ec) {
+  return ec == bhttp::error::partial_message || ec == bhttp::error::end_of_stream ||
+         ec == asio::error::eof || ec == asio::error::operation_aborted ||
+         ec == asio::error::connection_reset || ec == asio::error::bad_descriptor ||
+         ec.category() == asio::error::get_ssl_category();
+}
+
+using StreamParser = bhttp::request_parser<bhttp::buffer_body>;
+
+// A streamed request body: each read() parses what has arrived into a fixed
+// buffer (Beast's buffer_body), so a 200 MB upload never sits in memory.
+template <typename Stream>
+class StreamBodyReader final : public BodyReader {
+ public:
+  StreamBodyReader(Stream& stream, beast::flat_buffer& buffer, StreamParser& parser,
+                   std::chrono::milliseconds timeout, bool send_continue)
+      : stream_(stream),
+        buffer_(buffer),
+        parser_(parser),
+        timeout_(timeout),
+        send_continue_(send_continue),
+        chunk_(kChunk) {}
+
+  awaitable<BodyChunk> read() override {
+    if (error_status_ >= 0) co_return BodyChunk{{}, false, error_status_};
+    if (parser_.is_done()) co_return BodyChunk{{}, true, -1};
+    auto& lowest = beast::get_lowest_layer(stream_);
+    if (send_continue_) {
+      // Only now that the handler wants the body (authentication passed).
+      send_continue_ = false;
+      bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, parser_.get().version()};
+      lowest.expires_after(timeout_);
+      auto [wec, wn] = co_await bhttp::async_write(stream_, cont, kTuple);
+      if (wec) co_return fail(0, ProtocolErrorHint::kNone);
+    }
+    while (true) {
+      auto& body = parser_.get().body();
+      body.data = chunk_.data();
+      body.size = chunk_.size();
+      lowest.expires_after(timeout_);
+      auto [ec, n] = co_await bhttp::async_read_some(stream_, buffer_, parser_, kTuple);
+      if (ec == bhttp::error::need_buffer) ec = {};
+      const std::size_t got = chunk_.size() - parser_.get().body().size;
+      if (ec) {
+        if (ec == bhttp::error::body_limit) co_return fail(413, ProtocolErrorHint::kTooLarge);
+        if (isTimeout(ec)) co_return fail(0, ProtocolErrorHint::kTimeout);
+        if (isPeerGone(ec)) co_return fail(0, ProtocolErrorHint::kNone);
+        co_return fail(400, ProtocolErrorHint::kBad);
+      }
+      if (got > 0) {
+        bytes_ += got;
+        co_return BodyChunk{std::string_view(chunk_.data(), got), false, -1};
+      }
+      if (parser_.is_done()) co_return BodyChunk{{}, true, -1};
+    }
+  }
+
+  std::uint64_t bytesRead() const override { return bytes_; }
+  bool done() const { return parser_.is_done() && error_status_ < 0; }
+  int errorStatus() const { return error_status_; }
+  enum class ProtocolErrorHint : std::uint8_t { kNone, kTooLarge, kTimeout, kBad };
+  ProtocolErrorHint hint() const { return hint_; }
+
+ private:
+  static constexpr std::size_t kChunk = std::size_t{64} * 1024;
+
+  BodyChunk fail(int status, ProtocolErrorHint hint) {
+    error_status_ = status;
+    hint_ = hint;
+    return BodyChunk{{}, false, status};
+  }
+
+  Stream& stream_;
+  beast::flat_buffer& buffer_;
+  StreamParser& parser_;
+  std::chrono::milliseconds timeout_;
+  bool send_continue_;
+  std::vector<char> chunk_;
+  std::uint64_t bytes_ = 0;
+  int error_status_ = -1;
+  ProtocolErrorHint hint_ = ProtocolErrorHint::kNone;
+};
+
+template <typename Message>
+void setResponseHeaders(Message& out, const Response& res, unsigned version) {
+  out.version(version);
+  out.result(static_cast<unsigned>(res.status));
+  out.reason(reasonPhrase(res.status));
+  if (!res.content_type.empty() && !hasCrLf(res.content_type)) {
+    out.set(bhttp::field::content_type, res.content_type);
+  }
+  for (const auto& [name, value] : res.headers) {
+    // The framing headers are ours to write; CR/LF would split the header.
+    if (beast::iequals(name, "content-length") || beast::iequals(name, "transfer-encoding") ||
+        beast::iequals(name, "connection") || hasCrLf(name) || hasCrLf(value) || name.empty()) {
+      continue;
+    }
+    out.insert(name, value);
+  }
+  out.set(bhttp::field::date, currentHttpDate());
+}
+
 }  // namespace
 
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
@@ -166,6 +270,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         stop_timer(strand) {
     if (!router) throw std::invalid_argument("http::Server needs a router");
     if (options.metrics) setUpMetrics(*options.metrics);
+    for (std::size_t i = 0; i < router->routeCount(); ++i) {
+      max_stream_limit = std::max(max_stream_limit, router->streamingLimit(i).value_or(0));
+    }
   }
 
   // --- metrics -------------------------------------------------------------
@@ -437,7 +544,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
       bhttp::request_parser<bhttp::string_body> parser;
       parser.header_limit(header_limit);
-      parser.body_limit(options.max_body_bytes);
+      // A declared Content-Length is checked against this as the header
+      // ends, before the route is known: the largest limit of any route,
+      // then the route's own below.
+      parser.body_limit(std::max<std::uint64_t>(options.max_body_bytes, max_stream_limit));
       lowest.expires_after(options.header_timeout);
       auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
       if (hec) {
@@ -467,6 +577,34 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         co_await writeEarlyError(stream, 400, 11, Method::kOther, "malformed request");
         co_return true;
       }
+
+      // A streaming route takes the body as it comes (see StreamBodyReader).
+      std::optional<std::uint64_t> stream_limit;
+      if (router->hasStreamingRoutes()) {
+        Request probe;
+        probe.method = methodFromName(view(parser.get().method_string()));
+        if (probe.setTarget(view(parser.get().target()))) {
+          router->match(probe);
+          stream_limit = router->streamingLimit(probe.route_index);
+        }
+      }
+      const std::uint64_t route_limit = stream_limit.value_or(options.max_body_bytes);
+      if (auto cl = parser.content_length(); cl && *cl > route_limit) {
+        countError(ProtocolError::kBodyTooLarge);
+        co_await writeEarlyError(stream, 413, parser.get().version(),
+                                 methodFromName(view(parser.get().method_string())),
+                                 "request body too large");
+        co_return true;
+      }
+      if (stream_limit) {
+        StreamParser sparser(std::move(parser));
+        sparser.body_limit(*stream_limit);
+        int next = co_await serveStreamed(stream, buffer, sparser, conn, peer, secure);
+        if (next == kCloseClean) co_return true;
+        if (next == kCloseAbort) co_return false;
+        continue;
+      }
+      parser.body_limit(options.max_body_bytes);
 
       auto& msg = parser.get();
       if (!parser.is_done()) {
@@ -524,7 +662,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         req.body = std::move(msg.body());
         res = co_await router->handle(req);
       }
-      if (stopping.load()) keep_alive = false;
+      if (stopping.load() || (res.stream && version == 10)) keep_alive = false;
       if (auto c = res.header("Connection"); c && beast::iequals(*c, "close")) keep_alive = false;
 
       const int status = res.status;
@@ -541,27 +679,93 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     }
   }
 
+  static constexpr int kKeepGoing = 0;
+  static constexpr int kCloseClean = 1;
+  static constexpr int kCloseAbort = 2;
+
+  // One request of a streaming route: the handler reads the body itself.
+  template <typename Stream>
+  awaitable<int> serveStreamed(Stream& stream, beast::flat_buffer& buffer, StreamParser& parser,
+                               Conn& conn, const Peer& peer, bool secure) {
+    (void)conn;
+    auto& msg = parser.get();
+    auto started = std::chrono::steady_clock::now();
+    Request req;
+    req.method_name = view(msg.method_string());
+    req.method = methodFromName(req.method_name);
+    req.remote_address = peer.address;
+    req.remote_port = peer.port;
+    req.secure = secure;
+    bool keep_alive = msg.keep_alive();
+    const unsigned version = msg.version();
+    auto expect = msg.find(bhttp::field::expect);
+    const bool send_continue =
+        !parser.is_done() && expect != msg.end() && beast::iequals(expect->value(), "100-continue");
+    StreamBodyReader<Stream> reader(stream, buffer, parser, options.body_timeout, send_continue);
+    Response res;
+    if (version != 10 && version != 11) {
+      res = Response::error(505, "only HTTP/1.0 and HTTP/1.1 are served");
+      keep_alive = false;
+    } else if (!req.setTarget(view(msg.target()))) {
+      countError(ProtocolError::kBadRequest);
+      res = Response::error(400, "bad request target");
+      keep_alive = false;
+    } else {
+      req.headers.reserve(16);
+      for (const auto& field : msg) req.headers.add(view(field.name_string()), view(field.value()));
+      req.body_reader = &reader;
+      res = co_await router->handle(req);
+      req.body_reader = nullptr;
+    }
+    using Hint = typename StreamBodyReader<Stream>::ProtocolErrorHint;
+    switch (reader.hint()) {
+      case Hint::kTooLarge:
+        countError(ProtocolError::kBodyTooLarge);
+        break;
+      case Hint::kTimeout:
+        countError(ProtocolError::kBodyTimeout);
+        break;
+      case Hint::kBad:
+        countError(ProtocolError::kBadRequest);
+        break;
+      case Hint::kNone:
+        break;
+    }
+    if (reader.errorStatus() == 0) {
+      if (res.stream) res.stream->cancel();
+      co_return kCloseAbort;  // nobody left to answer
+    }
+    if (reader.errorStatus() > 0) {
+      if (res.stream) res.stream->cancel();
+      res = Response::error(reader.errorStatus(), reader.errorStatus() == 413
+                                                      ? "request body too large"
+                                                      : "malformed request body");
+    }
+    // Whatever of the body the handler left unread is not worth reading.
+    if (!reader.done()) keep_alive = false;
+    if (stopping.load() || (res.stream && version == 10)) keep_alive = false;
+    if (auto c = res.header("Connection"); c && beast::iequals(*c, "close")) keep_alive = false;
+    const int status = res.status;
+    const std::size_t body_size = res.body.size();
+    bool ok = co_await writeResponse(stream, res, version == 10 ? 10 : 11, keep_alive,
+                                     req.method == Method::kHead);
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    record(req.route_index, req.method, status, seconds);
+    spdlog::debug("http {} {}:{} \"{} {}\" {} in {}B out {}B {:.3f}ms", options.name, peer.address,
+                  peer.port, req.method_name, req.target, status, reader.bytesRead(), body_size,
+                  seconds * 1000.0);
+    if (!ok) co_return kCloseAbort;
+    co_return keep_alive ? kKeepGoing : kCloseClean;
+  }
+
   template <typename Stream>
   awaitable<bool> writeResponse(Stream& stream, Response& res, unsigned version, bool keep_alive,
                                 bool head) {
     if (res.status < 100 || res.status > 999) res = Response::error(500, "invalid status");
+    if (res.stream) co_return co_await writeStreamed(stream, res, version, keep_alive, head);
     bhttp::response<bhttp::string_body> out;
-    out.version(version);
-    out.result(static_cast<unsigned>(res.status));
-    std::string_view reason = reasonPhrase(res.status);
-    out.reason(reason);
-    if (!res.content_type.empty() && !hasCrLf(res.content_type)) {
-      out.set(bhttp::field::content_type, res.content_type);
-    }
-    for (const auto& [name, value] : res.headers) {
-      // The framing headers are ours to write; CR/LF would split the header.
-      if (beast::iequals(name, "content-length") || beast::iequals(name, "transfer-encoding") ||
-          beast::iequals(name, "connection") || hasCrLf(name) || hasCrLf(value) || name.empty()) {
-        continue;
-      }
-      out.insert(name, value);
-    }
-    out.set(bhttp::field::date, currentHttpDate());
+    setResponseHeaders(out, res, version);
     const int status = res.status;
     if (status / 100 == 1 || status == 204 || status == 304) {
       res.body.clear();
@@ -582,6 +786,62 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     co_return !ec;
   }
 
+  // Chunked transfer for HTTP/1.1; for HTTP/1.0 the body runs to the close.
+  // write_timeout applies to each piece, so a slow but moving client is fine.
+  template <typename Stream>
+  awaitable<bool> writeStreamed(Stream& stream, Response& res, unsigned version, bool keep_alive,
+                                bool head) {
+    std::shared_ptr<BodySource> source = std::move(res.stream);
+    struct CancelUnlessDone {
+      BodySource* source;
+      bool done = false;
+      ~CancelUnlessDone() {
+        if (!done) source->cancel();
+      }
+    } guard{source.get()};
+    const bool chunked = version == 11;  // the callers close an HTTP/1.0 connection after it
+    bhttp::response<bhttp::empty_body> out;
+    setResponseHeaders(out, res, version);
+    out.keep_alive(keep_alive);
+    if (chunked) out.chunked(true);
+    auto& lowest = beast::get_lowest_layer(stream);
+    lowest.expires_after(options.write_timeout);
+    bhttp::response_serializer<bhttp::empty_body> serializer(out);
+    auto [hec, hn] = co_await bhttp::async_write_header(stream, serializer, kTuple);
+    if (hec) {
+      if (isTimeout(hec)) countError(ProtocolError::kWriteTimeout);
+      co_return false;
+    }
+    if (head) co_return true;
+    while (true) {
+      BodyPiece piece = co_await source->next();
+      if (piece.failed) co_return false;  // cut: the client must not take it as complete
+      if (!piece.data.empty()) {
+        lowest.expires_after(options.write_timeout);
+        boost::system::error_code ec;
+        if (chunked) {
+          std::tie(ec, std::ignore) = co_await asio::async_write(
+              stream, bhttp::make_chunk(asio::buffer(piece.data)), kTuple);
+        } else {
+          std::tie(ec, std::ignore) =
+              co_await asio::async_write(stream, asio::buffer(piece.data), kTuple);
+        }
+        if (ec) {
+          if (isTimeout(ec)) countError(ProtocolError::kWriteTimeout);
+          co_return false;
+        }
+      }
+      if (piece.done) break;
+    }
+    guard.done = true;
+    if (chunked) {
+      lowest.expires_after(options.write_timeout);
+      auto [ec, n] = co_await asio::async_write(stream, bhttp::make_chunk_last(), kTuple);
+      if (ec) co_return false;
+    }
+    co_return true;
+  }
+
   asio::io_context& io;
   ServerOptions options;
   std::shared_ptr<const Router> router;
@@ -589,6 +849,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   tcp::acceptor acceptor;
   asio::steady_timer stop_timer;
   std::uint16_t bound_port = 0;
+  std::uint64_t max_stream_limit = 0;  // the largest streaming route's body limit
 
   mutable std::mutex mu;  // guards conns and tls_context
   std::unordered_set<std::shared_ptr<Conn>> conns;

@@ -301,7 +301,7 @@ LegSpec readLegSpec(Reader& r, const json::object& o, const std::string& path) {
 LegUpdate readLegUpdate(Reader& r, const json::object& o, const std::string& path) {
   LegUpdate leg;
   r.onlyKeys(o, path,
-             {"rtp", "rtcp", "rtcp_mux", "payload_types", "telephone_event_pt", "crypto",
+             {"rtp", "rtcp", "rtcp_mux", "payload_types", "telephone_event_pt", "crypto", "plain",
               "direction", "media_timeout"});
   leg.rtp = readEndpoint(r, o, "rtp", path);
   leg.rtcp = readEndpoint(r, o, "rtcp", path);
@@ -309,6 +309,8 @@ LegUpdate readLegUpdate(Reader& r, const json::object& o, const std::string& pat
   leg.payloadTypes = readPayloadTypes(r, o, path);
   leg.telephoneEventPt = readTelephoneEvent(r, o, path);
   leg.crypto = readCrypto(r, o, path, true);
+  leg.plain = r.boolean(o, "plain", path).value_or(false);
+  if (leg.plain && leg.crypto) r.badField(path, "plain", "cannot go with crypto");
   if (auto d = r.oneOf(o, "direction", path, kDirections, false)) {
     leg.direction = static_cast<Direction>(*d);
   }
@@ -418,6 +420,7 @@ json::object leg(const LegUpdate& l) {
   if (l.payloadTypes) o["payload_types"] = payloadTypes(*l.payloadTypes);
   if (l.telephoneEventPt) o["telephone_event_pt"] = *l.telephoneEventPt;
   if (l.crypto) o["crypto"] = crypto(*l.crypto);
+  if (l.plain) o["plain"] = true;
   if (l.direction) o["direction"] = kDirections[static_cast<std::size_t>(*l.direction)];
   if (l.mediaTimeoutSeconds) o["media_timeout"] = *l.mediaTimeoutSeconds;
   return o;

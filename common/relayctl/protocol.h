@@ -112,6 +112,7 @@ struct LegUpdate {
   std::optional<std::vector<PayloadType>> payloadTypes;
   std::optional<std::uint8_t> telephoneEventPt;
   std::optional<Crypto> crypto;  // re-key
+  bool plain = false;            // back to plain RTP: both keys dropped (never with crypto)
   std::optional<Direction> direction;
   std::optional<std::uint32_t> mediaTimeoutSeconds;
   friend bool operator==(const LegUpdate&, const LegUpdate&) = default;

@@ -542,6 +542,13 @@ rc::ResponseBody ControlServer::update(ConnectionId conn, const std::string& pee
         ls->replaceInbound = true;
       }
       leg.suite = suite;
+    } else if (u.plain && leg.suite != nullptr) {
+      // SRTP -> RTP (a re-INVITE without a=crypto): both contexts go with
+      // this update, so nothing is protected or accepted with the old keys.
+      leg.suite = nullptr;
+      leg.outKey = srtp::MasterKey{};
+      ls->replaceInbound = true;
+      ls->replaceOutbound = true;
     }
     ls->srtp = leg.suite != nullptr;
     changes[i] = std::move(ls);
@@ -561,6 +568,8 @@ rc::ResponseBody ControlServer::destroy(const rc::DestroyRequest& r) {
 }
 
 void ControlServer::release(const std::shared_ptr<ControlSession>& s) {
+  for (std::size_t i = 0; i < 2; ++i)
+    counters_->legQuality.observe(s->legs[i].suite != nullptr, s->counters->legs[i].snapshot());
   --perWorker_[s->worker];
   // The worker lets go of the sockets first; the last reference (and with it
   // the oRTP sessions and the ports) then goes on this thread: the holder is

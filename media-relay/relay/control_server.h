@@ -23,6 +23,7 @@
 
 #include "common/relayctl/protocol.h"
 #include "media-relay/relay/config.h"
+#include "media-relay/relay/leg_quality.h"
 #include "media-relay/relay/port_pool.h"
 #include "media-relay/relay/session_table.h"
 #include "media-relay/relay/worker.h"
@@ -41,6 +42,7 @@ struct ControlCounters {
   std::atomic<std::uint64_t> requestErrors{0};
   std::atomic<std::uint64_t> eventsSent{0};
   std::atomic<std::uint64_t> eventsUndelivered{0};
+  LegQuality legQuality;  // finished legs' jitter and loss (relay_metrics.cc)
 };
 
 class ControlServer {

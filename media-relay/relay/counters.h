@@ -63,6 +63,9 @@ struct alignas(64) WorkerCounters {
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(DropReason::kCount)> dropped{};
   std::atomic<std::uint64_t> mediaTimeouts{0};
   std::atomic<std::uint64_t> sessions{0};
+  // RTP packets the senders sent that never arrived (sequence gaps, RFC 3550
+  // A.3), summed over legs as their cumulative loss grows.
+  std::array<std::atomic<std::uint64_t>, 2> rtpLost{};
 
   void drop(DropReason r) { bump(dropped[static_cast<std::size_t>(r)]); }
 };

@@ -25,6 +25,7 @@
 #include "media-relay/relay/worker.h"
 #include "media-relay/srtp/context.h"
 #include "sbc/common/log.h"
+#include "sbc/common/log_http.h"
 
 #ifndef RELAY_VERSION
 #define RELAY_VERSION "dev"
@@ -81,6 +82,7 @@ int main(int argc, char** argv) {
   });
   auto router = std::make_shared<sbc::http::Router>();
   sbc::http::addObservabilityRoutes(*router, registry, health);
+  sbc::common::addLogLevelRoutes(*router);  // GET/PUT /api/log-level
   sbc::http::ServerOptions httpOptions;
   httpOptions.name = "relay";
   httpOptions.address = config.http.address;

@@ -4,6 +4,8 @@
 #include <prometheus/metric_family.h>
 #include <prometheus/metric_type.h>
 
+#include <limits>
+
 namespace relay {
 namespace {
 
@@ -34,6 +36,24 @@ void add(MetricFamily& f, double value, std::vector<ClientMetric::Label> labels 
   f.metric.push_back(std::move(m));
 }
 
+template <std::size_t N>
+void addHistogram(MetricFamily& f, const std::array<double, N>& bounds,
+                  const QualityHistogram<N>& h, std::string kind) {
+  ClientMetric m;
+  m.label = {{"kind", std::move(kind)}};
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i <= N; ++i) {
+    cumulative += h.counts[i].load(std::memory_order_relaxed);
+    ClientMetric::Bucket b;
+    b.cumulative_count = cumulative;
+    b.upper_bound = i < N ? bounds[i] : std::numeric_limits<double>::infinity();
+    m.histogram.bucket.push_back(b);
+  }
+  m.histogram.sample_count = cumulative;
+  m.histogram.sample_sum = h.sum.load(std::memory_order_relaxed);
+  f.metric.push_back(std::move(m));
+}
+
 MetricFamily single(std::string name, std::string help, MetricType type, double value) {
   MetricFamily f = family(std::move(name), std::move(help), type);
   add(f, value);
@@ -50,6 +70,8 @@ std::vector<MetricFamily> RelayCollector::Collect() const {
       single("relay_ports_free", "Free RTP/RTCP port pairs", MetricType::Gauge, load(c.portsFree)));
   out.push_back(
       single("relay_ports_total", "RTP/RTCP port pairs", MetricType::Gauge, load(c.portsTotal)));
+  out.push_back(single("relay_ports_in_use", "RTP/RTCP port pairs held by sessions",
+                       MetricType::Gauge, load(c.portsTotal) - load(c.portsFree)));
   out.push_back(single("relay_control_connections", "Open SBC control connections",
                        MetricType::Gauge, load(c.connections)));
   out.push_back(single("relay_sessions_created_total", "Sessions created", MetricType::Counter,
@@ -67,7 +89,7 @@ std::vector<MetricFamily> RelayCollector::Collect() const {
   out.push_back(std::move(events));
 
   double timeouts = 0;
-  std::array<double, 2> pin{}, bin{}, pout{}, bout{};
+  std::array<double, 2> pin{}, bin{}, pout{}, bout{}, lost{};
   std::array<double, static_cast<std::size_t>(DropReason::kCount)> dropped{};
   for (const auto& w : workers_) {
     timeouts += load(w->mediaTimeouts);
@@ -76,6 +98,7 @@ std::vector<MetricFamily> RelayCollector::Collect() const {
       bin[k] += load(w->bytesIn[k]);
       pout[k] += load(w->packetsOut[k]);
       bout[k] += load(w->bytesOut[k]);
+      lost[k] += load(w->rtpLost[k]);
     }
     for (std::size_t r = 0; r < dropped.size(); ++r) dropped[r] += load(w->dropped[r]);
   }
@@ -93,6 +116,23 @@ std::vector<MetricFamily> RelayCollector::Collect() const {
   }
   out.push_back(std::move(packets));
   out.push_back(std::move(bytes));
+  MetricFamily lostFamily = family(
+      "relay_rtp_lost_packets_total",
+      "RTP packets lost on the way to the relay (sequence gaps), by leg kind", MetricType::Counter);
+  MetricFamily jitter =
+      family("relay_leg_jitter_seconds",
+             "Interarrival jitter (RFC 3550) of finished legs, by leg kind", MetricType::Histogram);
+  MetricFamily loss =
+      family("relay_leg_loss_ratio", "Lost / expected RTP packets of finished legs, by leg kind",
+             MetricType::Histogram);
+  for (std::size_t k = 0; k < 2; ++k) {
+    add(lostFamily, lost[k], {{"kind", kKinds[k]}});
+    addHistogram(jitter, LegQuality::kJitterBounds, c.legQuality.jitter[k], kKinds[k]);
+    addHistogram(loss, LegQuality::kLossBounds, c.legQuality.loss[k], kKinds[k]);
+  }
+  out.push_back(std::move(lostFamily));
+  out.push_back(std::move(jitter));
+  out.push_back(std::move(loss));
   MetricFamily drops =
       family("relay_dropped_total", "Packets dropped, by reason", MetricType::Counter);
   for (std::size_t r = 0; r < dropped.size(); ++r) {

@@ -3,6 +3,7 @@
 // prometheus-cpp object). Every family is listed here:
 //   relay_sessions                       gauge    sessions in the table
 //   relay_ports_free / relay_ports_total gauge    RTP/RTCP port pairs
+//   relay_ports_in_use                   gauge    total - free (the pool's usage)
 //   relay_control_connections            gauge    SBC connections open
 //   relay_sessions_created_total         counter
 //   relay_sessions_expired_total         counter  freed after the TTL, unadopted
@@ -14,6 +15,9 @@
 //   relay_bytes_total{kind,direction}    counter  wire bytes
 //   relay_dropped_total{reason}          counter  see DropReason
 //   relay_srtp_auth_failures_total       counter  (also in relay_dropped_total{reason="srtp_auth"})
+//   relay_rtp_lost_packets_total{kind}   counter  RTP sequence gaps (network loss towards the
+//   relay) relay_leg_jitter_seconds{kind}       histogram interarrival jitter of finished legs
+//   relay_leg_loss_ratio{kind}           histogram lost/expected of finished legs
 #pragma once
 
 #include <prometheus/collectable.h>

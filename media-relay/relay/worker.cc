@@ -323,7 +323,10 @@ void Worker::onPacket(Session& s, int leg, bool rtcpSocket, std::uint8_t* data, 
       in.lastRtp = now;
       in.timedOut = false;
       in.reception.onPacket(*header, microsSinceEpoch(now), in.clockRates[header->payloadType]);
-      in.counters->lost.store(in.reception.lost(), std::memory_order_relaxed);
+      const std::uint64_t lostBefore = in.counters->lost.load(std::memory_order_relaxed);
+      const std::uint64_t lostNow = in.reception.lost();
+      if (lostNow > lostBefore) bump(wc.rtpLost[in.kind()], lostNow - lostBefore);
+      in.counters->lost.store(lostNow, std::memory_order_relaxed);
       in.counters->jitterUs.store(in.reception.jitterUs(), std::memory_order_relaxed);
     }
   }

@@ -157,6 +157,27 @@ Config parseConfig(const std::string& text, const std::string& origin,
     c.media.relay_grace =
         std::chrono::seconds(getInt(*media, "relay_grace", 5, 0, 3600, origin, "media", "seconds"));
   }
+  if (auto* trace = section(root, "trace", origin)) {
+    c.trace.retention_hours = static_cast<uint32_t>(
+        getInt(*trace, "retention_hours", c.trace.retention_hours, 0, 87600, origin, "trace"));
+    c.trace.hep_address = get<std::string>(*trace, "hep_address", "", origin, "trace");
+    c.trace.hep_id =
+        static_cast<uint32_t>(getInt(*trace, "hep_id", 0, 0, 0xffffffffLL, origin, "trace"));
+  }
+  if (auto* cl = section(root, "cluster", origin)) {
+    c.cluster.enabled = get<bool>(*cl, "enabled", false, origin, "cluster");
+    c.cluster.lease_block =
+        static_cast<uint32_t>(getInt(*cl, "lease_block", 10, 1, 100000, origin, "cluster"));
+    c.cluster.low_water = static_cast<uint32_t>(
+        getInt(*cl, "low_water", c.cluster.lease_block / 4, 0, 100000, origin, "cluster"));
+    c.cluster.expiry =
+        std::chrono::seconds(getInt(*cl, "expiry", 15, 2, 3600, origin, "cluster", "seconds"));
+    c.cluster.sync_interval = std::chrono::milliseconds(
+        getInt(*cl, "sync_interval_ms", 1000, 50, 60000, origin, "cluster", "ms"));
+    c.cluster.fence = get<bool>(*cl, "fence", true, origin, "cluster");
+    if (c.cluster.sync_interval * 3 > c.cluster.expiry)
+      fail(origin, "cluster.expiry must be at least 3 sync intervals (cluster.sync_interval_ms)");
+  }
   if (const toml::node* relay_node = root.get("relay")) {
     auto* relays = relay_node->as_array();
     if (!relays) fail(origin, "relay must be a list of tables ([[relay]])");

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "sbc/cluster/cluster_options.h"
+
 namespace sbc::app {
 
 enum class ListenProtocol { Udp, Tcp, Tls };
@@ -54,6 +56,14 @@ struct MediaConfig {
   std::chrono::seconds relay_grace{5};  // relay unreachable this long: its calls end
 };
 
+// [trace]: SIP tracing (sbc/trace). Which calls are traced is per trunk
+// (trunks.sip_trace) or per call (mgmt POST /api/calls/{call_id}/trace).
+struct TraceConfig {
+  uint32_t retention_hours = 168;  // sip_traces older than this are purged hourly; 0: never
+  std::string hep_address;         // "ip:port": also export HEPv3 over UDP; empty: off
+  uint32_t hep_id = 0;             // HEP capture agent id
+};
+
 struct Config {
   std::string node_name = "sbc";
   std::string log_level = "info";
@@ -76,6 +86,8 @@ struct Config {
 
   std::vector<RelayConfig> relays;
   MediaConfig media;
+  TraceConfig trace;
+  cluster::ClusterOptions cluster;  // [cluster]: channel leases shared with other nodes
 };
 
 // Parses a TOML document; throws std::runtime_error naming the bad key.

@@ -35,8 +35,10 @@
 #include "sbc/app/sip_node.h"
 #include "sbc/b2bua/limits.h"
 #include "sbc/cdr/cdr_writer.h"
+#include "sbc/cluster/lease_manager.h"
 #include "sbc/common/log.h"
 #include "sbc/config/config_service.h"
+#include "sbc/trace/trace_service.h"
 
 #ifndef SBC_VERSION
 #define SBC_VERSION "dev"
@@ -233,11 +235,38 @@ int main(int argc, char** argv) {
   }
   cdr_writer->start();
 
+  std::unique_ptr<sbc::trace::TraceService> trace;
+  try {
+    sbc::trace::TraceWriterOptions o;
+    o.node = config.node_name;
+    o.retention = std::chrono::hours(config.trace.retention_hours);
+    o.hep_address = config.trace.hep_address;
+    o.hep_id = config.trace.hep_id;
+    trace = std::make_unique<sbc::trace::TraceService>(&pool, *registry, std::move(o));
+  } catch (const std::exception& e) {
+    spdlog::critical("trace: {}", e.what());
+    cdr_writer->stop();
+    pool.stop();
+    return 2;
+  }
+  trace->start();
+
   sbc::b2bua::SharedChannelLimits limits;
   sbc::app::SipNodeOptions node_options;
   node_options.limits = &limits;
   node_options.metrics = &metrics;
   node_options.registrations = &registrations;
+  // Cluster mode: channel leases from PostgreSQL gate the limits (sbc/cluster/).
+  std::unique_ptr<sbc::cluster::ClusterMetrics> cluster_metrics;
+  std::unique_ptr<sbc::cluster::LeaseManager> leases;
+  if (config.cluster.enabled) {
+    cluster_metrics = std::make_unique<sbc::cluster::ClusterMetrics>(*registry);
+    leases = std::make_unique<sbc::cluster::LeaseManager>(pool, limits, config.node_name,
+                                                          config.cluster, cluster_metrics.get());
+    leases->start();
+    node_options.leases = &limits;
+  }
+  node_options.trace_tap = trace->tap();
   node_options.on_call_record = [&](sbc::b2bua::CallRecord&& r) {
     if (!cdr_writer->submit(sbc::app::toCdr(std::move(r), config.node_name))) {
       spdlog::warn("CDR dropped: the writer's queue is full");
@@ -294,6 +323,7 @@ int main(int argc, char** argv) {
   cs_options.key = key;
   cs_options.connect_timeout = 2s;
   auto apply = [&](const sbc::cfg::SnapshotPtr& s) {
+    if (leases) leases->setSnapshot(s);
     asio::post(sip_io, [&, s] {
       node.setSnapshot(s);
       status.config_generation = s->generation;
@@ -345,11 +375,16 @@ int main(int argc, char** argv) {
     s.cdr_spool_records = cw.spool_records;
     s.cdr_dropped = cw.dropped;
     s.node_heartbeat_at = nodes.lastHeartbeat();
+    trace->sampleMetrics();
     background.sample(s, std::chrono::system_clock::now());
+  });
+  Ticker cluster_tick(mgmt_io, config.cluster.sync_interval, [&] {
+    if (leases) leases->tick();
   });
   Ticker sip_tick(sip_io, 1s, [&] { status.active_calls = node.activeCallCount(); });
   asio::post(mgmt_io, [&] {
     heartbeat.start();
+    cluster_tick.start();
     background_tick.start();
   });
   sip_tick.start();
@@ -369,6 +404,7 @@ int main(int argc, char** argv) {
     // SIP thread is answered or closed before the SIP loop ends.
     asio::post(mgmt_io, [&] {
       heartbeat.cancel();
+      cluster_tick.cancel();
       background_tick.cancel();
       mgmt.stop(300ms, [&] {
         mgmt_work.reset();
@@ -434,11 +470,13 @@ int main(int argc, char** argv) {
   starter.stop();
   config_service.stop();
   cdr_writer->stop();
+  trace->stop();  // its last batch goes through the pool
   const auto cw = cdr_writer->stats();
   spdlog::info("CDRs: {} written, {} spooled, {} in the spool", cw.written + cw.replayed,
                cw.spooled, cw.spool_records);
   if (db_ready && !nodes.markStopped(2s))
     spdlog::warn("could not mark the node stopped in sbc_nodes");
+  if (leases && !leases->releaseAll(2s)) spdlog::warn("cluster: leases not given back");
   pool.stop();
   spdlog::info("stopped");
   return exit_code;

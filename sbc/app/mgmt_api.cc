@@ -11,6 +11,7 @@
 #include "common/http/endpoints.h"
 #include "common/http/router.h"
 #include "common/metrics/registry.h"
+#include "sbc/app/mgmt_drain.h"
 
 namespace sbc::app {
 namespace asio = boost::asio;
@@ -50,6 +51,8 @@ json::value callsJson(const std::vector<b2bua::CallInfo>& calls,
     o["duration"] = c.duration.count();
     o["age"] = std::chrono::duration_cast<std::chrono::seconds>(now - c.start).count();
     if (!c.relay.empty()) o["relay"] = c.relay;
+    o["call_id"] = c.call_id;
+    o["traced"] = c.traced;
     out.push_back(std::move(o));
   }
   return out;
@@ -74,6 +77,16 @@ json::value trunkUsageJson(const std::vector<TrunkUsage>& trunks) {
     limits["cps"] = t.limits.cps;
     limits["cps_burst"] = t.limits.cps_burst;
     o["limits"] = std::move(limits);
+    if (t.leased) {
+      // Cluster mode: the channels this node may use of each limit.
+      json::object leased;
+      leased["max_calls"] = t.leased->calls;
+      leased["max_inbound"] = t.leased->inbound;
+      leased["max_outbound"] = t.leased->outbound;
+      o["leased"] = std::move(leased);
+    } else {
+      o["leased"] = nullptr;
+    }
     json::object rejections;
     for (const auto& [cause, n] : t.rejections) rejections[cause] = n;
     o["rejections"] = std::move(rejections);
@@ -141,13 +154,20 @@ auto onSipThread(asio::io_context& sip_io, F f) -> asio::awaitable<decltype(f())
 
 std::shared_ptr<http::Router> makeMgmtRouter(const MgmtContext& ctx) {
   auto router = std::make_shared<http::Router>();
+  std::shared_ptr<const DrainState> drain = addOpsRoutes(*router, ctx);  // mgmt_drain.cc
   router->addSync(http::Method::kGet, "/metrics", http::metricsHandler(ctx.registry));
-  router->addSync(http::Method::kGet, "/healthz", [ctx](http::Request&) {
+  router->addSync(http::Method::kGet, "/healthz", [ctx, drain](http::Request&) {
     const NodeStatus& s = *ctx.status;
     json::object body;
     const bool has_config = s.has_config.load();
-    const bool stopping = s.shutting_down.load();
-    body["status"] = !has_config ? "no configuration" : stopping ? "shutting down" : "ok";
+    // Draining fails readiness (503) so that load balancers and probes move
+    // new work elsewhere while calls in progress finish.
+    const bool stopping = s.shutting_down.load() || drain->draining.load();
+    body["status"] = !has_config              ? "no configuration"
+                     : s.shutting_down.load() ? "shutting down"
+                     : stopping               ? "draining"
+                                              : "ok";
+    body["draining"] = drain->draining.load();
     body["node"] = ctx.node_name;
     body["config_generation"] = s.config_generation.load();
     body["active_calls"] = s.active_calls.load();
@@ -182,6 +202,8 @@ std::shared_ptr<http::Router> makeMgmtRouter(const MgmtContext& ctx) {
         r.set("Cache-Control", "no-store");
         co_return r;
       });
+  addRouteProbe(*router, ctx);
+  addTraceRoutes(*router, ctx);
   return router;
 }
 

@@ -6,9 +6,11 @@
 //   GET /metrics           Prometheus text format
 //   GET /api/calls         active calls (JSON array)
 //   GET /api/trunks/usage  per trunk: channels, limits, rejections, gateway
-//                          health, outbound registration (JSON array)
+//                          health, outbound registration, leased channels
+//                          (cluster mode; else null) (JSON array)
 //   GET /api/relays        per configured media relay: connection, health,
 //                          sessions, request counters (JSON array; [] without)
+//   GET /api/route?trunk=&number=  the routing a new call would get (mgmt_route.cc)
 // SIP-thread state is never read from the HTTP thread: /api/* post a job to
 // the SIP io_context and await its answer; /healthz reads atomics.
 #include <boost/json/value.hpp>
@@ -64,5 +66,13 @@ boost::json::value callsJson(const std::vector<b2bua::CallInfo>& calls,
                              std::chrono::system_clock::time_point now);
 boost::json::value trunkUsageJson(const std::vector<TrunkUsage>& trunks);
 boost::json::value relaysJson(const std::vector<media::RelayStatus>& relays);
+
+// GET /api/route?trunk=<name>&number=<digits> (mgmt_route.cc): the routing a
+// new call from that trunk would get now; 404 unknown trunk, 503 no snapshot.
+void addRouteProbe(http::Router& router, const MgmtContext& ctx);
+// POST /api/calls/{call_id}/trace (mgmt_trace.cc): SIP tracing on for a call
+// in progress, from now on; either leg's Call-ID. 200 {"call_id": A-leg id}
+// (the sip_traces key), 404 no such call here.
+void addTraceRoutes(http::Router& router, const MgmtContext& ctx);
 
 }  // namespace sbc::app

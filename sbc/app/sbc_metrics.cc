@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <array>
 
+#include <spdlog/spdlog.h>
+
+#include "sbc/common/log.h"
 #include "sbc/sip/headers.h"
 
 namespace sbc::app {
@@ -68,9 +71,10 @@ SbcMetrics::SbcMetrics(metrics::Registry& r) {
            {"trunk", "direction"}},
           {&SbcMetrics::calls_total,
            "sbc_calls_total",
-           "Finished call attempts by the caller's trunk and result (answered, failed, cancelled, "
-           "rejected)",
-           {"trunk", "direction", "result"}},
+           "Finished call attempts by the caller's trunk (trunk), the trunk the call was sent "
+           "to last (outbound_trunk, empty when it never left) and result (answered, failed, "
+           "cancelled, rejected)",
+           {"trunk", "outbound_trunk", "direction", "result"}},
           {&SbcMetrics::call_setup,
            "sbc_call_setup_seconds",
            "Time from INVITE to the first ringing relayed and to the answer",
@@ -78,8 +82,8 @@ SbcMetrics::SbcMetrics(metrics::Registry& r) {
            kSetupBuckets},
           {&SbcMetrics::rejections,
            "sbc_rejections_total",
-           "New calls or requests refused, by trunk and reason (limit, rate, route, auth, "
-           "forbidden)",
+           "New calls or requests refused, by trunk and reason (limit, rate, route; acl, auth, "
+           "forbidden, not_our_number, ported_out with trunk \"\")",
            {"trunk", "reason"}},
           {&SbcMetrics::dropped,
            "sbc_dropped_total",
@@ -111,6 +115,10 @@ SbcMetrics::SbcMetrics(metrics::Registry& r) {
            {"trunk"}},
           {&SbcMetrics::tls_handshake_failures, "sbc_tls_handshake_failures_total",
            "Failed TLS handshakes (inbound and outbound)"},
+          {&SbcMetrics::tls_handshakes,
+           "sbc_tls_handshakes_total",
+           "TLS handshakes by direction (inbound: we are the server) and result (ok, failed)",
+           {"direction", "result"}},
           {&SbcMetrics::connections_open, "sbc_transport_connections_open",
            "Open TCP and TLS connections"},
           {&SbcMetrics::transport_messages,
@@ -155,6 +163,10 @@ SbcMetrics::SbcMetrics(metrics::Registry& r) {
            "Configuration loads that failed (the previous snapshot stayed)"},
           {&SbcMetrics::config_age, "sbc_config_age_seconds",
            "Seconds since the configuration in force was loaded"},
+          {&SbcMetrics::config_loaded_at, "sbc_config_loaded_timestamp_seconds",
+           "Unix time the configuration in force was loaded (absent before the first load)"},
+          {&SbcMetrics::draining, "sbc_draining",
+           "1 while the node drains (POST /api/drain): new calls get 503, calls in progress go on"},
           {&SbcMetrics::node_heartbeat, "sbc_node_heartbeat_timestamp_seconds",
            "Unix time of this node's last committed heartbeat in sbc_nodes"},
           {&SbcMetrics::relay_configured,
@@ -195,6 +207,27 @@ std::string_view callResult(const b2bua::CallRecord& r) {
   return "failed";
 }
 
+std::string callRecordLogLine(const b2bua::CallRecord& r) {
+  using common::logValue;
+  const auto ms = [](b2bua::CallRecord::Time from, b2bua::CallRecord::Time to) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
+  };
+  const bool answered = r.answered();
+  return fmt::format(
+      "event=call_end call_id={} b_call_id={} trunk={} outbound_trunk={} direction={} result={} "
+      "code={} reason={} ended_by={} caller={} callee={} duration_ms={} setup_ms={} failovers={}",
+      logValue(r.a_call_id), logValue(r.b_call_id), logValue(r.inbound_trunk),
+      logValue(r.outbound_trunk), directionName(r.direction), callResult(r), r.final_code,
+      logValue(r.ended_reason), b2bua::toString(r.ended_by), logValue(r.caller_in),
+      logValue(r.callee_in), r.duration().count(), answered ? ms(r.start, r.answer) : 0,
+      r.failover_attempts);
+}
+
+void logCallRecord(const b2bua::CallRecord& r) {
+  if (!spdlog::should_log(spdlog::level::info)) return;
+  spdlog::info("{}", callRecordLogLine(r));
+}
+
 SipSampler::SipSampler(SbcMetrics& m) : m_(m) {
   ringing_ = &m_.call_setup.with({"ringing"});
   answer_ = &m_.call_setup.with({"answer"});
@@ -208,6 +241,10 @@ SipSampler::SipSampler(SbcMetrics& m) : m_(m) {
   counter(m_.dropped, {"unknown_source"});
   counter(m_.dropped, {"flood"});
   m_.tls_handshake_failures.get();
+  for (std::string_view dir : {"inbound", "outbound"}) {
+    for (std::string_view result : {"ok", "failed"}) counter(m_.tls_handshakes, {dir, result});
+  }
+  for (std::string_view reason : {"acl", "auth", "forbidden"}) counter(m_.rejections, {"", reason});
 }
 
 prometheus::Counter& SipSampler::counter(const metrics::CounterFamily& f,
@@ -291,6 +328,9 @@ void SipSampler::sample(const SipSample& s) {
   }
   if (const b2bua::PolicyStats* p = s.policy) {
     add(counter(m_.dropped, {"unknown_source"}), p->dropped_unknown, last_["drop-unknown"]);
+    // A source no trunk's ACL admits: dropped without an answer, and also a
+    // rejection (reason acl) so that every refusal is in one family.
+    add(counter(m_.rejections, {"", "acl"}), p->dropped_unknown, last_["rej-acl"]);
     add(counter(m_.dropped, {"flood"}), p->dropped_flood, last_["drop-flood"]);
     add(counter(m_.identifications, {"acl"}), p->accepted_acl, last_["id-acl"]);
     add(counter(m_.identifications, {"digest"}), p->accepted_digest, last_["id-digest"]);
@@ -301,6 +341,7 @@ void SipSampler::sample(const SipSample& s) {
     add(counter(m_.auth, {"failure"}), p->auth_failures, last_["auth-failure"]);
   }
   setGauge(m_.transactions_active.get(), static_cast<double>(s.transactions));
+  setGauge(m_.draining.get(), s.draining ? 1.0 : 0.0);
 
   for (const b2bua::ChannelLimits::Usage& u : s.usage) {
     const std::string name = trunkName(s.snapshot, u.trunk);
@@ -332,6 +373,12 @@ void SipSampler::sample(const SipSample& s) {
   }
   if (const transport::Stats* t = s.transport) {
     add(m_.tls_handshake_failures.get(), t->tls_handshake_failures, last_["tls-fail"]);
+    add(counter(m_.tls_handshakes, {"inbound", "ok"}), t->tls_handshakes[0], last_["tls-in-ok"]);
+    add(counter(m_.tls_handshakes, {"outbound", "ok"}), t->tls_handshakes[1], last_["tls-out-ok"]);
+    add(counter(m_.tls_handshakes, {"inbound", "failed"}), t->tls_handshake_failed[0],
+        last_["tls-in-failed"]);
+    add(counter(m_.tls_handshakes, {"outbound", "failed"}), t->tls_handshake_failed[1],
+        last_["tls-out-failed"]);
     setGauge(m_.connections_open.get(), static_cast<double>(t->connections_open));
     for (std::size_t i = 0; i < transport::kProtocolCount; ++i) {
       const auto protocol = static_cast<transport::Protocol>(i);
@@ -390,7 +437,8 @@ void SipSampler::onRelayRequest(std::string_view verb, std::string_view result, 
 
 void SipSampler::onCallRecord(const b2bua::CallRecord& r) {
   const std::string_view trunk = r.inbound_trunk;
-  counter(m_.calls_total, {trunk, directionName(r.direction), callResult(r)}).Increment();
+  counter(m_.calls_total, {trunk, r.outbound_trunk, directionName(r.direction), callResult(r)})
+      .Increment();
   if (r.ended_reason == "no-route") counter(m_.rejections, {trunk, "route"}).Increment();
   if (r.ringing != b2bua::CallRecord::Time{}) ringing_->Observe(seconds(r.start, r.ringing));
   if (r.answered()) answer_->Observe(seconds(r.start, r.answer));
@@ -410,6 +458,10 @@ void BackgroundSampler::sample(const BackgroundSample& s,
   m_.config_age.get().Set(s.config_loaded_at == std::chrono::system_clock::time_point{}
                               ? 0.0
                               : std::chrono::duration<double>(now - s.config_loaded_at).count());
+  if (s.config_loaded_at != std::chrono::system_clock::time_point{}) {
+    m_.config_loaded_at.get().Set(
+        std::chrono::duration<double>(s.config_loaded_at.time_since_epoch()).count());
+  }
   m_.cdr_queue_depth.get().Set(static_cast<double>(s.cdr_queue_depth));
   m_.cdr_spool_records.get().Set(static_cast<double>(s.cdr_spool_records));
   if (s.cdr_dropped > cdr_dropped_) {

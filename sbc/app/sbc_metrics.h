@@ -37,7 +37,7 @@ struct SbcMetrics {
   metrics::CounterFamily sip_responses;  // {direction, class}
   metrics::GaugeFamily transactions_active;
   metrics::GaugeFamily calls_active;              // {trunk, direction}
-  metrics::CounterFamily calls_total;             // {trunk, direction, result}
+  metrics::CounterFamily calls_total;             // {trunk, outbound_trunk, direction, result}
   metrics::HistogramFamily call_setup;            // {stage}
   metrics::CounterFamily rejections;              // {trunk, reason}
   metrics::CounterFamily dropped;                 // {cause}
@@ -48,6 +48,7 @@ struct SbcMetrics {
   metrics::GaugeFamily registrations;             // {trunk}
   metrics::GaugeFamily outbound_registration_up;  // {trunk}
   metrics::CounterFamily tls_handshake_failures;
+  metrics::CounterFamily tls_handshakes;  // {direction, result}
   metrics::GaugeFamily connections_open;
   metrics::CounterFamily transport_messages;     // {protocol, direction}
   metrics::CounterFamily transport_bytes;        // {protocol, direction}
@@ -63,6 +64,8 @@ struct SbcMetrics {
   metrics::CounterFamily config_reloads;
   metrics::CounterFamily config_reload_failures;
   metrics::GaugeFamily config_age;
+  metrics::GaugeFamily config_loaded_at;
+  metrics::GaugeFamily draining;
   metrics::GaugeFamily node_heartbeat;
   // Media anchoring (only when relays are configured).
   metrics::GaugeFamily relay_configured;            // {relay}
@@ -82,6 +85,13 @@ struct SbcMetrics {
 // limits, no route) or "failed" (every other unanswered end).
 std::string_view callResult(const b2bua::CallRecord& record);
 
+// One log line per finished call (info), key=value (docs/OPERATIONS.md, "Logs"):
+//   event=call_end call_id=... b_call_id=... trunk=... outbound_trunk=...
+//   direction=... result=... code=... reason=... ended_by=... caller=...
+//   callee=... duration_ms=... setup_ms=... failovers=...
+void logCallRecord(const b2bua::CallRecord& record);
+std::string callRecordLogLine(const b2bua::CallRecord& record);
+
 // What the SIP thread hands the sampler each second.
 struct SipSample {
   const b2bua::EngineStats* engine = nullptr;
@@ -99,6 +109,7 @@ struct SipSample {
   const media::AnchorStats* anchor = nullptr;
   std::size_t anchored_calls = 0;  // relay sessions the anchor holds
   const media::RecordJoinStats* cdr_media = nullptr;
+  bool draining = false;  // POST /api/drain: new calls refused
 };
 
 class SipSampler {

@@ -220,6 +220,8 @@ struct SipNode::Impl {
     engine = std::make_unique<b2bua::Engine>(
         timers, sender, policy, *options.limits, std::move(ec), snapshot,
         [this](b2bua::CallRecord&& r) { onCallRecord(std::move(r)); }, anchor.get());
+    engine->setAcceptingCalls(!draining);
+    engine->setMessageTap(options.trace_tap);
     health = std::make_unique<b2bua::GatewayHealth>(*engine, timers);
     policy.setHealth(health.get());
     outbound = std::make_unique<b2bua::OutboundRegistrar>(*engine, timers, health.get());
@@ -249,6 +251,7 @@ struct SipNode::Impl {
     if (r.ended_reason == "no-route" && r.inbound_trunk_id != 0)
       ++route_rejections[r.inbound_trunk_id];
     if (sampler) sampler->onCallRecord(r);
+    logCallRecord(r);
     if (options.on_call_record) options.on_call_record(std::move(r));
   }
 
@@ -340,6 +343,7 @@ struct SipNode::Impl {
       s.anchored_calls = anchor->sessionCount();
     }
     if (record_join) s.cdr_media = &record_join->stats();
+    s.draining = draining;
     sampler->sample(s);
   }
 
@@ -367,6 +371,7 @@ struct SipNode::Impl {
   uint64_t discarded = 0;
   bool shutting_down = false;
   bool stopped = false;
+  bool draining = false;
   std::size_t ended_by_shutdown = 0;
   std::uint64_t finals_at_shutdown = 0;
 };
@@ -466,6 +471,15 @@ void SipNode::stop() {
   impl_->transport.stop();
 }
 
+void SipNode::setDraining(bool draining) {
+  impl_->draining = draining;
+  if (impl_->engine) impl_->engine->setAcceptingCalls(!draining);
+}
+
+bool SipNode::draining() const {
+  return impl_->draining;
+}
+
 transport::ReloadResult SipNode::reloadCertificates() {
   return impl_->transport.reloadCertificates();
 }
@@ -515,6 +529,7 @@ std::vector<TrunkUsage> SipNode::trunkUsage() const {
     tu.kind = t.kind;
     tu.enabled = t.enabled;
     tu.limits = t.limits;
+    if (impl_->options.leases) tu.leased = impl_->options.leases->leaseOf(t.id);
     if (auto it = usage.find(t.id); it != usage.end()) {
       tu.inbound = it->second.inbound;
       tu.outbound = it->second.outbound;
@@ -553,6 +568,18 @@ std::string SipNode::boundEndpoint(std::size_t listener) const {
 
 b2bua::Engine* SipNode::engine() {
   return impl_->engine.get();
+}
+
+const cfg::Snapshot& SipNode::snapshot() const {
+  return *impl_->snapshot;
+}
+
+b2bua::RoutingDecision SipNode::routeProbe(const sip::Message& invite, const cfg::Trunk& from) {
+  return impl_->policy.route(invite, from, *impl_->snapshot);
+}
+
+bool SipNode::gatewayDown(std::int64_t gateway_id) const {
+  return impl_->health && impl_->health->isDown(gateway_id);
 }
 
 }  // namespace sbc::app

@@ -16,6 +16,7 @@
 #include "sbc/b2bua/call_record.h"
 #include "sbc/b2bua/engine.h"
 #include "sbc/b2bua/gateway_health.h"
+#include "sbc/b2bua/limits.h"
 #include "sbc/b2bua/outbound_registrar.h"
 #include "sbc/b2bua/policy.h"
 #include "sbc/b2bua/registrar.h"
@@ -56,6 +57,8 @@ struct TrunkUsage {
   std::vector<b2bua::GatewayStatus> gateways;
   std::optional<b2bua::OutboundStatus> registration;  // the SBC's own, to a carrier
   std::size_t registered_contacts = 0;                // a PBX's, to us
+  // Cluster mode: channels this node holds of the trunk's limits.
+  std::optional<b2bua::SharedChannelLimits::Lease> leased;
 };
 
 struct SipNodeOptions {
@@ -64,6 +67,9 @@ struct SipNodeOptions {
   // Called on the SIP thread with every finished call; must not block.
   b2bua::CallRecordSink on_call_record;
   b2bua::RegistrationSink* registrations = nullptr;  // optional
+  // Cluster mode: where /api/trunks/usage reads leased channels; else null.
+  const b2bua::SharedChannelLimits* leases = nullptr;
+  b2bua::MessageTap* trace_tap = nullptr;  // SIP tracing; optional
 };
 
 class SipNode {
@@ -90,6 +96,10 @@ class SipNode {
   // the final responses to its BYEs/CANCELs.
   bool shutdownSettled() const;
   void stop();  // closes the transport
+  // Drain (mgmt POST /api/drain): new INVITEs get 503 + Retry-After, calls in
+  // progress go on. Kept across engine rebuilds.
+  void setDraining(bool draining);
+  bool draining() const;
   transport::ReloadResult reloadCertificates();
 
   std::vector<b2bua::CallInfo> activeCalls() const;
@@ -105,6 +115,12 @@ class SipNode {
   // The bound endpoint of listener i ("127.0.0.1:5060").
   std::string boundEndpoint(std::size_t listener) const;
   b2bua::Engine* engine();
+  // GET /api/route: the snapshot new calls use, what the policy's own routing
+  // makes of a (synthetic) INVITE from `from` with it (nothing is sent), and
+  // whether gateway health has a gateway down.
+  const cfg::Snapshot& snapshot() const;
+  b2bua::RoutingDecision routeProbe(const sip::Message& invite, const cfg::Trunk& from);
+  bool gatewayDown(std::int64_t gateway_id) const;
 
  private:
   struct Impl;

@@ -149,6 +149,7 @@ struct Call {
   txn::TimePoint started{};
   txn::TimePoint answered{};
   bool finished = false;  // CDR emitted, channels released
+  bool traced = false;    // SIP tracing on (engine_trace.cc)
 
   Pending* findPending(txn::TxnId client) {
     for (auto& p : pending) {

@@ -76,6 +76,7 @@ bool Engine::Impl::CountingSender::send(const sip::Message& message, std::string
     const int cls = message.statusCode() / 100;
     if (cls >= 1 && cls <= 6) ++stats_.responses_out[static_cast<std::size_t>(cls)];
   }
+  if (impl_.traced_calls != 0) impl_.tapSent(message, wire, to);
   return inner_.send(message, wire, to, owner);
 }
 
@@ -84,7 +85,7 @@ bool Engine::Impl::CountingSender::send(const sip::Message& message, std::string
 Engine::Impl::Impl(txn::TimerService& t, txn::MessageSender& s, Policy& p, ChannelLimits& l,
                    EngineConfig cfg, cfg::SnapshotPtr snap, CallRecordSink sk, MediaAnchor* a)
     : timers(t),
-      sender(s, stats),
+      sender(s, stats, *this),
       layer(t, sender, *this, cfg.layer),
       policy(p),
       limits(l),
@@ -315,6 +316,7 @@ void Engine::Impl::onCallTimer(CallHandle h, CallTimer which) {
 // ---- entry
 
 void Engine::Impl::onReceived(sip::Message m, const txn::Peer& source) {
+  if (traced_calls != 0) tapReceived(m, source);
   if (m.isResponse()) {
     const int cls = m.statusCode() / 100;
     if (cls >= 1 && cls <= 6) ++stats.responses_in[static_cast<std::size_t>(cls)];
@@ -416,7 +418,7 @@ void Engine::Impl::handleOutOfDialog(txn::ServerTransaction& stx, const sip::Mes
   }
   switch (req.method()) {
     case sip::Method::Invite:
-      if (shutting_down) {
+      if (shutting_down || draining) {
         sip::Message r = sip::makeResponse(req, 503, {}, b2bua::makeTag(config.shard));
         r.setHeader(sip::HeaderId::RetryAfter, "30");
         stx.sendResponse(std::move(r));
@@ -681,6 +683,10 @@ bool Engine::endCall(CallHandle call, EndReason reason) {
   return true;
 }
 
+void Engine::setAcceptingCalls(bool accepting) {
+  impl_->draining = !accepting;
+}
+
 void Engine::shutdown() {
   impl_->shutting_down = true;
   std::vector<CallHandle> handles;
@@ -705,6 +711,8 @@ std::vector<CallInfo> Engine::activeCalls() const {
     info.callee = c->record.callee_in;
     info.state = std::string(toString(c->state));
     info.start = c->record.start;
+    info.call_id = c->a.call_id;
+    info.traced = c->traced;
     if (c->answered != txn::TimePoint{}) {
       info.duration = std::chrono::duration_cast<std::chrono::seconds>(now - c->answered);
     }

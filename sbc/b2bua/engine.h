@@ -19,6 +19,7 @@
 
 #include "sbc/b2bua/call_record.h"
 #include "sbc/b2bua/ids.h"
+#include "sbc/b2bua/message_tap.h"
 #include "sbc/b2bua/policy.h"
 #include "sbc/b2bua/sdp_rewriter.h"
 #include "sbc/config/snapshot.h"
@@ -83,6 +84,8 @@ struct CallInfo {
   std::chrono::system_clock::time_point start{};
   std::chrono::seconds duration{0};  // since answer; 0 if not answered
   std::string relay;                 // "address:port" of its media relay (filled by the app)
+  std::string call_id;               // A leg's, as the caller sent it (the trace key)
+  bool traced = false;               // SIP tracing on
 };
 
 inline constexpr std::size_t kRejectCauses = 10;  // RejectCause values
@@ -135,6 +138,17 @@ class Engine final : public RequestSender {
   bool endCall(CallHandle call, EndReason reason);
   // BYEs/CANCELs every call and releases every channel (node shutdown).
   void shutdown();
+  // Drain: false answers every new INVITE 503 with Retry-After (so that the
+  // PBX or carrier fails over) while calls in progress and in-dialog requests
+  // go on as before. True (the default) takes new calls again.
+  void setAcceptingCalls(bool accepting);
+
+  // SIP tracing (engine_trace.cc). The tap gets every message of traced
+  // calls; null: tracing off. traceCall() turns tracing on for a call in
+  // progress, from now on (either leg's Call-ID finds it) and answers its
+  // A-leg Call-ID, the trace key; "" when there is no such call.
+  void setMessageTap(MessageTap* tap);
+  std::string traceCall(std::string_view call_id);
 
   // ---- observation
   std::vector<CallInfo> activeCalls() const;

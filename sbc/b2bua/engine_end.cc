@@ -88,6 +88,7 @@ void Engine::Impl::eraseCall(CallHandle h) {
   auto it = calls.find(h);
   if (it == calls.end()) return;
   Call& c = *it->second;
+  if (c.traced) --traced_calls;
   for (std::size_t i = 0; i < c.timers.size(); ++i) disarm(c, static_cast<CallTimer>(i));
   for (const std::string* id : {&c.a.call_id, &c.b.call_id}) {
     if (id->empty()) continue;

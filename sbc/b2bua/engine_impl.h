@@ -15,6 +15,7 @@
 
 #include "sbc/b2bua/call.h"
 #include "sbc/b2bua/engine.h"
+#include "sbc/b2bua/message_tap.h"
 #include "sbc/b2bua/topology.h"
 #include "sbc/txn/transaction.h"
 
@@ -49,7 +50,8 @@ struct Engine::Impl final : txn::TransactionUser {
   // ---- counting wrapper around the app's sender (stats: messages out)
   class CountingSender final : public txn::MessageSender {
    public:
-    CountingSender(txn::MessageSender& inner, EngineStats& stats) : inner_(inner), stats_(stats) {}
+    CountingSender(txn::MessageSender& inner, EngineStats& stats, Impl& impl)
+        : inner_(inner), stats_(stats), impl_(impl) {}
     bool send(const sip::Message& message, std::string_view wire, const txn::Destination& to,
               txn::TxnId owner) override;
     bool isReliable(const txn::Destination& to) const override { return inner_.isReliable(to); }
@@ -57,6 +59,7 @@ struct Engine::Impl final : txn::TransactionUser {
    private:
     txn::MessageSender& inner_;
     EngineStats& stats_;
+    Impl& impl_;  // for SIP tracing
   };
 
   // ---- TransactionUser
@@ -172,6 +175,14 @@ struct Engine::Impl final : txn::TransactionUser {
   void dispatchInDialog(Call& c, txn::ServerTransaction& stx, const sip::Message& req,
                         LegSide from);
 
+  // ---- engine_trace.cc: SIP tracing (a traced call reports its messages to
+  // the tap; with no call traced, each message costs one branch)
+  void enableTrace(Call& c, bool with_initial_invite);
+  void tapSent(const sip::Message& m, std::string_view wire, const txn::Destination& to);
+  void tapReceived(const sip::Message& m, const txn::Peer& source);
+  void tap(const Call& c, std::string_view call_id, bool inbound, const txn::Peer& peer,
+           std::string_view wire);
+
   // ---- state
   txn::TimerService& timers;
   EngineStats stats;
@@ -196,6 +207,9 @@ struct Engine::Impl final : txn::TransactionUser {
   // layer.onMessage() (set only around that call).
   const Identity* incoming_identity = nullptr;
   bool shutting_down = false;  // after shutdown(): new calls get 503
+  bool draining = false;       // setAcceptingCalls(false): new calls get 503
+  MessageTap* message_tap = nullptr;
+  std::size_t traced_calls = 0;  // calls with traced set, not yet erased
 
   std::unordered_map<std::uint64_t, RequestSender::Callback> ood_requests;
 

@@ -106,6 +106,7 @@ void Engine::Impl::onNewInvite(txn::ServerTransaction& stx, const sip::Message& 
   a.peer_timer = hasToken(req, sip::HeaderId::Supported, "timer");
   a.peer_update = hasToken(req, sip::HeaderId::Allow, "UPDATE");
   by_call_id[a.call_id] = c.handle;
+  if (trunk.sip_trace) enableTrace(c, true);
 
   c.record.inbound_trunk_id = trunk.id;
   c.record.direction = c.direction;
@@ -210,6 +211,31 @@ void Engine::Impl::startAttempt(Call& c) {
       }
       c.attempt.channel = t.trunk;
     }
+    if (anchor && c.attempt.offer && c.b.trunk && c.b.trunk != t.trunk &&
+        (c.b.trunk->realm != t.trunk->realm || c.b.trunk->media != t.trunk->media)) {
+      // The B-leg offer was anchored for a trunk in another realm or with
+      // another media policy (failover or overflow): anchor the caller's
+      // offer again for this one (sbc/media re-creates the relay sessions).
+      const txn::ServerTransaction* stx = layer.findServer(c.a_invite);
+      const ListenerInfo* listener = pickListener(t.trunk->realm, t.protocol);
+      if (stx && listener) {
+        c.b.trunk = t.trunk;
+        c.b.listener = listener;
+        transformSdp(c, LegSide::A, true, stx->request().body(),
+                     [this](Call& call, const std::string* sdp) {
+                       if (call.finished) return;
+                       if (sdp && sendBInvite(call, call.routing.targets[call.attempt.target])) {
+                         return;
+                       }
+                       call.last_failure_code = sdp ? 503 : 488;
+                       call.last_failure_reason.clear();
+                       call.all_timed_out = false;
+                       ++call.attempt.target;
+                       startAttempt(call);
+                     });
+        return;
+      }
+    }
     if (sendBInvite(c, t)) return;
     c.last_failure_code = 503;
     c.last_failure_reason.clear();
@@ -237,6 +263,7 @@ bool Engine::Impl::sendBInvite(Call& c, const Target& t) {
   b.local_tag = b2bua::makeTag(config.shard);
   b.local_cseq = 1;
   b.trunk = t.trunk;
+  if (!c.traced && t.trunk->sip_trace) enableTrace(c, true);
   b.listener = listener;
   b.peer = txn::Destination{t.protocol, t.host, t.port, 0, listener->index};
 

@@ -36,6 +36,9 @@ struct SharedChannelLimits::TrunkState {
   std::atomic<std::int64_t> tat{0};
   std::atomic<std::uint64_t> rejected_limit{0};
   std::atomic<std::uint64_t> rejected_rate{0};
+  // Cluster mode only (see limits.h): channels leased per kind.
+  std::atomic<std::uint32_t> lease_calls{0}, lease_in{0}, lease_out{0};
+  std::atomic<std::uint64_t> rejected_lease{0};
 };
 
 SharedChannelLimits::SharedChannelLimits(std::size_t max_trunks, NowFn now)
@@ -109,8 +112,9 @@ RejectCause SharedChannelLimits::tryAcquire(const cfg::Trunk& trunk, Direction d
   TrunkState* s = findOrCreate(trunk.id);
   if (!s) return RejectCause::ChannelLimit;
   const cfg::Limits& lim = trunk.limits;
-  const std::uint32_t dir_limit =
-      direction == Direction::Inbound ? lim.max_inbound : lim.max_outbound;
+  const bool inbound = direction == Direction::Inbound;
+  const std::uint32_t dir_limit = inbound ? lim.max_inbound : lim.max_outbound;
+  std::atomic<std::uint32_t>& dir_lease = inbound ? s->lease_in : s->lease_out;
 
   std::string key = makeKey(trunk.id, call_key);
   Shard& shard = shardFor(key);
@@ -120,28 +124,64 @@ RejectCause SharedChannelLimits::tryAcquire(const cfg::Trunk& trunk, Direction d
   // Cheap pre-check so that a full trunk does not burn rate tokens.
   auto fits = [&](std::uint64_t packed) {
     std::uint64_t in = inboundOf(packed), out = outboundOf(packed);
-    std::uint64_t mine = direction == Direction::Inbound ? in : out;
+    std::uint64_t mine = inbound ? in : out;
     if (lim.max_calls != 0 && in + out >= lim.max_calls) return false;
     if (dir_limit != 0 && mine >= dir_limit) return false;
     // Never wrap a 32-bit half, whatever the limits say.
     return mine < std::numeric_limits<std::uint32_t>::max();
   };
-  std::uint64_t packed = s->counts.load(std::memory_order_acquire);
+  // Whether `packed` (counts with the new call, or without it when
+  // `with_call` is false) stays within the leases of the limited kinds.
+  auto leased = [&](std::uint64_t packed, bool with_call) {
+    if (!leases_enabled_) return true;
+    const std::uint64_t extra = with_call ? 0 : 1;
+    std::uint64_t in = inboundOf(packed), out = outboundOf(packed);
+    std::uint64_t mine = inbound ? in : out;
+    if (lim.max_calls != 0 && in + out + extra > s->lease_calls.load()) return false;
+    if (dir_limit != 0 && mine + extra > dir_lease.load()) return false;
+    return true;
+  };
+  auto refuseLease = [&] {
+    s->rejected_limit.fetch_add(1, std::memory_order_relaxed);
+    s->rejected_lease.fetch_add(1, std::memory_order_relaxed);
+    if (on_low_) on_low_(trunk.id);
+    return RejectCause::ChannelLimit;
+  };
+  std::uint64_t packed = s->counts.load();
   if (!fits(packed)) {
     s->rejected_limit.fetch_add(1, std::memory_order_relaxed);
     return RejectCause::ChannelLimit;
   }
+  if (!leased(packed, false)) return refuseLease();
   if (!takeToken(*s, lim)) {
     s->rejected_rate.fetch_add(1, std::memory_order_relaxed);
     return RejectCause::CallRate;
   }
-  const std::uint64_t one = direction == Direction::Inbound ? 1 : (std::uint64_t{1} << 32);
+  const std::uint64_t one = inbound ? 1 : (std::uint64_t{1} << 32);
   for (;;) {
     if (!fits(packed)) {
       s->rejected_limit.fetch_add(1, std::memory_order_relaxed);
       return RejectCause::ChannelLimit;
     }
-    if (s->counts.compare_exchange_weak(packed, packed + one, std::memory_order_acq_rel)) break;
+    if (!leased(packed, false)) return refuseLease();
+    // seq_cst (with the lease loads below and the stores in setLease()): see
+    // the locking rules in limits.h.
+    if (s->counts.compare_exchange_weak(packed, packed + one)) break;
+  }
+  if (leases_enabled_) {
+    const std::uint64_t now_packed = packed + one;
+    if (!leased(now_packed, true)) {
+      // The lease shrank between the check and the count: undo.
+      s->counts.fetch_sub(one);
+      return refuseLease();
+    }
+    if (on_low_) {
+      std::uint64_t in = inboundOf(now_packed), out = outboundOf(now_packed);
+      std::uint64_t mine = inbound ? in : out;
+      const bool low = (lim.max_calls != 0 && in + out + low_water_ >= s->lease_calls.load()) ||
+                       (dir_limit != 0 && mine + low_water_ >= dir_lease.load());
+      if (low) on_low_(trunk.id);
+    }
   }
   shard.keys.emplace(std::move(key), direction);
   return RejectCause::None;
@@ -161,8 +201,55 @@ void SharedChannelLimits::release(cfg::TrunkId trunk, std::string_view call_key)
   // Only a key that was counted gets here, once: the count cannot underflow.
   if (TrunkState* s = find(trunk)) {
     const std::uint64_t one = direction == Direction::Inbound ? 1 : (std::uint64_t{1} << 32);
-    s->counts.fetch_sub(one, std::memory_order_acq_rel);
+    s->counts.fetch_sub(one);
   }
+}
+
+void SharedChannelLimits::enableLeases(std::uint32_t low_water,
+                                       std::function<void(cfg::TrunkId)> on_low) {
+  low_water_ = low_water;
+  on_low_ = std::move(on_low);
+  leases_enabled_ = true;
+}
+
+SharedChannelLimits::Lease SharedChannelLimits::setLease(cfg::TrunkId trunk, Lease want,
+                                                         const cfg::Limits& limits) {
+  TrunkState* s = findOrCreate(trunk);
+  if (!s) return {};
+  // Store first, then read the counts (seq_cst): an acquire that counted
+  // before this read is seen here and kept; one that counts after it sees the
+  // new lease in its own re-check.
+  s->lease_calls.store(want.calls);
+  s->lease_in.store(want.inbound);
+  s->lease_out.store(want.outbound);
+  const std::uint64_t packed = s->counts.load();
+  const std::uint32_t in = inboundOf(packed), out = outboundOf(packed);
+  const std::uint64_t total = std::uint64_t{in} + out;
+  Lease got = want;
+  if (limits.max_calls != 0 && total > want.calls)
+    got.calls = static_cast<std::uint32_t>(
+        std::min<std::uint64_t>(total, std::numeric_limits<std::uint32_t>::max()));
+  if (limits.max_inbound != 0) got.inbound = std::max(want.inbound, in);
+  if (limits.max_outbound != 0) got.outbound = std::max(want.outbound, out);
+  if (got.calls != want.calls) s->lease_calls.store(got.calls);
+  if (got.inbound != want.inbound) s->lease_in.store(got.inbound);
+  if (got.outbound != want.outbound) s->lease_out.store(got.outbound);
+  return got;
+}
+
+SharedChannelLimits::Lease SharedChannelLimits::leaseOf(cfg::TrunkId trunk) const {
+  Lease l;
+  if (const TrunkState* s = find(trunk)) {
+    l.calls = s->lease_calls.load();
+    l.inbound = s->lease_in.load();
+    l.outbound = s->lease_out.load();
+  }
+  return l;
+}
+
+std::uint64_t SharedChannelLimits::leaseRejections(cfg::TrunkId trunk) const {
+  const TrunkState* s = find(trunk);
+  return s ? s->rejected_lease.load(std::memory_order_relaxed) : 0;
 }
 
 ChannelLimits::Usage SharedChannelLimits::usageOf(cfg::TrunkId trunk) const {

@@ -18,6 +18,15 @@
 //   but release(trunk, key) must work from whichever thread ends the call
 //   (management hang-up, media timeout posted from elsewhere), and the
 //   ChannelLimits interface is one object shared by all.
+// - Cluster mode (sbc/cluster/) adds a lease per trunk and kind (calls,
+//   inbound, outbound): the channels this node may use of a limit shared with
+//   other nodes. A limited kind then also needs `count < lease`. Leases change
+//   from another thread at any time; an acquire checks the lease again after
+//   its count CAS and undoes the increment if the lease shrank meanwhile, and
+//   setLease() stores a smaller lease before it reads the counts (both
+//   seq_cst). So either the acquire sees the new lease, or setLease() sees
+//   the call and keeps the lease at the channels in use: a call is never
+//   admitted beyond what the node holds in the database.
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -58,6 +67,28 @@ class SharedChannelLimits final : public ChannelLimits {
   std::size_t activeKeys() const;
   std::uint64_t tableFull() const { return table_full_.load(std::memory_order_relaxed); }
 
+  // ---- Cluster mode: leased channels.
+  struct Lease {
+    std::uint32_t calls = 0, inbound = 0, outbound = 0;
+    bool operator==(const Lease&) const = default;
+  };
+  // Turns lease gating on (once, before any traffic): from then on a trunk
+  // with a limit admits calls only within its lease, 0 until setLease().
+  // `on_low` runs on the calling SIP thread (must be cheap and thread-safe)
+  // when an admitted call leaves `low_water` or fewer leased channels free in
+  // some limited kind, and when a call is refused for want of a lease.
+  void enableLeases(std::uint32_t low_water, std::function<void(cfg::TrunkId)> on_low);
+  bool leasesEnabled() const { return leases_enabled_; }
+  // Sets the lease of `trunk` (any thread). A kind limited in `limits` never
+  // goes below the channels in use at that moment: the result is what was
+  // stored, and the caller must hold at least that much in the database.
+  // Unlimited kinds are stored as given (they gate nothing). {} when the
+  // trunk table is full.
+  Lease setLease(cfg::TrunkId trunk, Lease want, const cfg::Limits& limits);
+  Lease leaseOf(cfg::TrunkId trunk) const;
+  // Calls refused for want of a lease (counted in usage().rejected_limit too).
+  std::uint64_t leaseRejections(cfg::TrunkId trunk) const;
+
  private:
   struct TrunkState;
   struct Shard {
@@ -79,6 +110,9 @@ class SharedChannelLimits final : public ChannelLimits {
   NowFn now_;
   Clock::time_point epoch_;
   std::atomic<std::uint64_t> table_full_{0};
+  bool leases_enabled_ = false;
+  std::uint32_t low_water_ = 0;
+  std::function<void(cfg::TrunkId)> on_low_;
 };
 
 }  // namespace sbc::b2bua

@@ -66,7 +66,8 @@ void loadTrunks(pqxx::transaction_base& tx, Snapshot& snap) {
       " country_code, national_prefix, international_prefix, send_plus,"
       " pass_lnp_params, ported_out_action, media_policy,"
       " session_expires, min_se, max_call_seconds, ring_timeout_seconds, failover_timeout_ms,"
-      " register_outbound, register_expires, register_user, version"
+      " register_outbound, register_expires, register_user, version,"
+      " sip_trace"  // 0010
       " FROM trunks ORDER BY id");
   snap.trunks.reserve(rows.size());
   for (const auto& r : rows) {
@@ -105,6 +106,7 @@ void loadTrunks(pqxx::transaction_base& tx, Snapshot& snap) {
     t.register_expires = u32(r[30]);
     t.register_user = r[31].as<std::string>();
     t.version = r[32].as<std::int64_t>();
+    t.sip_trace = r[33].as<bool>();
     snap.trunks.push_back(std::move(t));
   }
 }

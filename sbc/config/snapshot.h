@@ -120,6 +120,7 @@ struct Trunk {
   std::uint32_t max_call_seconds = 14400;    // hard cap
   std::uint32_t ring_timeout_seconds = 120;  // early dialog limit
   std::uint32_t failover_timeout_ms = 4000;  // no 1xx from a gateway: next one
+  bool sip_trace = false;                    // trace every call through this trunk (0010)
   std::int64_t version = 0;
 };
 

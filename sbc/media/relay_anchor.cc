@@ -16,16 +16,12 @@ using b2bua::CallHandle;
 using b2bua::LegSide;
 using b2bua::MediaResult;
 
-struct RelayAnchor::Session {
-  CallHandle handle = 0;
-  std::string call_id;
-  std::optional<std::size_t> relay;
-  bool creating = false;
-  bool created = false;
-  bool released = false;  // released while the create was in flight
-  std::array<std::string, 2> realm;
-  std::array<cfg::MediaPolicy, 2> policy{cfg::MediaPolicy::Rtp, cfg::MediaPolicy::Rtp};
-  std::size_t index = 0;  // the anchored m= line
+// One anchored m= line: a relay session of its own.
+struct StreamState {
+  std::string call_id;   // the relay session id
+  bool created = false;  // the relay has the session
+  bool active = false;   // carried in the current offer/answer exchange
+  bool failed = false;   // the relay refused the last request for it
   // Per leg, [0] A and [1] B.
   std::array<bool, 2> srtp{};
   std::array<std::optional<relayctl::Crypto>, 2> relay_key;  // what the relay sends with
@@ -34,8 +30,41 @@ struct RelayAnchor::Session {
   std::array<bool, 2> feedback{};
   std::array<bool, 2> mux{};
   std::array<relayctl::LegAllocation, 2> alloc;
-  int offer_from = -1;  // leg of the last offer (answers come from the other)
-  bool out_srtp = false;
+  bool out_srtp = false;  // the offer sent on carried SRTP
+  bool rejected = false;  // the answer declined it (port 0)
+};
+
+struct RelayAnchor::Session {
+  CallHandle handle = 0;
+  std::string call_id;  // base of the stream session ids
+  std::optional<std::size_t> relay;
+  int pending = 0;        // relay requests in flight for the current exchange
+  bool released = false;  // released while requests were in flight
+  std::array<std::string, 2> realm;
+  std::array<cfg::MediaPolicy, 2> policy{cfg::MediaPolicy::Rtp, cfg::MediaPolicy::Rtp};
+  // What the current relay sessions were created for: a failover to a trunk
+  // in another realm or with another policy needs new ones.
+  std::array<std::string, 2> created_realm;
+  std::array<cfg::MediaPolicy, 2> created_policy{cfg::MediaPolicy::Rtp, cfg::MediaPolicy::Rtp};
+  unsigned generation = 0;
+  std::size_t primary = 0;           // the m= line whose events end the call
+  std::vector<StreamState> streams;  // by m= line index
+  int offer_from = -1;               // leg of the last offer (answers come from the other)
+
+  bool anyCreated() const {
+    for (const StreamState& st : streams) {
+      if (st.created) return true;
+    }
+    return false;
+  }
+  // "<base>" for the first stream of a call (what one-stream calls always
+  // use), "<base>_m<i>[_g<n>]" for the others and after a re-anchoring.
+  std::string streamId(std::size_t index) const {
+    if (index == 0 && generation == 0) return call_id;
+    std::string id = call_id + "_m" + std::to_string(index);
+    if (generation != 0) id += "_g" + std::to_string(generation);
+    return id;
+  }
 };
 
 namespace {
@@ -74,6 +103,42 @@ std::string describeFailure(const relayctl::ResponseBody& body) {
     return std::string(relayctl::toString(e->code)) + " " + e->field + " " + e->message;
   }
   return "unexpected response";
+}
+
+// Legs a request turns back into plain RTP.
+std::array<bool, 2> plainLegs(const relayctl::RequestBody& request) {
+  std::array<bool, 2> out{};
+  if (const auto* u = std::get_if<relayctl::UpdateRequest>(&request)) {
+    for (int k = 0; k < 2; ++k) out[k] = u->legs[k].plain;
+  }
+  return out;
+}
+
+// The relay's sending keys after an answered create/update: a key in the
+// allocation is the current one; a leg sent back to plain has none.
+void keepKeys(StreamState& st, const std::array<bool, 2>& plain) {
+  for (int k = 0; k < 2; ++k) {
+    if (st.alloc[k].crypto) {
+      st.relay_key[k] = st.alloc[k].crypto;
+    } else if (plain[k]) {
+      st.relay_key[k].reset();
+      st.peer_key[k].reset();
+    }
+  }
+}
+
+// What leg `leg` gets for a stream: the relay's side of that leg.
+LocalStream localFor(const StreamState& st, int leg, bool srtp, bool feedback, bool mux,
+                     std::uint32_t tag) {
+  LocalStream local;
+  local.address = st.alloc[leg].localAddress;
+  local.rtpPort = st.alloc[leg].rtpPort;
+  local.rtcpPort = st.alloc[leg].rtcpPort;
+  local.rtcpMux = mux;
+  if (srtp) local.crypto = st.relay_key[leg];
+  local.cryptoTag = tag;
+  local.feedback = feedback;
+  return local;
 }
 
 }  // namespace
@@ -143,6 +208,10 @@ void RelayAnchor::anchorOffer(CallHandle call, LegSide from, std::string body, C
     it = sessions_.find(call);
   }
   Session& s = *it->second;
+  if (s.pending > 0) {
+    fail(done);
+    return;
+  }
   auto parsed = b2bua::SdpRewriter::parse(body);
   if (!parsed) {
     ++stats_.not_acceptable;
@@ -151,131 +220,180 @@ void RelayAnchor::anchorOffer(CallHandle call, LegSide from, std::string body, C
   }
   const int in = idx(from);
   const int out = 1 - in;
-  auto peer = readOffer(*parsed, s.policy[in]);
-  if (!peer) {
+  auto offer = readOfferStreams(*parsed, s.policy[in]);
+  if (!offer) {
     ++stats_.not_acceptable;
     spdlog::info("call {}: offer from leg {} refused: {}", call, b2bua::toString(from),
-                 toString(peer.error()));
+                 toString(offer.error()));
     fail(done);
     return;
   }
-  const bool out_srtp = offerSrtp(s.policy[out], peer.value().srtp);
-  const std::string suite =
-      peer.value().srtp ? peer.value().spec.crypto->suite : std::string(kDefaultSuite);
-
-  relayctl::RequestBody request;
-  if (!s.created) {
-    if (s.creating) {
+  if (s.anyCreated() && (s.realm != s.created_realm || s.policy != s.created_policy)) {
+    // A failover (or overflow) to a trunk in another realm or with another
+    // media policy: the relay cannot move a leg to another realm, so the
+    // call gets new sessions and the old ones go.
+    spdlog::info("call {}: re-anchoring for the new target (realm {}, media policy {})", call,
+                 s.realm[1], static_cast<int>(s.policy[1]));
+    ++stats_.reanchored;
+    destroyStreams(s, false);
+    s.streams.clear();
+    ++s.generation;
+  }
+  if (!s.relay) {
+    s.relay = client_.pickRelay();
+    if (!s.relay) {
+      ++stats_.no_relay;
+      spdlog::warn("call {}: no healthy media relay", call);
       fail(done);
       return;
     }
-    if (!s.relay) {
-      s.relay = client_.pickRelay();
-      if (!s.relay) {
-        ++stats_.no_relay;
-        spdlog::warn("call {}: no healthy media relay", call);
-        fail(done);
+  }
+  OfferStreams& plan = offer.value();
+  if (s.streams.size() < plan.streams.size()) s.streams.resize(plan.streams.size());
+  s.primary = plan.primary;
+  s.offer_from = in;
+  s.created_realm = s.realm;
+  s.created_policy = s.policy;
+
+  // One request per carried stream, all in flight at once; the SDP is
+  // written when the last one is answered.
+  struct Join {
+    std::shared_ptr<sdp::SessionDescription> sdp;
+    std::vector<std::optional<PeerStream>> peers;
+    Continuation done;
+  };
+  auto join = std::make_shared<Join>();
+  join->sdp = std::make_shared<sdp::SessionDescription>(std::move(*parsed));
+  join->peers = std::move(plan.streams);
+  join->done = std::move(done);
+  std::vector<std::pair<std::size_t, relayctl::RequestBody>> requests;
+  for (std::size_t i = 0; i < s.streams.size(); ++i) {
+    StreamState& st = s.streams[i];
+    st.active = i < join->peers.size() && join->peers[i].has_value();
+    st.failed = false;
+    st.rejected = false;
+    if (!st.active) continue;
+    const PeerStream& p = *join->peers[i];
+    const bool out_srtp = offerSrtp(s.policy[out], p.srtp);
+    const std::string suite = p.srtp ? p.spec.crypto->suite : std::string(kDefaultSuite);
+    st.out_srtp = out_srtp;
+    if (!st.created) {
+      relayctl::CreateRequest c;
+      st.call_id = s.streamId(i);
+      c.callId = st.call_id;
+      c.legs[in] = p.spec;
+      c.legs[out].payloadTypes = p.spec.payloadTypes;
+      c.legs[out].telephoneEventPt = p.spec.telephoneEventPt;
+      if (out_srtp) c.legs[out].crypto = relayctl::Crypto{suite, {}, true};
+      for (int k = 0; k < 2; ++k) {
+        c.legs[k].realm = realmOf(s.realm[k]);
+        c.legs[k].mediaTimeoutSeconds = options_.media_timeout_seconds;
+      }
+      requests.emplace_back(i, std::move(c));
+    } else {
+      relayctl::UpdateRequest u;
+      u.callId = st.call_id;
+      u.legs[in] = toUpdate(p.spec);
+      // A new key from the peer re-keys its leg; the same key changes nothing.
+      // SAVP -> AVP on a leg drops both its keys at the relay.
+      if (p.srtp && p.spec.crypto != st.peer_key[in]) {
+        u.legs[in].crypto = p.spec.crypto;
+      } else if (!p.srtp && st.relay_key[in]) {
+        u.legs[in].plain = true;
+      }
+      u.legs[out].payloadTypes = p.spec.payloadTypes;
+      u.legs[out].telephoneEventPt = p.spec.telephoneEventPt;
+      if (out_srtp && !st.relay_key[out]) {
+        u.legs[out].crypto = relayctl::Crypto{suite, {}, true};
+      } else if (!out_srtp && st.relay_key[out]) {
+        u.legs[out].plain = true;
+      }
+      requests.emplace_back(i, std::move(u));
+    }
+  }
+  s.pending = static_cast<int>(requests.size());
+  std::weak_ptr<bool> alive = alive_;
+  auto finish = [this, call, in, out, join]() {
+    auto sit = sessions_.find(call);
+    if (sit == sessions_.end()) return;
+    Session& ss = *sit->second;
+    if (ss.released) {
+      // The call ended while the relay worked: free what it made.
+      ss.released = false;
+      release(call);
+      return;
+    }
+    std::vector<std::optional<LocalStream>> locals(ss.streams.size());
+    for (std::size_t i = 0; i < ss.streams.size(); ++i) {
+      StreamState& st = ss.streams[i];
+      if (!st.active) continue;
+      if (st.failed) {
+        ++stats_.failures;
+        fail(join->done);
         return;
       }
+      if (st.out_srtp && !st.relay_key[out]) {
+        ++stats_.failures;
+        spdlog::warn("call {}: relay returned no key for the SRTP leg", call);
+        fail(join->done);
+        return;
+      }
+      locals[i] = localFor(st, out, st.out_srtp, st.feedback[in], false, kOurCryptoTag);
     }
-    relayctl::CreateRequest c;
-    c.callId = s.call_id;
-    c.legs[in] = peer.value().spec;
-    c.legs[out].payloadTypes = peer.value().spec.payloadTypes;
-    c.legs[out].telephoneEventPt = peer.value().spec.telephoneEventPt;
-    if (out_srtp) c.legs[out].crypto = relayctl::Crypto{suite, {}, true};
-    for (int k = 0; k < 2; ++k) {
-      c.legs[k].realm = realmOf(s.realm[k]);
-      c.legs[k].mediaTimeoutSeconds = options_.media_timeout_seconds;
+    if (!rewriteStreams(*join->sdp, locals)) {
+      ++stats_.failures;
+      fail(join->done);
+      return;
     }
-    s.creating = true;
-    request = std::move(c);
-  } else {
-    relayctl::UpdateRequest u;
-    u.callId = s.call_id;
-    u.legs[in] = toUpdate(peer.value().spec);
-    // A new key from the peer re-keys its leg; the same key changes nothing.
-    if (peer.value().srtp && peer.value().spec.crypto != s.peer_key[in]) {
-      u.legs[in].crypto = peer.value().spec.crypto;
-    }
-    u.legs[out].payloadTypes = peer.value().spec.payloadTypes;
-    u.legs[out].telephoneEventPt = peer.value().spec.telephoneEventPt;
-    if (out_srtp && !s.relay_key[out]) u.legs[out].crypto = relayctl::Crypto{suite, {}, true};
-    request = std::move(u);
+    join->done(MediaResult{true, join->sdp->serialize()});
+  };
+  for (auto& entry : requests) {
+    const std::size_t i = entry.first;
+    relayctl::RequestBody& request = entry.second;
+    const bool is_create = std::holds_alternative<relayctl::CreateRequest>(request);
+    const std::array<bool, 2> plain = plainLegs(request);
+    client_.send(*s.relay, std::move(request),
+                 [this, alive, call, in, i, is_create, plain, join,
+                  finish](const relayctl::ResponseBody& rsp) {
+                   if (!alive.lock()) return;
+                   auto sit = sessions_.find(call);
+                   if (sit == sessions_.end()) return;
+                   Session& ss = *sit->second;
+                   StreamState& st = ss.streams[i];
+                   const auto* legs = allocationOf(rsp);
+                   if (is_create && legs) {
+                     st.created = true;
+                     ++stats_.sessions_created;
+                   }
+                   if (!legs) {
+                     st.failed = true;
+                     spdlog::warn("call {}: relay refused the offer (m= {}): {}", call, i,
+                                  describeFailure(rsp));
+                   } else {
+                     const PeerStream& p = *join->peers[i];
+                     st.alloc = *legs;
+                     keepKeys(st, plain);
+                     st.srtp[in] = p.srtp;
+                     st.peer_key[in] = p.spec.crypto;
+                     st.peer_tag[in] = p.cryptoTag;
+                     st.feedback[in] = p.feedback;
+                     st.mux[in] = p.spec.rtcpMux;
+                   }
+                   if (--ss.pending == 0) finish();
+                 });
   }
-
-  std::weak_ptr<bool> alive = alive_;
-  auto sdp = std::make_shared<sdp::SessionDescription>(std::move(*parsed));
-  auto peer_stream = std::make_shared<PeerStream>(std::move(peer).value());
-  client_.send(*s.relay, std::move(request),
-               [this, alive, call, in, out, out_srtp, sdp, peer_stream,
-                done = std::move(done)](const relayctl::ResponseBody& rsp) {
-                 if (!alive.lock()) return;
-                 auto sit = sessions_.find(call);
-                 if (sit == sessions_.end()) return;
-                 Session& ss = *sit->second;
-                 const bool was_create = ss.creating;
-                 ss.creating = false;
-                 const auto* legs = allocationOf(rsp);
-                 if (was_create && legs) {
-                   ss.created = true;
-                   ++stats_.sessions_created;
-                 }
-                 if (ss.released) {
-                   // The call ended while the relay worked: free what it made.
-                   if (ss.created)
-                     release(call);
-                   else
-                     sessions_.erase(sit);
-                   return;
-                 }
-                 if (!legs) {
-                   ++stats_.failures;
-                   spdlog::warn("call {}: relay refused the offer: {}", call, describeFailure(rsp));
-                   fail(done);
-                   return;
-                 }
-                 ss.alloc = *legs;
-                 for (int k = 0; k < 2; ++k) {
-                   if (ss.alloc[k].crypto) ss.relay_key[k] = ss.alloc[k].crypto;
-                 }
-                 const PeerStream& p = *peer_stream;
-                 ss.index = p.index;
-                 ss.srtp[in] = p.srtp;
-                 ss.peer_key[in] = p.spec.crypto;
-                 ss.peer_tag[in] = p.cryptoTag;
-                 ss.feedback[in] = p.feedback;
-                 ss.mux[in] = p.spec.rtcpMux;
-                 ss.offer_from = in;
-                 ss.out_srtp = out_srtp;
-                 if (out_srtp && !ss.relay_key[out]) {
-                   ++stats_.failures;
-                   spdlog::warn("call {}: relay returned no key for the SRTP leg", call);
-                   fail(done);
-                   return;
-                 }
-                 LocalStream local;
-                 local.address = ss.alloc[out].localAddress;
-                 local.rtpPort = ss.alloc[out].rtpPort;
-                 local.rtcpPort = ss.alloc[out].rtcpPort;
-                 local.rtcpMux = false;
-                 if (out_srtp) local.crypto = ss.relay_key[out];
-                 local.cryptoTag = kOurCryptoTag;
-                 local.feedback = p.feedback;
-                 if (!rewriteForLeg(*sdp, p.index, local)) {
-                   ++stats_.failures;
-                   fail(done);
-                   return;
-                 }
-                 done(MediaResult{true, sdp->serialize()});
-               });
+  if (requests.empty()) {
+    // readOfferStreams always carries the primary stream.
+    fail(join->done);
+  }
 }
 
 void RelayAnchor::anchorAnswer(CallHandle call, LegSide from, std::string body, Continuation done) {
   ++stats_.answers;
   auto it = sessions_.find(call);
   const int ans = idx(from);
-  if (it == sessions_.end() || !it->second->created || it->second->offer_from != 1 - ans) {
+  if (it == sessions_.end() || !it->second->anyCreated() || it->second->pending > 0 ||
+      it->second->offer_from != 1 - ans) {
     ++stats_.failures;
     fail(done);
     return;
@@ -288,103 +406,181 @@ void RelayAnchor::anchorAnswer(CallHandle call, LegSide from, std::string body, 
     fail(done);
     return;
   }
-  auto peer = readAnswer(*parsed, s.index, s.out_srtp);
-  if (!peer) {
-    ++stats_.not_acceptable;
-    spdlog::info("call {}: answer from leg {} refused: {}", call, b2bua::toString(from),
-                 toString(peer.error()));
-    fail(done);
-    return;
+  struct Join {
+    std::shared_ptr<sdp::SessionDescription> sdp;
+    std::vector<std::optional<PeerStream>> peers;
+    Continuation done;
+  };
+  auto join = std::make_shared<Join>();
+  join->peers.resize(s.streams.size());
+  std::vector<std::pair<std::size_t, relayctl::RequestBody>> requests;
+  for (std::size_t i = 0; i < s.streams.size(); ++i) {
+    StreamState& st = s.streams[i];
+    if (!st.active) continue;
+    st.failed = false;
+    auto peer = readAnswer(*parsed, i, st.out_srtp);
+    if (!peer) {
+      ++stats_.not_acceptable;
+      spdlog::info("call {}: answer from leg {} refused (m= {}): {}", call, b2bua::toString(from),
+                   i, toString(peer.error()));
+      fail(done);
+      return;
+    }
+    st.rejected = peer.value().rejected;
+    if (st.rejected) continue;
+    relayctl::UpdateRequest u;
+    u.callId = st.call_id;
+    u.legs[ans] = toUpdate(peer.value().spec);
+    if (peer.value().srtp && peer.value().spec.crypto != st.peer_key[ans]) {
+      u.legs[ans].crypto = peer.value().spec.crypto;
+    } else if (!peer.value().srtp && st.relay_key[ans]) {
+      u.legs[ans].plain = true;
+    }
+    join->peers[i] = std::move(peer).value();
+    requests.emplace_back(i, std::move(u));
   }
-  auto sdp = std::make_shared<sdp::SessionDescription>(std::move(*parsed));
-  auto finishAnswer = [this, call, off, sdp](bool rejected, const Continuation& cont) {
+  join->sdp = std::make_shared<sdp::SessionDescription>(std::move(*parsed));
+  join->done = std::move(done);
+  auto finish = [this, call, off, join]() {
     auto sit = sessions_.find(call);
     if (sit == sessions_.end()) return;
     Session& ss = *sit->second;
-    // offer_from stays: an 18x and then the 2xx (or a failover target)
-    // answer the same offer again.
-    LocalStream local;
-    local.address = ss.alloc[off].localAddress;
-    local.rtpPort = ss.alloc[off].rtpPort;
-    local.rtcpPort = ss.alloc[off].rtcpPort;
-    local.rtcpMux = ss.mux[off];
-    if (ss.srtp[off]) local.crypto = ss.relay_key[off];
-    local.cryptoTag = ss.peer_tag[off].value_or(kOurCryptoTag);
-    local.feedback = ss.feedback[off];
-    local.rejected = rejected;
-    if ((ss.srtp[off] && !local.crypto) || !rewriteForLeg(*sdp, ss.index, local)) {
-      ++stats_.failures;
-      fail(cont);
+    if (ss.released) {
+      ss.released = false;
+      release(call);
       return;
     }
-    cont(MediaResult{true, sdp->serialize()});
+    // offer_from stays: an 18x and then the 2xx (or a failover target)
+    // answer the same offer again.
+    std::vector<std::optional<LocalStream>> locals(ss.streams.size());
+    for (std::size_t i = 0; i < ss.streams.size(); ++i) {
+      StreamState& st = ss.streams[i];
+      if (!st.active) continue;
+      if (st.failed) {
+        ++stats_.failures;
+        fail(join->done);
+        return;
+      }
+      LocalStream local = localFor(st, off, st.srtp[off], st.feedback[off], st.mux[off],
+                                   st.peer_tag[off].value_or(kOurCryptoTag));
+      local.rejected = st.rejected;
+      if (st.srtp[off] && !local.crypto) {
+        ++stats_.failures;
+        fail(join->done);
+        return;
+      }
+      locals[i] = local;
+    }
+    if (!rewriteStreams(*join->sdp, locals)) {
+      ++stats_.failures;
+      fail(join->done);
+      return;
+    }
+    join->done(MediaResult{true, join->sdp->serialize()});
   };
-  if (peer.value().rejected) {
-    finishAnswer(true, done);
+  if (requests.empty()) {
+    finish();  // every stream declined: nothing for the relay to learn
     return;
   }
-  relayctl::UpdateRequest u;
-  u.callId = s.call_id;
-  u.legs[ans] = toUpdate(peer.value().spec);
-  if (peer.value().srtp && peer.value().spec.crypto != s.peer_key[ans]) {
-    u.legs[ans].crypto = peer.value().spec.crypto;
-  }
+  s.pending = static_cast<int>(requests.size());
   std::weak_ptr<bool> alive = alive_;
-  auto peer_stream = std::make_shared<PeerStream>(std::move(peer).value());
-  client_.send(*s.relay, std::move(u),
-               [this, alive, call, ans, peer_stream, finishAnswer,
-                done = std::move(done)](const relayctl::ResponseBody& rsp) {
-                 if (!alive.lock()) return;
-                 auto sit = sessions_.find(call);
-                 if (sit == sessions_.end()) return;
-                 Session& ss = *sit->second;
-                 const auto* legs = allocationOf(rsp);
-                 if (!legs) {
-                   ++stats_.failures;
-                   spdlog::warn("call {}: relay refused the answer: {}", call,
-                                describeFailure(rsp));
-                   fail(done);
-                   return;
-                 }
-                 ss.alloc = *legs;
-                 for (int k = 0; k < 2; ++k) {
-                   if (ss.alloc[k].crypto) ss.relay_key[k] = ss.alloc[k].crypto;
-                 }
-                 ss.srtp[ans] = peer_stream->srtp;
-                 ss.peer_key[ans] = peer_stream->spec.crypto;
-                 ss.peer_tag[ans] = peer_stream->cryptoTag;
-                 ss.feedback[ans] = peer_stream->feedback;
-                 ss.mux[ans] = peer_stream->spec.rtcpMux;
-                 finishAnswer(false, done);
-               });
+  for (auto& entry : requests) {
+    const std::size_t i = entry.first;
+    relayctl::RequestBody& request = entry.second;
+    const std::array<bool, 2> plain = plainLegs(request);
+    client_.send(
+        *s.relay, std::move(request),
+        [this, alive, call, ans, i, plain, join, finish](const relayctl::ResponseBody& rsp) {
+          if (!alive.lock()) return;
+          auto sit = sessions_.find(call);
+          if (sit == sessions_.end()) return;
+          Session& ss = *sit->second;
+          StreamState& st = ss.streams[i];
+          const auto* legs = allocationOf(rsp);
+          if (!legs) {
+            st.failed = true;
+            spdlog::warn("call {}: relay refused the answer (m= {}): {}", call, i,
+                         describeFailure(rsp));
+          } else {
+            const PeerStream& p = *join->peers[i];
+            st.alloc = *legs;
+            keepKeys(st, plain);
+            st.srtp[ans] = p.srtp;
+            st.peer_key[ans] = p.spec.crypto;
+            st.peer_tag[ans] = p.cryptoTag;
+            st.feedback[ans] = p.feedback;
+            st.mux[ans] = p.spec.rtcpMux;
+          }
+          if (--ss.pending == 0) finish();
+        });
+  }
+}
+
+void RelayAnchor::destroyStreams(Session& s, bool report) {
+  if (!s.relay) return;
+  const std::size_t relay = *s.relay;
+  const CallHandle call = s.handle;
+  // The final stats are the sums over the call's streams (jitter: the
+  // primary stream's), reported once every destroy is answered.
+  struct Join {
+    int pending = 0;
+    bool ok = true;
+    std::array<relayctl::LegStats, 2> legs{};
+  };
+  auto join = std::make_shared<Join>();
+  const std::size_t primary = s.primary;
+  for (std::size_t i = 0; i < s.streams.size(); ++i) {
+    StreamState& st = s.streams[i];
+    if (!st.created) continue;
+    st.created = false;
+    ++join->pending;
+    ++stats_.sessions_destroyed;
+    relayctl::DestroyRequest d;
+    d.callId = st.call_id;
+    std::weak_ptr<bool> alive = alive_;
+    client_.send(relay, std::move(d),
+                 [this, alive, call, i, primary, report, join](const relayctl::ResponseBody& rsp) {
+                   if (!alive.lock()) return;
+                   const auto* r = std::get_if<relayctl::DestroyResponse>(&rsp);
+                   if (!r) {
+                     join->ok = false;
+                     spdlog::warn("call {}: relay destroy failed: {}", call, describeFailure(rsp));
+                   } else {
+                     for (int k = 0; k < 2; ++k) {
+                       relayctl::LegStats& sum = join->legs[k];
+                       const relayctl::LegStats& one = r->legs[k];
+                       sum.packetsIn += one.packetsIn;
+                       sum.bytesIn += one.bytesIn;
+                       sum.packetsOut += one.packetsOut;
+                       sum.bytesOut += one.bytesOut;
+                       sum.lost += one.lost;
+                       sum.srtpAuthFailures += one.srtpAuthFailures;
+                       sum.rtpTimeouts += one.rtpTimeouts;
+                       if (i == primary) sum.jitterUs = one.jitterUs;
+                     }
+                   }
+                   if (--join->pending > 0 || !report) return;
+                   destroying_.erase(call);
+                   if (stats_sink_) stats_sink_(call, join->ok ? &join->legs : nullptr);
+                 });
+  }
+  if (report && join->pending > 0) destroying_[call] = client_.status(relay).endpoint;
 }
 
 void RelayAnchor::release(CallHandle call) {
   auto it = sessions_.find(call);
   if (it == sessions_.end()) return;
   Session& s = *it->second;
-  if (s.creating) {
-    s.released = true;  // destroyed when the create answers
+  if (s.pending > 0) {
+    s.released = true;  // destroyed when the relay answers
     return;
   }
-  if (!s.created || !s.relay) {
+  if (!s.anyCreated() || !s.relay) {
     sessions_.erase(it);
     return;
   }
-  relayctl::DestroyRequest d;
-  d.callId = s.call_id;
-  const std::size_t relay = *s.relay;
+  destroyStreams(s, true);
   sessions_.erase(it);
-  ++stats_.sessions_destroyed;
-  destroying_[call] = client_.status(relay).endpoint;
-  std::weak_ptr<bool> alive = alive_;
-  client_.send(relay, std::move(d), [this, alive, call](const relayctl::ResponseBody& rsp) {
-    if (!alive.lock()) return;
-    destroying_.erase(call);
-    const auto* r = std::get_if<relayctl::DestroyResponse>(&rsp);
-    if (!r) spdlog::warn("call {}: relay destroy failed: {}", call, describeFailure(rsp));
-    if (stats_sink_) stats_sink_(call, r ? &r->legs : nullptr);
-  });
 }
 
 void RelayAnchor::onEvent(std::size_t relay, const relayctl::Event& event) {
@@ -393,9 +589,21 @@ void RelayAnchor::onEvent(std::size_t relay, const relayctl::Event& event) {
   if (id.size() <= prefix.size() || id.compare(0, prefix.size(), prefix) != 0) return;
   CallHandle h = 0;
   auto [p, ec] = std::from_chars(id.data() + prefix.size(), id.data() + id.size(), h);
-  if (ec != std::errc() || p != id.data() + id.size()) return;
+  if (ec != std::errc() || (p != id.data() + id.size() && *p != '_')) return;
   auto it = sessions_.find(h);
   if (it == sessions_.end() || it->second->relay != relay) return;
+  const Session& s = *it->second;
+  std::optional<std::size_t> stream;
+  for (std::size_t i = 0; i < s.streams.size(); ++i) {
+    if (s.streams[i].created && s.streams[i].call_id == id) stream = i;
+  }
+  if (!stream) return;  // a session of an earlier anchoring, already destroyed
+  if (event.kind == relayctl::EventKind::kMediaTimeout && *stream != s.primary) {
+    // Video or a second audio stream may pause; the call's media is the
+    // primary stream's.
+    spdlog::info("call {}: media timeout on secondary m= {} ignored", h, *stream);
+    return;
+  }
   spdlog::info("call {}: relay reports {} on leg {}", h, relayctl::toString(event.kind), event.leg);
   if (event.kind == relayctl::EventKind::kMediaTimeout) {
     ++stats_.media_timeouts;

@@ -1,8 +1,10 @@
 #pragma once
 // b2bua::MediaAnchor over the media relay: every offer and answer of a call
-// goes through one relay session (created on the first offer, updated by
-// answers and re-offers), and the SDP each leg gets carries only the relay's
-// address and ports (sdp_anchor.h). Runs on the SIP thread; the continuation
+// goes through the relay, one relay session per anchored m= line (created on
+// the first offer that carries the line, updated by answers and re-offers,
+// re-created when a failover target is in another realm or has another media
+// policy), and the SDP each leg gets carries only the relay's address and
+// ports (sdp_anchor.h). Runs on the SIP thread; the continuation
 // runs when the relay answers (RelayClient callbacks, same thread).
 //
 // Ends calls through the engine (set with setEndCall) when the relay reports
@@ -47,6 +49,7 @@ struct AnchorStats {
   std::uint64_t no_relay = 0;          // no healthy relay for a new call
   std::uint64_t media_timeouts = 0;    // calls ended by a media timeout event
   std::uint64_t relay_lost_calls = 0;  // calls ended because their relay went away
+  std::uint64_t reanchored = 0;        // calls given new sessions for a new target
 };
 
 class RelayAnchor final : public b2bua::MediaAnchor {
@@ -83,6 +86,9 @@ class RelayAnchor final : public b2bua::MediaAnchor {
 
  private:
   void onEvent(std::size_t relay, const relayctl::Event& event);
+  // Sends destroy for every created stream session of `s`; with `report`,
+  // the summed stats go to the StatsSink once all are answered.
+  void destroyStreams(Session& s, bool report);
   void onRelayLost(std::size_t relay);
 
   RelayClient& client_;

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <charconv>
+#include <vector>
 
 #include "common/relayctl/base64.h"
 
@@ -142,6 +143,13 @@ void describe(const sdp::SessionDescription& sdp, std::size_t index, PeerStream&
   spec.direction = toRelay(d);
 }
 
+// Whether the relay can carry m= line `m` at all: enabled, RTP, not DTLS.
+bool carriable(const sdp::MediaDescription& m) {
+  if (m.isDisabled() || !m.isRtp()) return false;
+  // DTLS-SRTP (UDP/TLS/RTP/...) is not something the relay terminates.
+  return !(m.proto().size() >= 4 && iequals(m.proto().substr(0, 4), "UDP/"));
+}
+
 }  // namespace
 
 std::optional<relayctl::PayloadType> staticPayloadType(std::uint8_t pt) {
@@ -169,25 +177,21 @@ std::optional<std::size_t> pickStream(const sdp::SessionDescription& sdp) {
   const auto media = sdp.media();
   for (std::size_t i = 0; i < media.size(); ++i) {
     const sdp::MediaDescription& m = media[i];
-    if (m.isDisabled() || !m.isRtp()) continue;
-    // DTLS-SRTP (UDP/TLS/RTP/...) is not something the relay terminates.
-    if (m.proto().size() >= 4 && iequals(m.proto().substr(0, 4), "UDP/")) continue;
+    if (!carriable(m)) continue;
     if (iequals(m.mediaType(), "audio")) return i;
     if (!any) any = i;
   }
   return any;
 }
 
-Result<PeerStream> readOffer(const sdp::SessionDescription& offer, cfg::MediaPolicy policy) {
-  const auto index = pickStream(offer);
-  if (!index) {
-    // An offer whose only RTP stream is DTLS-SRTP is refused rather than
-    // answered with a profile the peer did not ask for.
-    return offer.mediaCount() == 0 ? AnchorError::kNoStream : AnchorError::kNotAcceptable;
-  }
+namespace {
+
+// One carriable stream of an offer, checked against the offering leg's policy.
+Result<PeerStream> readOfferStream(const sdp::SessionDescription& offer, std::size_t index,
+                                   cfg::MediaPolicy policy) {
   PeerStream out;
-  describe(offer, *index, out);
-  const sdp::MediaDescription& m = offer.media()[*index];
+  describe(offer, index, out);
+  const sdp::MediaDescription& m = offer.media()[index];
   const bool savp = m.isSrtp();
   if (policy == cfg::MediaPolicy::Rtp) {
     // Plain RTP only: an offer that insists on SRTP cannot be answered.
@@ -209,6 +213,40 @@ Result<PeerStream> readOffer(const sdp::SessionDescription& offer, cfg::MediaPol
     if (!out.srtp) return AnchorError::kNotAcceptable;
   } else if (policy == cfg::MediaPolicy::SrtpMandatory) {
     return AnchorError::kNotAcceptable;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<PeerStream> readOffer(const sdp::SessionDescription& offer, cfg::MediaPolicy policy) {
+  const auto index = pickStream(offer);
+  if (!index) {
+    // An offer whose only RTP stream is DTLS-SRTP is refused rather than
+    // answered with a profile the peer did not ask for.
+    return offer.mediaCount() == 0 ? AnchorError::kNoStream : AnchorError::kNotAcceptable;
+  }
+  return readOfferStream(offer, *index, policy);
+}
+
+Result<OfferStreams> readOfferStreams(const sdp::SessionDescription& offer,
+                                      cfg::MediaPolicy policy) {
+  auto primary = readOffer(offer, policy);
+  if (!primary) return primary.error();
+  OfferStreams out;
+  out.primary = primary.value().index;
+  out.streams.resize(offer.mediaCount());
+  out.streams[out.primary] = std::move(primary).value();
+  std::size_t carried = 1;
+  const auto media = offer.media();
+  for (std::size_t i = 0; i < media.size() && carried < kMaxStreams; ++i) {
+    if (i == out.primary || !carriable(media[i])) continue;
+    // A secondary stream the policy refuses is declined (port 0) rather
+    // than failing the whole call: the primary one still carries the call.
+    if (auto p = readOfferStream(offer, i, policy)) {
+      out.streams[i] = std::move(p).value();
+      ++carried;
+    }
   }
   return out;
 }
@@ -251,10 +289,28 @@ bool offerSrtp(cfg::MediaPolicy policy, bool offering_leg_srtp) {
 
 bool rewriteForLeg(sdp::SessionDescription& sdp, std::size_t index, const LocalStream& local) {
   if (index >= sdp.mediaCount()) return false;
-  if (!sdp.setConnectionAddressEverywhere(local.address)) return false;
+  std::vector<std::optional<LocalStream>> streams(index + 1);
+  streams[index] = local;
+  return rewriteStreams(sdp, streams);
+}
+
+bool rewriteStreams(sdp::SessionDescription& sdp,
+                    const std::vector<std::optional<LocalStream>>& streams) {
+  const std::optional<LocalStream>* first = nullptr;
+  for (const auto& l : streams) {
+    if (l && !l->address.empty()) {
+      first = &l;
+      break;
+    }
+  }
+  if (first == nullptr) return false;
+  const LocalStream& any = **first;
+  // Every stream of one leg is on the same relay address (one relay per
+  // call, one address per realm).
+  if (!sdp.setConnectionAddressEverywhere(any.address)) return false;
   // The engine writes its own o= afterwards; this keeps the function safe to
   // use on its own (refused only for a leniently parsed non-numeric o=).
-  sdp.setOriginAddress(local.address);
+  sdp.setOriginAddress(any.address);
   sdp.removeIce();
   sdp.removeDtls();
   bool disabled_any = false;
@@ -264,13 +320,18 @@ bool rewriteForLeg(sdp::SessionDescription& sdp, std::size_t index, const LocalS
     m.removeIce();
     m.removeDtls();
     m.removeCryptos();
-    if (i != index) {
+    // RFC 5576 source attributes: the cname is often user@private-address
+    // (baresip, browsers), and the SSRCs are the peer's business.
+    m.removeAttributes("ssrc");
+    m.removeAttributes("ssrc-group");
+    if (i >= streams.size() || !streams[i]) {
       // Streams the relay does not carry: no address of the peer may leak.
       if (!m.isDisabled()) disabled_any = true;
       if (!m.setPort(0)) return false;
       m.clearRtcp();
       continue;
     }
+    const LocalStream& local = *streams[i];
     if (local.rejected) {
       if (!m.setPort(0)) return false;
       m.clearRtcp();

@@ -3,9 +3,11 @@
 // stream (readOffer/readAnswer -> relayctl::LegSpec), and the SDP the other
 // leg gets, carrying only the relay's address and ports (rewriteForLeg).
 //
-// One stream per call is anchored (the relay protocol carries one stream per
-// leg): the first enabled audio RTP m= line, else the first enabled RTP one.
-// Every other m= line goes out with port 0 (disabled, RFC 3264 8.2).
+// Every enabled RTP m= line is anchored on a relay session of its own
+// (readOfferStreams); the primary stream (pickStream: the first enabled audio
+// RTP m= line, else the first enabled RTP one) decides whether the offer is
+// acceptable at all. Other m= lines (T.38/UDPTL, DTLS-SRTP, rejected ones, or
+// secondary streams the policy refuses) go out with port 0 (RFC 3264 8.2).
 //
 // Crypto, per the trunk media policy of the leg the SDP comes from / goes to:
 //   rtp            RTP/AVP, no a=crypto (an SAVP offer from such a leg: 488)
@@ -17,6 +19,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "common/relayctl/protocol.h"
 #include "sbc/config/snapshot.h"
@@ -73,6 +76,21 @@ std::optional<std::size_t> pickStream(const sdp::SessionDescription& sdp);
 // An offer received from a leg whose trunk has `policy`.
 Result<PeerStream> readOffer(const sdp::SessionDescription& offer, cfg::MediaPolicy policy);
 
+// At most this many m= lines are anchored per call; further ones go out
+// disabled (each anchored line costs a relay session and a port pair per leg).
+inline constexpr std::size_t kMaxStreams = 4;
+
+// Every m= line of an offer: streams[i] is set for the lines the relay will
+// carry, nullopt for those that go out disabled.
+struct OfferStreams {
+  std::size_t primary = 0;
+  std::vector<std::optional<PeerStream>> streams;
+};
+// Fails as readOffer does when the primary stream is not acceptable; a
+// secondary stream the policy refuses is left out (nullopt), not an error.
+Result<OfferStreams> readOfferStreams(const sdp::SessionDescription& offer,
+                                      cfg::MediaPolicy policy);
+
 // The answer received to an offer we sent on a leg. `index`: the stream we
 // anchored; `we_offered_srtp`: our offer carried a=crypto tag kOurCryptoTag,
 // which the answer must accept.
@@ -98,8 +116,14 @@ struct LocalStream {
 // Rewrites an SDP received from one leg into what the other leg gets: c= at
 // both levels, the anchored m= port and proto, a=rtcp/rtcp-mux, a=crypto as
 // `local` says; ICE and DTLS attributes removed everywhere; every other m=
-// line disabled. Codecs, fmtp, ptime, direction and unknown lines pass.
+// line disabled. Codecs, fmtp, ptime, direction and unknown lines pass;
+// a=ssrc/a=ssrc-group go (their cname often names a private address).
 bool rewriteForLeg(sdp::SessionDescription& sdp, std::size_t index, const LocalStream& local);
+// The same for several anchored streams: streams[i] describes m= line i;
+// lines without an entry (nullopt or past the end) go out disabled. All
+// entries share one relay address; false when there is none.
+bool rewriteStreams(sdp::SessionDescription& sdp,
+                    const std::vector<std::optional<LocalStream>>& streams);
 
 // Payload type -> encoding/clock rate of the static RTP/AVP table (RFC 3551);
 // nullopt for dynamic or unassigned numbers.

@@ -81,9 +81,11 @@ void StreamConnection::onHandshake(const boost::system::error_code& ec) {
   if (state_ == State::kClosed) return;
   if (ec) {
     ++core_->counters().tls_handshake_failures;
+    ++core_->counters().tls_handshake_failed[info_.outbound ? 1 : 0];
     close(CloseReason::kHandshakeFailed, ec.message());
     return;
   }
+  if (isTls()) ++core_->counters().tls_handshakes[info_.outbound ? 1 : 0];
   recordHandshakeDetails();
   state_ = State::kOpen;
   info_.established = true;
@@ -114,6 +116,7 @@ void StreamConnection::onTimer(const boost::system::error_code& ec) {
       return;
     case State::kHandshaking:
       ++core_->counters().tls_handshake_failures;
+      ++core_->counters().tls_handshake_failed[info_.outbound ? 1 : 0];
       close(CloseReason::kHandshakeFailed, "handshake timeout");
       return;
     case State::kOpen:

@@ -191,6 +191,10 @@ struct Stats {
   std::uint64_t connections_rejected = 0;  // inbound refused at max_connections
   std::uint64_t connect_failures = 0;
   std::uint64_t tls_handshake_failures = 0;
+  // By direction, [0] inbound (we are the server), [1] outbound: completed
+  // TLS handshakes and failed ones (the failures also count above).
+  std::array<std::uint64_t, 2> tls_handshakes{};
+  std::array<std::uint64_t, 2> tls_handshake_failed{};
   std::uint64_t framing_errors = 0;
   std::uint64_t send_queue_overflows = 0;
   std::uint64_t idle_timeouts = 0;

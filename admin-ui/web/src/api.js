@@ -9,6 +9,11 @@ export function setCsrfToken(token) {
   csrfToken = token || null;
 }
 
+// For the one request fetch() cannot make: an upload with progress (XHR).
+export function csrfHeader() {
+  return csrfToken ? { "X-CSRF-Token": csrfToken } : {};
+}
+
 export function setUnauthorizedHandler(fn) {
   onUnauthorized = fn;
 }
@@ -44,6 +49,7 @@ export async function request(method, path, body, headers = {}) {
     status: res.status,
     code: err.code,
     field: err.field,
+    issues: err.issues, // port orders: every problem, with its field and line
     message: err.message || `${res.status} ${res.statusText || "error"}`,
   };
 }

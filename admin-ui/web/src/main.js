@@ -3,9 +3,16 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { get, post, setCsrfToken, setUnauthorizedHandler } from "./api.js";
+import { Audit } from "./audit.js";
+import { Cdrs } from "./cdrs.js";
 import { Dids } from "./dids.js";
+import { Ladder } from "./ladder.js";
 import { Dashboard, LiveCalls } from "./live.js";
+import { PortedNumbers } from "./ported.js";
+import { PortOrderBoard, PortOrderCreate, PortOrderView } from "./porting.js";
+import { Routes } from "./routes.js";
 import { TrunkForm, TrunkList } from "./trunks.js";
+import { Users } from "./users.js";
 import { Banner, html, navigate, useRoute } from "./ui.js";
 
 function Login({ onLogin, expired }) {
@@ -50,8 +57,16 @@ const NAV = [
   ["/dashboard", "Dashboard"],
   ["/trunks", "Trunks"],
   ["/dids", "DIDs"],
+  ["/port-orders", "Port orders"],
+  ["/ported-numbers", "Ported numbers"],
   ["/calls", "Live calls"],
+  ["/routes", "Routes"],
+  ["/cdrs", "CDRs"],
+  ["/audit", "Audit log", "operator"], // [path, label, least role]
+  ["/users", "Users", "admin"],
 ];
+const RANK = { viewer: 1, operator: 2, admin: 3 };
+const allowed = (user, role) => !role || (RANK[user.role] || 0) >= RANK[role];
 
 function Layout({ user, route, onLogout, children }) {
   const [open, setOpen] = useState(false);
@@ -63,7 +78,7 @@ function Layout({ user, route, onLogout, children }) {
       <button type="button" class="menu" aria-expanded=${open ? "true" : "false"} aria-controls="nav"
         onClick=${() => setOpen(!open)}>Menu</button>
       <nav id="nav" class=${open ? "open" : ""} aria-label="Main">
-        ${NAV.map(([path, label]) => {
+        ${NAV.filter((n) => allowed(user, n[2])).map(([path, label]) => {
           const current = route === path || route.startsWith(path + "/");
           return html`<a href=${"#" + path} aria-current=${current ? "page" : undefined}>${label}</a>`;
         })}
@@ -81,13 +96,24 @@ function NotFound() {
   return html`<section><h1>Not found</h1><p>There is no page here. <a href="#/dashboard">Go to the dashboard</a>.</p></section>`;
 }
 
-function page(route, canWrite) {
+function page(route, canWrite, user) {
   if (route === "/" || route === "/dashboard") return html`<${Dashboard} />`;
   if (route === "/trunks") return html`<${TrunkList} canWrite=${canWrite} />`;
   const m = route.match(/^\/trunks\/([^/]+)$/);
   if (m) return html`<${TrunkForm} key=${m[1]} id=${decodeURIComponent(m[1])} canWrite=${canWrite} />`;
   if (route === "/dids") return html`<${Dids} canWrite=${canWrite} />`;
+  if (route === "/port-orders") return html`<${PortOrderBoard} canWrite=${canWrite} />`;
+  if (route === "/port-orders/new") return html`<${PortOrderCreate} canWrite=${canWrite} />`;
+  const po = route.match(/^\/port-orders\/([0-9]+)$/);
+  if (po) return html`<${PortOrderView} key=${po[1]} id=${po[1]} canWrite=${canWrite} />`;
+  if (route === "/ported-numbers") return html`<${PortedNumbers} canWrite=${canWrite} />`;
   if (route === "/calls") return html`<${LiveCalls} />`;
+  const tr = route.match(/^\/calls\/([^/]+)\/trace$/);
+  if (tr) return html`<${Ladder} key=${tr[1]} callId=${decodeURIComponent(tr[1])} canWrite=${canWrite} />`;
+  if (route === "/routes") return html`<${Routes} canWrite=${canWrite} />`;
+  if (route === "/cdrs") return html`<${Cdrs} />`;
+  if (route === "/audit") return html`<${Audit} />`;
+  if (route === "/users") return html`<${Users} user=${user} />`;
   return html`<${NotFound} />`;
 }
 
@@ -131,7 +157,7 @@ function App() {
     setUser(null);
   };
   const canWrite = user.role !== "viewer";
-  return html`<${Layout} user=${user} route=${route} onLogout=${logout}>${page(route, canWrite)}</${Layout}>`;
+  return html`<${Layout} user=${user} route=${route} onLogout=${logout}>${page(route, canWrite, user)}</${Layout}>`;
 }
 
 render(html`<${App} />`, document.getElementById("app"));

@@ -1,17 +1,28 @@
-// Trunks: a paged, searchable list and one form for create and edit
-// (main settings, limits, media/header policy and the gateways).
+// Trunks: a paged, searchable list and one form for create and edit with
+// every setting the API takes, in sections: general, limits, gateways, source
+// ACL, credentials (write-only secrets), header policy, numbers, LNP, media
+// and timers, outbound registration. Obvious format errors are caught here;
+// the server's 422 names the field and the message appears next to it.
 import { useEffect, useState } from "preact/hooks";
 import { get, patch, post, query } from "./api.js";
-import { Banner, Field, Pager, bind, focusField, html, navigate } from "./ui.js";
+import { Banner, Field, Pager, bind, fieldId, focusField, html, navigate } from "./ui.js";
 
 const PAGE = 20;
+// [name, min, max] as the server checks them (admin-ui/trunk_routes.cc).
 const NUMBER_FIELDS = [
-  "max_calls", "max_inbound", "max_outbound", "cps", "cps_burst", "reject_code",
-  "session_expires", "min_se", "max_call_seconds", "ring_timeout_seconds", "failover_timeout_ms",
+  ["max_calls", 0, 1e6], ["max_inbound", 0, 1e6], ["max_outbound", 0, 1e6], ["cps", 0, 1e5],
+  ["cps_burst", 0, 1e6], ["reject_code", 400, 699], ["session_expires", 0, 86400], ["min_se", 90, 86400],
+  ["max_call_seconds", 1, 7 * 86400], ["ring_timeout_seconds", 1, 3600], ["failover_timeout_ms", 100, 600000],
+  ["register_expires", 60, 86400],
 ];
+const INTEGER = new Set(NUMBER_FIELDS.map(([k]) => k).filter((k) => k !== "cps"));
 const TEXT_FIELDS = ["name", "description", "kind", "realm", "auth_mode", "pai_trust",
-  "media_policy", "country_code", "reject_reason"];
-const BOOL_FIELDS = ["enabled"];
+  "media_policy", "country_code", "national_prefix", "international_prefix", "reject_reason",
+  "ported_out_action", "register_user"];
+const BOOL_FIELDS = ["enabled", "send_plus", "pass_lnp_params", "register_outbound", "sip_trace"];
+const LIST_FIELDS = ["header_strip", "header_allow_x"];
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
+const HOST = /^[A-Za-z0-9.:_\[\]-]{1,253}$/;
 
 export function TrunkList({ canWrite }) {
   const [offset, setOffset] = useState(0);
@@ -61,18 +72,33 @@ export function TrunkList({ canWrite }) {
   </section>`;
 }
 
-const emptyGateway = () => ({ host: "", port: "5060", transport: "udp", priority: "10", weight: "100", enabled: true });
+
+const emptyGateway = () => ({ host: "", port: "5060", transport: "udp", priority: "10", weight: "100",
+  enabled: true, options_ping: true, tls_server_name: "" });
+const emptyAcl = () => ({ cidr: "", description: "" });
+const emptyCred = () => ({ on: false, stored: false, username: "", realm: "", password: "" });
 
 function toForm(t) {
-  const f = { enabled: true, kind: "carrier", realm: "outside", auth_mode: "acl",
-    media_policy: "rtp", pai_trust: "untrusted" };
+  const f = { enabled: true, kind: "carrier", realm: "outside", auth_mode: "acl", media_policy: "rtp",
+    pai_trust: "untrusted", ported_out_action: "reject_404", send_plus: true, pass_lnp_params: true,
+    header_strip: "", header_allow_x: "", product_header: "", acl: [],
+    cred: { inbound: emptyCred(), outbound: emptyCred() } };
   if (!t) return { ...f, gateways: [emptyGateway()] };
   for (const k of [...TEXT_FIELDS, ...BOOL_FIELDS]) if (t[k] !== undefined && t[k] !== null) f[k] = t[k];
-  for (const k of NUMBER_FIELDS) if (t[k] !== undefined && t[k] !== null) f[k] = String(t[k]);
+  for (const [k] of NUMBER_FIELDS) if (t[k] !== undefined && t[k] !== null) f[k] = String(t[k]);
+  for (const k of LIST_FIELDS) f[k] = (t[k] || []).join(", ");
+  f.product_header = t.product_header ?? "";
   f.gateways = (t.gateways || []).map((g) => ({
     host: g.host, port: String(g.port ?? ""), transport: g.transport || "udp",
     priority: String(g.priority ?? ""), weight: String(g.weight ?? ""), enabled: g.enabled !== false,
+    options_ping: g.options_ping !== false, tls_server_name: g.tls_server_name || "",
   }));
+  f.acl = (t.acl || []).map((a) => ({ cidr: a.cidr, description: a.description || "" }));
+  for (const c of t.credentials || []) {
+    if (c.direction === "inbound" || c.direction === "outbound") {
+      f.cred[c.direction] = { on: true, stored: true, username: c.username || "", realm: c.realm || "", password: "" };
+    }
+  }
   f.version = t.version;
   return f;
 }
@@ -86,26 +112,104 @@ function num(v) {
   return Number.isFinite(n) ? n : s;
 }
 
+const splitList = (s) => String(s || "").split(/[\s,;]+/).map((x) => x.trim()).filter(Boolean);
+const CRED_DIRS = ["inbound", "outbound"];
+
 function toBody(f, editing) {
   const b = {};
   for (const k of TEXT_FIELDS) {
     if (f[k] !== undefined && (f[k] !== "" || editing)) b[k] = f[k];
   }
   for (const k of BOOL_FIELDS) b[k] = !!f[k];
-  for (const k of NUMBER_FIELDS) {
+  for (const [k] of NUMBER_FIELDS) {
     const v = num(f[k] ?? "");
     if (v !== undefined) b[k] = v;
   }
+  for (const k of LIST_FIELDS) b[k] = splitList(f[k]);
+  b.product_header = f.product_header.trim() === "" ? null : f.product_header.trim();
   b.gateways = f.gateways.map((g) => {
-    const out = { host: g.host.trim(), transport: g.transport, enabled: !!g.enabled };
+    const out = { host: g.host.trim(), transport: g.transport, enabled: !!g.enabled, options_ping: !!g.options_ping,
+      tls_server_name: g.transport === "tls" ? g.tls_server_name.trim() : "" };
     for (const k of ["port", "priority", "weight"]) {
       const v = num(g[k]);
       if (v !== undefined) out[k] = v;
     }
     return out;
   });
+  b.acl = f.acl.map((a) => ({ cidr: a.cidr.trim(), description: a.description.trim() }));
+  // Secrets are write-only: an entry without "password" keeps the stored one.
+  b.credentials = [];
+  for (const dir of CRED_DIRS) {
+    const c = f.cred[dir];
+    if (!c.on) continue;
+    const out = { direction: dir, username: c.username.trim(), realm: c.realm.trim() };
+    if (c.password !== "") out.password = c.password;
+    b.credentials.push(out);
+  }
   if (editing) b.version = f.version;
   return b;
+}
+
+function validCidr(s) {
+  const [addr, len, extra] = s.split("/");
+  if (extra !== undefined || !addr) return false;
+  const v4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/.test(addr);
+  const v6 = !v4 && addr.includes(":") && /^[0-9A-Fa-f:.]+$/.test(addr) && (addr.match(/::/g) || []).length <= 1;
+  if (!v4 && !v6) return false;
+  if (len === undefined) return true;
+  return /^\d{1,3}$/.test(len) && Number(len) <= (v4 ? 32 : 128);
+}
+
+// The obvious mistakes, named as the server would name them.
+function clientErrors(f, editing) {
+  const e = {};
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(f.name || "")) e.name = "Letters, digits, . _ - (up to 64), starting with a letter or digit.";
+  for (const [k, lo, hi] of NUMBER_FIELDS) {
+    const s = String(f[k] ?? "").trim();
+    if (s === "") continue;
+    const n = Number(s);
+    if (!Number.isFinite(n) || (INTEGER.has(k) && !Number.isInteger(n))) e[k] = INTEGER.has(k) ? "A whole number." : "A number.";
+    else if (n < lo || n > hi) e[k] = `Between ${lo} and ${hi}.`;
+  }
+  if (f.country_code && !/^[1-9][0-9]{0,2}$/.test(f.country_code)) e.country_code = "1 to 3 digits, not starting with 0.";
+  for (const k of ["national_prefix", "international_prefix"]) {
+    if (f[k] && !/^[0-9]{0,4}$/.test(f[k])) e[k] = "Up to 4 digits.";
+  }
+  for (const k of LIST_FIELDS) {
+    const bad = splitList(f[k]).find((h) => !HEADER_NAME.test(h));
+    if (bad) e[k] = `“${bad}” is not a header name.`;
+  }
+  f.gateways.forEach((g, i) => {
+    if (!HOST.test(g.host.trim())) e[`gateways[${i}].host`] = "A host name or IP address.";
+    const p = Number(g.port);
+    if (g.port !== "" && (!Number.isInteger(p) || p < 1 || p > 65535)) e[`gateways[${i}].port`] = "1 to 65535.";
+  });
+  f.acl.forEach((a, i) => {
+    if (!validCidr(a.cidr.trim())) e[`acl[${i}].cidr`] = "An address or CIDR, e.g. 192.0.2.0/24 or 2001:db8::/32.";
+  });
+  for (const dir of CRED_DIRS) {
+    const c = f.cred[dir];
+    if (!c.on) continue;
+    if (!c.username.trim()) e[`cred.${dir}.username`] = "A user name.";
+    if (!c.stored && c.password === "") e[`cred.${dir}.password`] = "Set a password.";
+  }
+  if (f.auth_mode === "digest" && !f.cred.inbound.on) e["cred.inbound.on"] = "Digest authentication needs the inbound credentials.";
+  if (f.register_outbound && !f.cred.outbound.on) e["cred.outbound.on"] = "Registering needs the outbound credentials.";
+  if (f.register_outbound && !String(f.register_user || "").trim()) e.register_user = "Registering needs the user to register as.";
+  return e;
+}
+
+// "credentials[1].password" -> "cred.outbound.password" (the index is the
+// position in the body sent).
+function serverField(field, body) {
+  const m = /^credentials\[(\d+)\]\.(\w+)$/.exec(field || "");
+  if (!m) return field === "credentials" ? "cred.inbound.on" : field;
+  const c = body.credentials[Number(m[1])];
+  return c ? `cred.${c.direction}.${m[2]}` : field;
+}
+
+function FieldError({ id, error }) {
+  return error ? html`<p class="field-error" id=${id + "-error"} role="alert">${error}</p>` : null;
 }
 
 export function TrunkForm({ id, canWrite }) {
@@ -126,28 +230,54 @@ export function TrunkForm({ id, canWrite }) {
   if (!form) return html`<section><h1>Trunk</h1><${Banner} error=${banner} />
     ${!banner && html`<p class="muted">Loading…</p>`}<p><a href="#/trunks">Back to trunks</a></p></section>`;
 
-  const setGw = (i, key, value) => {
-    const gws = form.gateways.map((g, j) => (j === i ? { ...g, [key]: value } : g));
-    setForm({ ...form, gateways: gws });
+  // Rows of a child list (gateways, acl): inputs named "list[i].key".
+  const setRow = (list, i, key, value) => {
+    const rows = form[list].map((g, j) => (j === i ? { ...g, [key]: value } : g));
+    setForm({ ...form, [list]: rows });
   };
-  const gwErr = (i, key) => errors[`gateways[${i}].${key}`];
-  const gwProps = (i, key, type = "text") => {
-    const name = `gateways[${i}].${key}`;
-    const p = bind(form.gateways[i], (g) => setGw(i, key, g[key]), key, null, type);
-    p.id = "f-" + name.replace(/[^A-Za-z0-9_]+/g, "-").replace(/-+$/, "");
+  const rowProps = (list, i, key, type = "text") => {
+    const name = `${list}[${i}].${key}`;
+    const p = bind(form[list][i], (g) => setRow(list, i, key, g[key]), key, null, type);
+    p.id = fieldId(name);
     p.name = name;
-    if (gwErr(i, key)) {
+    if (errors[name]) {
       p["aria-invalid"] = "true";
       p["aria-describedby"] = p.id + "-error";
     }
     return p;
   };
+  const rowField = (list, i, key, label, cls, extra = {}) => {
+    const p = rowProps(list, i, key);
+    const name = `${list}[${i}].${key}`;
+    return html`<div class=${"field " + cls + (errors[name] ? " invalid" : "")}><label for=${p.id}>${label}</label>
+      <input ...${p} ...${extra} /><${FieldError} id=${p.id} error=${errors[name]} /></div>`;
+  };
+  const gwErr = (i, key) => errors[`gateways[${i}].${key}`];
+
+  // Credentials: inputs named "cred.<direction>.<key>".
+  const setCred = (dir, key, value) => setForm({ ...form, cred: { ...form.cred, [dir]: { ...form.cred[dir], [key]: value } } });
+  const credInput = (dir, key, label, type = "text", hint) => {
+    const name = `cred.${dir}.${key}`;
+    const fid = fieldId(name);
+    return html`<${Field} label=${label} name=${name} error=${errors[name]} hint=${hint}>
+      <input id=${fid} name=${name} type=${type} value=${form.cred[dir][key]} autocomplete=${type === "password" ? "new-password" : "off"}
+        aria-invalid=${errors[name] ? "true" : undefined} aria-describedby=${errors[name] ? fid + "-error" : undefined}
+        onInput=${(e) => setCred(dir, key, e.currentTarget.value)} /></${Field}>`;
+  };
 
   const submit = async (e) => {
     e.preventDefault();
+    setBanner(null);
+    const local = clientErrors(form, editing);
+    const first = Object.keys(local)[0];
+    if (first) {
+      setErrors(local);
+      setBanner(`Please correct the highlighted field${Object.keys(local).length > 1 ? "s" : ""}.`);
+      focusField(first);
+      return;
+    }
     setSaving(true);
     setErrors({});
-    setBanner(null);
     const body = toBody(form, editing);
     const r = editing ? await patch(`/api/v1/trunks/${encodeURIComponent(id)}`, body)
       : await post("/api/v1/trunks", body);
@@ -157,9 +287,10 @@ export function TrunkForm({ id, canWrite }) {
       return;
     }
     if (r.field) {
-      setErrors({ [r.field]: r.message });
+      const f = serverField(r.field, body);
+      setErrors({ [f]: r.message });
       setBanner(`Please correct the highlighted field (${r.field}).`);
-      focusField(r.field);
+      focusField(f);
     } else if (r.status === 409) {
       setBanner(r.message + " Someone may have changed this trunk: reload it to see their version.");
     } else {
@@ -167,31 +298,56 @@ export function TrunkForm({ id, canWrite }) {
     }
   };
 
-  const sel = (name, label, choices) => html`<${Field} label=${label} name=${name} error=${errors[name]}>
+  const sel = (name, label, choices, hint) => html`<${Field} label=${label} name=${name} error=${errors[name]} hint=${hint}>
     <select ...${bind(form, setForm, name, errors)} onChange=${(e) => setForm({ ...form, [name]: e.currentTarget.value })}>
-      ${choices.map((c) => html`<option value=${c}>${c}</option>`)}
+      ${choices.map((c) => (Array.isArray(c) ? html`<option value=${c[0]}>${c[1]}</option>` : html`<option value=${c}>${c}</option>`))}
     </select></${Field}>`;
   const inp = (name, label, type = "text", hint) => html`<${Field} label=${label} name=${name} error=${errors[name]} hint=${hint}>
     <input ...${bind(form, setForm, name, errors, type === "number" ? "text" : type)}
       inputmode=${type === "number" ? "decimal" : undefined} /></${Field}>`;
+  const check = (name, label) => html`<div class=${"field check" + (errors[name] ? " invalid" : "")}>
+    <label><input ...${bind(form, setForm, name, errors, "checkbox")} /> ${label}</label>
+    <${FieldError} id=${fieldId(name)} error=${errors[name]} /></div>`;
+  const area = (name, label, hint) => html`<${Field} label=${label} name=${name} error=${errors[name]} hint=${hint}>
+    <textarea ...${bind(form, setForm, name, errors)} rows="2"></textarea></${Field}>`;
+  const off = !canWrite || saving;
+
+  const credSection = (dir, title, what) => {
+    const c = form.cred[dir];
+    const onName = `cred.${dir}.on`;
+    return html`<div class="cred">
+      <div class=${"field check" + (errors[onName] ? " invalid" : "")}>
+        <label><input type="checkbox" id=${fieldId(onName)} name=${onName} checked=${c.on}
+          aria-invalid=${errors[onName] ? "true" : undefined}
+          onChange=${(e) => setCred(dir, "on", e.currentTarget.checked)} /> ${title}</label>
+        <p class="hint">${what}</p>
+        <${FieldError} id=${fieldId(onName)} error=${errors[onName]} /></div>
+      ${c.on && html`<div class="grid">
+        ${credInput(dir, "username", `${title}: user name`)}
+        ${credInput(dir, "realm", `${title}: digest realm`, "text", "Empty: any / the server's")}
+        ${credInput(dir, "password", c.stored ? `${title}: replace password` : `${title}: set password`, "password",
+          c.stored ? "A password is stored (never shown). Leave empty to keep it." : "Stored encrypted; never shown again.")}
+      </div>`}
+    </div>`;
+  };
 
   return html`<section aria-labelledby="trunk-h">
     <div class="page-head"><h1 id="trunk-h">${editing ? `Trunk ${form.name}` : "New trunk"}</h1>
       <a href="#/trunks">Back to trunks</a></div>
     <${Banner} error=${banner} />
     <form class="form" novalidate onSubmit=${submit}>
-      <fieldset disabled=${!canWrite || saving}>
+      <fieldset disabled=${off}>
         <legend>General</legend>
         <div class="grid">
           ${inp("name", "Name", "text", "Letters, digits, . _ -")}
           ${inp("description", "Description")}
           ${sel("kind", "Kind", ["carrier", "pbx"])}
           ${sel("realm", "Realm", ["outside", "inside"])}
-          ${sel("auth_mode", "Authentication", ["acl", "digest", "register"])}
-          <div class="field check"><label><input ...${bind(form, setForm, "enabled", errors, "checkbox")} /> Enabled</label></div>
+          ${sel("auth_mode", "Authentication", [["acl", "acl (source address)"], ["digest", "digest (credentials)"], ["register", "register (PBX registers)"]])}
+          ${check("enabled", "Enabled")}
         </div>
       </fieldset>
-      <fieldset disabled=${!canWrite || saving}>
+      <fieldset disabled=${off}>
         <legend>Limits</legend>
         <div class="grid">
           ${inp("max_calls", "Max calls", "number", "0 = no limit")}
@@ -200,39 +356,83 @@ export function TrunkForm({ id, canWrite }) {
           ${inp("cps", "Calls per second", "number")}
           ${inp("cps_burst", "CPS burst", "number")}
           ${inp("reject_code", "Reject code", "number", "400–699, 503 by default")}
+          ${inp("reject_reason", "Reject reason header", "text", "e.g. Q.850;cause=34")}
         </div>
       </fieldset>
-      <fieldset disabled=${!canWrite || saving}>
-        <legend>Media and policy</legend>
-        <div class="grid">
-          ${sel("media_policy", "Media", ["rtp", "srtp-optional", "srtp-mandatory"])}
-          ${sel("pai_trust", "P-Asserted-Identity", ["untrusted", "trusted"])}
-          ${inp("country_code", "Country code", "text", "e.g. 44")}
-          ${inp("ring_timeout_seconds", "Ring timeout (s)", "number")}
-          ${inp("max_call_seconds", "Max call length (s)", "number")}
-          ${inp("failover_timeout_ms", "Failover timeout (ms)", "number")}
-        </div>
-      </fieldset>
-      <fieldset disabled=${!canWrite || saving}>
+      <fieldset disabled=${off}>
         <legend>Gateways</legend>
         ${form.gateways.length === 0 && html`<p class="empty">No gateway: calls cannot be sent to this trunk.</p>`}
         ${form.gateways.map((g, i) => html`<div class="gateway" key=${i} role="group" aria-label=${"Gateway " + (i + 1)}>
-          <div class=${"field grow" + (gwErr(i, "host") ? " invalid" : "")}><label for=${gwProps(i, "host").id}>Host</label>
-            <input ...${gwProps(i, "host")} />
-            ${gwErr(i, "host") && html`<p class="field-error" id=${gwProps(i, "host").id + "-error"} role="alert">${gwErr(i, "host")}</p>`}</div>
-          ${["port", "priority", "weight"].map((k) => html`<div class=${"field small" + (gwErr(i, k) ? " invalid" : "")}>
-            <label for=${gwProps(i, k).id}>${k[0].toUpperCase() + k.slice(1)}</label>
-            <input ...${gwProps(i, k)} inputmode="numeric" />
-            ${gwErr(i, k) && html`<p class="field-error" id=${gwProps(i, k).id + "-error"} role="alert">${gwErr(i, k)}</p>`}</div>`)}
-          <div class=${"field small" + (gwErr(i, "transport") ? " invalid" : "")}><label for=${gwProps(i, "transport").id}>Transport</label>
-            <select ...${gwProps(i, "transport")} onChange=${(e) => setGw(i, "transport", e.currentTarget.value)}>
+          ${rowField("gateways", i, "host", "Host", "grow")}
+          ${["port", "priority", "weight"].map((k) => rowField("gateways", i, k, k[0].toUpperCase() + k.slice(1), "small", { inputmode: "numeric" }))}
+          <div class=${"field small" + (gwErr(i, "transport") ? " invalid" : "")}><label for=${rowProps("gateways", i, "transport").id}>Transport</label>
+            <select ...${rowProps("gateways", i, "transport")} onChange=${(e) => setRow("gateways", i, "transport", e.currentTarget.value)}>
               ${["udp", "tcp", "tls"].map((c) => html`<option value=${c}>${c}</option>`)}
             </select></div>
-          <div class="field check"><label><input ...${gwProps(i, "enabled", "checkbox")} /> Enabled</label></div>
+          ${g.transport === "tls" && rowField("gateways", i, "tls_server_name", "TLS server name (SNI, verified)", "grow", { placeholder: "default: the host" })}
+          <div class="field check"><label><input ...${rowProps("gateways", i, "enabled", "checkbox")} /> Enabled</label></div>
+          <div class="field check"><label><input ...${rowProps("gateways", i, "options_ping", "checkbox")} /> OPTIONS ping</label></div>
           <button type="button" class="link danger" onClick=${() => setForm({ ...form, gateways: form.gateways.filter((_, j) => j !== i) })}
             aria-label=${"Remove gateway " + (i + 1)}>Remove</button>
         </div>`)}
         <button type="button" onClick=${() => setForm({ ...form, gateways: [...form.gateways, emptyGateway()] })}>Add gateway</button>
+      </fieldset>
+      <fieldset disabled=${off}>
+        <legend>Source ACL</legend>
+        <p class="hint">Addresses this trunk's requests may come from (auth mode acl). Empty: its gateways' addresses.</p>
+        <${FieldError} id=${fieldId("acl")} error=${errors.acl} />
+        ${form.acl.map((a, i) => html`<div class="gateway" key=${"acl" + i} role="group" aria-label=${"ACL entry " + (i + 1)}>
+          ${rowField("acl", i, "cidr", "CIDR", "grow", { placeholder: "192.0.2.0/24", spellcheck: false })}
+          ${rowField("acl", i, "description", "Note", "grow")}
+          <button type="button" class="link danger" onClick=${() => setForm({ ...form, acl: form.acl.filter((_, j) => j !== i) })}
+            aria-label=${"Remove ACL entry " + (i + 1)}>Remove</button>
+        </div>`)}
+        <button type="button" onClick=${() => setForm({ ...form, acl: [...form.acl, emptyAcl()] })}>Add ACL entry</button>
+      </fieldset>
+      <fieldset disabled=${off}>
+        <legend>Credentials</legend>
+        ${credSection("inbound", "Inbound credentials", "What this trunk must present to us (digest auth, or a PBX's registration).")}
+        ${credSection("outbound", "Outbound credentials", "What we answer a carrier's challenge with, and register with.")}
+      </fieldset>
+      <fieldset disabled=${off}>
+        <legend>Header policy</legend>
+        <div class="grid">
+          ${area("header_strip", "Headers to strip", "Names, separated by commas or spaces")}
+          ${area("header_allow_x", "X- headers to pass through", "Other X- headers are dropped")}
+          ${sel("pai_trust", "P-Asserted-Identity", [["untrusted", "untrusted (removed)"], ["trusted", "trusted (passed on)"]])}
+          ${inp("product_header", "Product header (User-Agent/Server)", "text", "Empty: the node's default")}
+        </div>
+      </fieldset>
+      <fieldset disabled=${off}>
+        <legend>Number normalisation and LNP</legend>
+        <div class="grid">
+          ${inp("country_code", "Country code", "text", "e.g. 44")}
+          ${inp("national_prefix", "National prefix", "text", "e.g. 0")}
+          ${inp("international_prefix", "International prefix", "text", "e.g. 00")}
+          ${check("send_plus", "Send numbers with +")}
+          ${check("pass_lnp_params", "Pass rn/npdi to this trunk")}
+          ${sel("ported_out_action", "Ported-out numbers", [["reject_404", "reject (404)"], ["route_by_lnp", "route by LNP"]])}
+        </div>
+      </fieldset>
+      <fieldset disabled=${off}>
+        <legend>Media and timers</legend>
+        <div class="grid">
+          ${sel("media_policy", "Media", ["rtp", "srtp-optional", "srtp-mandatory"], "SRTP needs TLS signalling to be private")}
+          ${inp("session_expires", "Session-Expires (s)", "number", "0: no session timer")}
+          ${inp("min_se", "Min-SE (s)", "number", "At least 90")}
+          ${inp("ring_timeout_seconds", "Ring timeout (s)", "number")}
+          ${inp("max_call_seconds", "Max call length (s)", "number")}
+          ${inp("failover_timeout_ms", "Failover timeout (ms)", "number")}
+          ${check("sip_trace", "SIP trace every call (both legs, see a call's trace page)")}
+        </div>
+      </fieldset>
+      <fieldset disabled=${off}>
+        <legend>Outbound registration</legend>
+        <div class="grid">
+          ${check("register_outbound", "Register to this trunk's gateway")}
+          ${inp("register_user", "Register as (user)", "text", "Required to register (the AOR user)")}
+          ${inp("register_expires", "Expires (s)", "number", "60–86400")}
+        </div>
       </fieldset>
       ${canWrite && html`<div class="actions">
         <button type="submit" class="primary" disabled=${saving}>${saving ? "Saving…" : editing ? "Save changes" : "Create trunk"}</button>

@@ -123,3 +123,41 @@ export function fmtDuration(seconds) {
   const ss = String(s % 60).padStart(2, "0");
   return hh ? `${hh}:${String(mm).padStart(2, "0")}:${ss}` : `${mm}:${ss}`;
 }
+
+// A column header that sorts the list: sort is "field" or "-field"; a click
+// toggles the direction of the current field, or sorts ascending by another.
+export function SortTh({ field, label, sort, onSort }) {
+  const asc = sort === field;
+  const desc = sort === "-" + field;
+  const aria = asc ? "ascending" : desc ? "descending" : "none";
+  return html`<th scope="col" aria-sort=${aria}>
+    <button type="button" class="sort" onClick=${() => onSort(asc ? "-" + field : field)}>
+      ${label}<span aria-hidden="true">${asc ? " ▲" : desc ? " ▼" : ""}</span>
+    </button>
+  </th>`;
+}
+
+// A destructive action asked twice in place (no window.confirm): the first
+// click shows the question with the real button and a way back.
+export function ConfirmButton({ label, question, confirmLabel, onConfirm, disabled }) {
+  const [asking, setAsking] = useState(false);
+  const yes = useRef(null);
+  useEffect(() => {
+    if (asking && yes.current) yes.current.focus();
+  }, [asking]);
+  if (!asking) {
+    return html`<button type="button" class="danger" disabled=${disabled} onClick=${() => setAsking(true)}>${label}</button>`;
+  }
+  return html`<span class="confirm" role="group" aria-label=${question}>
+    <span>${question}</span>
+    <button type="button" class="danger" ref=${yes} onClick=${async () => { setAsking(false); await onConfirm(); }}>${confirmLabel || label}</button>
+    <button type="button" onClick=${() => setAsking(false)}>Cancel</button>
+  </span>`;
+}
+
+// "2026-01-01T10:00:00.123+00:00" -> the browser's local date and time.
+export function fmtTime(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? String(iso) : d.toLocaleString();
+}

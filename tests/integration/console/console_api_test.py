@@ -153,6 +153,7 @@ dsn = "{db.dsn}"
 migrate = true
 secret_key_file = "{key_file}"
 [auth]
+purge_interval = 1
 max_failed_logins = 3
 lockout = 300
 login_rate_per_minute = 20
@@ -369,13 +370,16 @@ login_rate_per_minute = 20
               "delete audited with its before image")
 
         # ---- session expiry: idle and absolute
+        # Out-of-band edits NOTIFY admin_auth so the consoles' caches let go.
         db.sql("UPDATE sessions SET last_seen_at = now() - interval '31 minutes' "
-               "WHERE user_id = (SELECT id FROM users WHERE username = 'otto')")
+               "WHERE user_id = (SELECT id FROM users WHERE username = 'otto'); NOTIFY admin_auth")
+        time.sleep(0.3)
         check(otto.request("GET", "/api/v1/trunks")[0] == 401, "an idle session expires")
         check(vera.request("GET", "/api/v1/trunks")[0] == 200, "other sessions live on")
         db.sql("UPDATE sessions SET created_at = now() - interval '2 days', "
                "expires_at = now() - interval '1 second' "
-               "WHERE user_id = (SELECT id FROM users WHERE username = 'vera')")
+               "WHERE user_id = (SELECT id FROM users WHERE username = 'vera'); NOTIFY admin_auth")
+        time.sleep(0.3)
         check(vera.request("GET", "/api/v1/trunks")[0] == 401, "a session past its absolute expiry ends")
 
         # ---- lockout after repeated failures (and the right password then fails too)
@@ -394,6 +398,9 @@ login_rate_per_minute = 20
                 break
         check(limited is not None and int(limited) >= 1, "login rate limit per IP with Retry-After")
 
+        last_admin_guard(root)
+        route_tester_without_node(root, db)
+
         # ---- metrics
         status, _, _, text = anon.request("GET", "/metrics")
         check(status == 200 and 'route="/api/v1/trunks"' in text and "admin_logins_total" in text,
@@ -403,6 +410,8 @@ login_rate_per_minute = 20
         if sbc_bin:
             sbc_sees_trunks(sbc_bin, workdir, db, root, key_file)
 
+        cache_and_streaming(admin_bin, static_dir, workdir, db, admin, root)
+
         # ---- logout
         status, _, r, _ = root.request("POST", "/api/v1/logout")
         check(status == 204 and "Max-Age=0" in (r.getheader("Set-Cookie") or ""), "logout clears the cookie")
@@ -410,6 +419,94 @@ login_rate_per_minute = 20
 
         code = admin.stop()
         check(code == 0, f"SIGTERM stops sbc-admin cleanly (exit {code})")
+
+
+def last_admin_guard(root):
+    """The last enabled admin cannot be demoted, disabled or deleted (409)."""
+    status, body, _, _ = root.request("GET", "/api/v1/users?role=admin&sort=username")
+    admins = {u["username"]: u for u in body["items"]}
+    check(status == 200 and {"root", "second"} <= set(admins), f"two admins ({sorted(admins)})")
+    me, other = admins["root"], admins["second"]
+    status, body, _, _ = root.request("PATCH", f"/api/v1/users/{other['id']}",
+                                      {"disabled": True, "version": other["version"]})
+    check(status == 200 and body["disabled"], "an admin disables the other admin")
+    status, body, _, _ = root.request("PATCH", f"/api/v1/users/{me['id']}",
+                                      {"role": "operator", "version": me["version"]})
+    msg = (body or {}).get("error", {}).get("message", "")
+    check(status == 409 and "last enabled admin" in msg and error_field(body) == "role",
+          f"demoting the last enabled admin is refused ({status} {msg})")
+    status, body, _, _ = root.request("PATCH", f"/api/v1/users/{me['id']}",
+                                      {"disabled": True, "version": me["version"]})
+    check(status == 409 and error_field(body) == "disabled", "disabling the last enabled admin is refused")
+    status, body, _, _ = root.request("DELETE", f"/api/v1/users/{me['id']}")
+    check(status == 409 and "last enabled admin" in body["error"]["message"],
+          "deleting the last enabled admin is refused")
+    status, body, _, _ = root.request("GET", f"/api/v1/users/{me['id']}")
+    check(status == 200 and body["role"] == "admin" and not body["disabled"]
+          and body["version"] == me["version"], "the refused changes left the admin untouched")
+    check(root.request("GET", "/api/v1/session")[0] == 200, "and kept the admin's session")
+    # A disabled admin does not count; deleting it while root stays is fine.
+    status, _, _, _ = root.request("DELETE", f"/api/v1/users/{other['id']}")
+    check(status == 204, "deleting a disabled admin while an enabled one remains works")
+
+
+def route_tester_without_node(client, db):
+    status, body, _, _ = client.request("GET", "/api/v1/routes/test?trunk=no-such-trunk&number=1")
+    check(status == 422 and error_field(body) == "trunk", "route tester: an unknown trunk names the field")
+    status, body, _, _ = client.request("GET", "/api/v1/routes/test?trunk=pbx-a")
+    check(status == 422 and error_field(body) == "number", "route tester: the number is required")
+    if db.sql("SELECT count(*) FROM sbc_nodes") == "0":
+        status, body, _, _ = client.request("GET", "/api/v1/routes/test?trunk=pbx-a&number=%2B442071234567")
+        msg = (body or {}).get("error", {}).get("message", "")
+        check(status == 503 and "No SBC node is up" in msg, f"route tester without a node: 503 ({msg})")
+
+
+def route_tester(client, db):
+    """The tester's answer comes from the running sbc's own routing."""
+    status, body, _, _ = client.request("POST", "/api/v1/trunks", {
+        "name": "carrier-rt", "kind": "carrier", "realm": "outside",
+        "gateways": [{"host": "127.0.0.1", "port": 5099, "transport": "udp", "priority": 1},
+                     {"host": "127.0.0.2", "port": 5098, "transport": "tcp", "priority": 2}]})
+    check(status == 201, "route tester: carrier trunk created")
+    carrier = body["id"]
+    status, _, _, _ = client.request("POST", "/api/v1/routes", {"prefix": "4420", "trunk_id": carrier})
+    check(status == 201, "route tester: route 4420 created")
+    db.sql("INSERT INTO ported_numbers (number, routing_number) VALUES ('+442071234568', '+442079999999')")
+
+    def ask(number, trunk="pbx-a"):
+        q = "/api/v1/routes/test?trunk=" + trunk + "&number=" + number.replace("+", "%2B")
+        return client.request("GET", q)
+
+    deadline = time.monotonic() + 5
+    while True:
+        status, body, _, text = ask("+442071234567")
+        if (status == 200 and body["targets"]) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    check(status == 200 and body["node"] == "console-test-node", f"route tester answered by the node ({text[:300]})")
+    check(body["number"] == {"ok": True, "e164": "+442071234567"} and body["direction"] == "outbound",
+          "route tester: normalised number")
+    check(body["lnp"]["source"] == "dip" and not body["lnp"]["ported"], "route tester: LNP looked up, not ported")
+    hops = [(t["trunk"], t["host"], t["port"], t["transport"]) for t in body["targets"]]
+    check(hops == [("carrier-rt", "127.0.0.1", 5099, "UDP"), ("carrier-rt", "127.0.0.2", 5098, "TCP")],
+          f"route tester: gateways in priority order ({hops})")
+    check([r["prefix"] for r in body["routes"]] == ["4420"] and body["reject"] is None,
+          "route tester: the matching route is named")
+    deadline = time.monotonic() + 5
+    while True:  # the ported number reaches the node by its own NOTIFY
+        status, body, _, _ = ask("+442071234568")
+        if (status == 200 and body["lnp"]["ported"]) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    check(status == 200 and body["lnp"]["ported"] and body["lnp"]["routing_number"] == "+442079999999"
+          and ";rn=+442079999999;npdi" in body["targets"][0]["request_user"],
+          f"route tester: a ported number routes on its rn ({body.get('lnp')})")
+    status, body, _, _ = ask("+15551234567")
+    check(status == 200 and not body["targets"] and body["reject"]["code"] == 404,
+          f"route tester: no route -> 404 ({body.get('reject')})")
+    status, body, _, _ = ask("12ab")
+    check(status == 200 and not body["number"]["ok"] and body["reject"] is not None,
+          f"route tester: a bad number says why ({body.get('number')})")
 
 
 def sbc_sees_trunks(sbc_bin, workdir, db, client, key_file):
@@ -488,8 +585,326 @@ port = {out_port}
               f"a dead node is reported, not fatal ({nodes['ghost'].get('error')})")
         status, body, _, _ = client.request("GET", "/api/v1/live/calls")
         check(status == 200 and body["items"] == [] and len(body["nodes"]) == 2, "live calls (none)")
+        dashboard_history(db, client)
+        route_tester(client, db)
     finally:
         sbc.stop()
+
+
+def dashboard_history(db, client):
+    """GET /api/v1/dashboard: the console's own sampler (every 10 s) has the
+    node's trunks, counts calls (not per-trunk sums), and turns CDRs written
+    since its previous sample into calls per minute per trunk."""
+    check(Client(client.port).request("GET", "/api/v1/dashboard")[0] == 401,
+          "the dashboard history needs a session")
+
+    def wait_for(pred, what, timeout=30):
+        deadline = time.monotonic() + timeout
+        body = None
+        while time.monotonic() < deadline:
+            status, body, _, _ = client.request("GET", "/api/v1/dashboard")
+            if status == 200 and pred(body):
+                return body
+            time.sleep(0.5)
+        raise Failure(f"dashboard: {what} (last answer: {json.dumps(body)[:600]})")
+
+    def trunk(body, name):
+        return next((t for t in body["trunks"] if t["name"] == name), None)
+
+    body = wait_for(lambda b: trunk(b, "live-pbx") is not None, "live-pbx sampled")
+    n = len(body["times"])
+    check(body["interval_seconds"] == 10 and body["window_seconds"] == 3600 and n >= 1
+          and len(body["active_calls"]) == n
+          and all(len(t["active"]) == n and len(t["calls_per_minute"]) == n for t in body["trunks"]),
+          f"dashboard series aligned on {n} sample times")
+    t = trunk(body, "live-pbx")
+    check(t["kind"] == "pbx" and t["active"][-1] == 0 and body["active_calls"][-1] == 0,
+          "the sample holds the node's trunk with no call, and 0 active calls")
+    names = {x["name"]: x for x in body["nodes"]}
+    check(names["console-test-node"]["ok"] and not names["ghost"]["ok"],
+          "the sample says which nodes answered")
+    check(isinstance(body["relays"], list), "relay health is part of the sample")
+    # Two CDRs through live-pbx: the next samples count them as call rate.
+    db.sql("INSERT INTO cdrs (uuid, start_time, direction, in_trunk, out_trunk) VALUES "
+           "(gen_random_uuid(), now() - interval '1 min', 'inbound', 'cdr-carrier', 'live-pbx'), "
+           "(gen_random_uuid(), now() - interval '1 min', 'outbound', 'live-pbx', 'cdr-carrier')")
+    body = wait_for(lambda b: trunk(b, "live-pbx") and
+                    any((v or 0) > 0 for v in trunk(b, "live-pbx")["calls_per_minute"]),
+                    "CDRs counted as call rate", timeout=40)
+    rates = [v for v in trunk(body, "live-pbx")["calls_per_minute"] if v]
+    carrier = trunk(body, "cdr-carrier")
+    check(len(rates) == 1 and 0 < rates[0] <= 2 * 60 / 8 and carrier is not None,
+          f"2 CDRs -> one sample of {rates[0]:.1f} calls/min on each trunk, counted once")
+    check(len(body["times"]) > n and body["times"] == sorted(body["times"]),
+          "the history grows, in time order")
+
+
+# ---- session/token cache, streamed imports and exports, X-Forwarded-For
+# (sbc-admin's performance slice; run with SBC_BENCH_LONG=1 for the
+# 1,000,000-row import over HTTP)
+
+def metric_value(client, name, labels):
+    status, _, _, text = client.request("GET", "/metrics")
+    for line in text.splitlines():
+        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def post_body(client, path, body, content_type="text/csv", chunked=False, source="127.0.0.1",
+              extra=None, timeout=600):
+    h = {"Content-Type": content_type}
+    if client.cookie:
+        h["Cookie"] = client.cookie
+    if client.csrf:
+        h["X-CSRF-Token"] = client.csrf
+    h.update(extra or {})
+    conn = http.client.HTTPConnection("127.0.0.1", client.port, timeout=timeout,
+                                      source_address=(source, 0))
+    try:
+        if chunked:
+            def pieces():
+                view = memoryview(body)
+                for i in range(0, len(view), 256 * 1024):
+                    yield bytes(view[i:i + 256 * 1024])
+            conn.request("POST", path, body=pieces(), headers=h, encode_chunked=True)
+        else:
+            conn.request("POST", path, body=body, headers=h)
+        r = conn.getresponse()
+        text = r.read().decode(errors="replace")
+        try:
+            parsed = json.loads(text) if text else None
+        except ValueError:
+            parsed = None
+        return r.status, parsed, text
+    except ConnectionError:
+        # A refused upload may be cut while its unread rest is in flight.
+        return -1, None, ""
+    finally:
+        conn.close()
+
+
+def ported_csv(rows, base=14150000000):
+    lines = ["number,routing_number"]
+    lines.extend(f"+{base + i},+1999{i % 10000000:07d}" for i in range(rows))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def patch_as(root, path, body):
+    status, cur, _, _ = root.request("GET", path)
+    if status != 200:
+        return status, cur
+    body = dict(body)
+    if "version" in cur:
+        body["version"] = cur["version"]
+    status, out, _, _ = root.request("PATCH", path, body)
+    return status, out
+
+
+def cdr_export_flat(db, console, client):
+    """150,000-row CDR export, streamed: complete, and memory stays flat."""
+    rows = 150_000
+    filler = "x" * 120
+    db.sql(f"""INSERT INTO cdrs (uuid, start_time, direction, caller_in, callee_in, sip_code,
+               sip_reason, a_call_id, end_reason)
+               SELECT md5(i::text)::uuid, '2026-05-01T00:00:00Z'::timestamptz + i * interval '1 second',
+                      'inbound', '+1415555' || lpad(i::text, 4, '0'), '+442071838750', 200,
+                      '{filler}', 'call-' || i || '-{filler}', 'bye'
+               FROM generate_series(1, {rows}) i""")
+    pid = console.proc.pid
+    base = rss_kib(pid)
+    peak = base
+    conn = http.client.HTTPConnection("127.0.0.1", console.port, timeout=120)
+    got_rows = 0
+    size = 0
+    try:
+        conn.request("GET", "/api/v1/cdrs.csv?from=2026-05-01T00:00:00Z&to=2026-06-01T00:00:00Z",
+                     headers={"Cookie": client.cookie})
+        r = conn.getresponse()
+        check(r.status == 200 and r.getheader("Transfer-Encoding") == "chunked"
+              and r.getheader("X-Row-Count") == str(rows), "CDR export streams (chunked) with X-Row-Count")
+        tail = b""
+        while True:
+            piece = r.read(256 * 1024)
+            if not piece:
+                break
+            size += len(piece)
+            got_rows += piece.count(b"\r\n")
+            tail = (tail + piece)[-4:]
+            peak = max(peak, rss_kib(pid))
+            time.sleep(0.002)  # a slow client: the server must wait, not buffer
+    finally:
+        conn.close()
+    check(got_rows == rows + 1 and tail.endswith(b"\r\n"), f"all {rows} CDR rows arrive ({got_rows - 1})")
+    grown = (peak - base) / 1024
+    check(grown < 24 and size > 48 * 1024 * 1024,
+          f"memory stays flat during a {size // 1024 // 1024} MiB export (RSS +{grown:.1f} MiB)")
+
+
+
+def cache_and_streaming(admin_bin, static_dir, workdir, db, admin, root):
+    port = admin.port
+    # An expired session row: the periodic purge (every second in this
+    # test's config) deletes it without anyone logging in.
+    db.sql("INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at, "
+           "last_seen_at) SELECT sha256('purge-me'::bytea), id, repeat('c', 32), now() - interval '3 hours', "
+           "now() - interval '1 hour', now() - interval '2 hours' FROM users WHERE username = 'root'")
+
+    # ---- authenticated GETs are answered from the cache
+    hits = metric_value(root, "admin_auth_cache_total", {"result": "hit"})
+    for _ in range(20):
+        check_status = root.request("GET", "/api/v1/session")[0]
+    after = metric_value(root, "admin_auth_cache_total", {"result": "hit"})
+    check(check_status == 200 and after - hits >= 19, f"session GETs hit the cache ({after - hits})")
+    time.sleep(1.5)  # a write-back period
+    check(db.sql("SELECT bool_and(last_seen_at > now() - interval '3 seconds') FROM sessions s "
+                 "JOIN users u ON u.id = s.user_id WHERE u.username = 'root' "
+                 "AND s.expires_at > now()") == "t",
+          "cached uses are written back to sessions.last_seen_at")
+
+    # ---- role change, disable, token revoke: effective on the next request
+    status, body, _, _ = root.request("POST", "/api/v1/users", {"username": "cachey", "role": "operator",
+                                                                "password": "cachey-password-1"})
+    check(status == 201, "user for the cache tests")
+    uid = body["id"]
+    cachey = Client(port)
+    check(cachey.login("cachey", "cachey-password-1")[0] == 200, "cachey logs in")
+    for _ in range(3):
+        check_status = cachey.request("GET", "/api/v1/trunks")[0]
+    check(check_status == 200, "cachey reads (cached)")
+    status, _ = patch_as(root, f"/api/v1/users/{uid}", {"role": "viewer"})
+    check(status == 200, "role changed to viewer")
+    status, _, _, _ = cachey.request("POST", "/api/v1/routes", {"prefix": "99", "trunk_id": 1})
+    check(status in (401, 403), f"a role change is in force at the next request ({status})")
+    cachey2 = Client(port)
+    check(cachey2.login("cachey", "cachey-password-1")[0] == 200, "cachey logs in again")
+    check(cachey2.request("GET", "/api/v1/trunks")[0] == 200, "new session cached")
+    status, _ = patch_as(root, f"/api/v1/users/{uid}", {"disabled": True})
+    check(status == 200, "user disabled")
+    check(cachey2.request("GET", "/api/v1/trunks")[0] == 401, "a disabled user is out at once")
+
+    status, body, _, _ = root.request("POST", "/api/v1/tokens", {"name": "cache-bot", "role": "viewer"})
+    bot = Client(port)
+    bot.bearer = body["token"]
+    tid = body["id"]
+    for _ in range(3):
+        check_status = bot.request("GET", "/api/v1/trunks")[0]
+    check(check_status == 200, "token works (cached)")
+    status, _ = patch_as(root, f"/api/v1/tokens/{tid}", {"revoked": True})
+    check(status == 200, "token revoked")
+    check(bot.request("GET", "/api/v1/trunks")[0] == 401, "a revoked token is refused at once")
+
+    # ---- a second console on the same database: logout on one ends the
+    # session on the other (NOTIFY admin_auth); X-Forwarded-For from a
+    # trusted proxy; a small import limit
+    other_dir = os.path.join(workdir, "other")
+    os.makedirs(other_dir, exist_ok=True)
+    other = Admin(admin_bin, other_dir, f"""
+log_level = "info"
+shutdown_grace = 2
+[http]
+address = "127.0.0.1"
+port = 0
+max_import_bytes = 100000
+trusted_proxies = ["127.0.0.1", "10.0.0.0/8"]
+[database]
+dsn = "{db.dsn}"
+[auth]
+login_rate_per_minute = 1000
+""")
+    # ASan keeps freed memory in quarantine (256 MB): RSS would measure that,
+    # not the export's footprint.
+    saved_asan = os.environ.get("ASAN_OPTIONS")
+    os.environ["ASAN_OPTIONS"] = ((saved_asan + ":") if saved_asan else "") + "quarantine_size_mb=1"
+    try:
+        other.start()
+    finally:
+        if saved_asan is None:
+            os.environ.pop("ASAN_OPTIONS", None)
+        else:
+            os.environ["ASAN_OPTIONS"] = saved_asan
+    try:
+        deadline = time.monotonic() + 15
+        while Client(other.port).request("GET", "/healthz")[0] != 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # its LISTEN connection
+        user = Client(port)
+        check(user.login("root", ADMIN_PASSWORD)[0] == 200, "root logs in on console A")
+        via_b = Client(other.port)
+        via_b.cookie, via_b.csrf = user.cookie, user.csrf
+        for _ in range(3):
+            check_status = via_b.request("GET", "/api/v1/session")[0]
+        check(check_status == 200, "the session works on console B (cached there)")
+        check(user.request("POST", "/api/v1/logout")[0] == 204, "logout on console A")
+        gone = None
+        started = time.monotonic()
+        while time.monotonic() - started < 3:
+            if via_b.request("GET", "/api/v1/session")[0] == 401:
+                gone = time.monotonic() - started
+                break
+            time.sleep(0.01)
+        check(gone is not None and gone < 1.0, f"console B drops the session within 1 s ({gone})")
+
+        # X-Forwarded-For: believed from a trusted proxy only.
+        Client(other.port).request("POST", "/api/v1/login", {"username": "root", "password": "nope-1234567"},
+                                   headers={"X-Forwarded-For": "198.51.100.9, 10.1.2.3"})
+        Client(other.port, source="127.0.0.2").request(
+            "POST", "/api/v1/login", {"username": "root", "password": "nope-1234567"},
+            headers={"X-Forwarded-For": "203.0.113.77"})
+        ips = db.sql("SELECT string_agg(host(client_ip), ',' ORDER BY id) FROM audit_log "
+                     "WHERE action LIKE 'login_%' AND who = 'root'")
+        check("198.51.100.9" in ips and "203.0.113.77" not in ips and "127.0.0.2" in ips,
+              f"X-Forwarded-For used only from trusted proxies ({ips})")
+        db.sql("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE username = 'root'")
+
+        # Streamed import over its own limit: 413 before anything is imported.
+        admin_b = Client(other.port)
+        check(admin_b.login("root", ADMIN_PASSWORD)[0] == 200, "root logs in on console B")
+        status, _, _ = post_body(admin_b, "/api/v1/ported-numbers/import", ported_csv(10000, 14160000000))
+        check(status in (413, -1), f"an import over http.max_import_bytes is refused ({status})")
+        status, _, _ = post_body(admin_b, "/api/v1/ported-numbers/import",
+                                 ported_csv(10000, 14160000000), chunked=True)
+        check(status in (413, -1), f"a chunked import over the limit is refused too ({status})")
+        check(db.sql("SELECT count(*) FROM ported_numbers WHERE number LIKE '+1416%'") == "0",
+              "nothing imported from a refused upload")
+        cdr_export_flat(db, other, admin_b)
+    finally:
+        other.stop()
+
+    # ---- 50,000-row import over HTTP, streamed (chunked upload)
+    n = 50_000
+    body = ported_csv(n, 14170000000)
+    started = time.monotonic()
+    status, res, text = post_body(root, "/api/v1/ported-numbers/import", body, chunked=True)
+    took = time.monotonic() - started
+    check(status == 200 and res["status"] == "imported" and res["inserted"] == n,
+          f"{n}-row CSV import over HTTP in {took:.1f} s ({text[:200]})")
+    check(db.sql("SELECT count(*) FROM ported_numbers WHERE number LIKE '+1417%'") == str(n),
+          "all rows in ported_numbers")
+    if os.environ.get("SBC_BENCH_LONG", "").lower() in ("1", "on", "true", "yes"):
+        n = 1_000_000
+        body = ported_csv(n, 14180000000)
+        started = time.monotonic()
+        status, res, text = post_body(root, "/api/v1/ported-numbers/import", body)
+        took = time.monotonic() - started
+        check(status == 200 and res["status"] == "imported" and res["inserted"] == n and took < 60,
+              f"1,000,000-row import ({len(body) // 1024 // 1024} MiB) over HTTP in {took:.1f} s")
+
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if db.sql("SELECT count(*) FROM sessions WHERE token_hash = sha256('purge-me'::bytea)") == "0":
+            break
+        time.sleep(0.2)
+    check(db.sql("SELECT count(*) FROM sessions WHERE token_hash = sha256('purge-me'::bytea)") == "0",
+          "expired sessions are purged periodically")
 
 
 def main():

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -51,6 +52,11 @@ class FakeNode(http.server.BaseHTTPRequestHandler):
                      "gateways": [{"id": 1, "host": "198.51.100.9", "port": 5060, "state": "up"},
                                   {"id": 2, "host": "198.51.100.10", "port": 5060,
                                    "state": "down"}]}]
+        elif self.path.startswith("/api/route?"):
+            body = FakeNode.route_answer(urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query))
+            if body is None:
+                self.send_error(404)
+                return
         else:
             self.send_error(404)
             return
@@ -63,6 +69,30 @@ class FakeNode(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+    @staticmethod
+    def route_answer(q):
+        """GET /api/route in the shape sbc/app/mgmt_route.cc answers (the
+        real node's answer is checked by console_api_test.py)."""
+        trunk = (q.get("trunk") or [""])[0]
+        number = (q.get("number") or [""])[0]
+        if trunk != "pbx-a":
+            return None
+        e164 = "+" + "".join(c for c in number if c.isdigit())
+        return {"config_generation": 3, "input": number, "direction": "outbound",
+                "trunk": {"id": 2, "name": trunk, "kind": "pbx", "enabled": True},
+                "number": {"ok": True, "e164": e164},
+                "lnp": {"source": "dip", "ported": False, "routing_number": e164, "rn": None,
+                        "npdi": True},
+                "routes": [{"prefix": "4420", "trunk_id": 1, "trunk": "carrier-a",
+                            "priority": 5, "weight": 100}],
+                "targets": [{"trunk_id": 1, "trunk": "carrier-a", "host": "198.51.100.7",
+                             "port": 5061, "transport": "TCP", "gateway_id": 1,
+                             "request_user": e164 + ";npdi", "to_user": e164, "down": False},
+                            {"trunk_id": 1, "trunk": "carrier-a", "host": "198.51.100.8",
+                             "port": 5060, "transport": "UDP", "gateway_id": 2,
+                             "request_user": e164 + ";npdi", "to_user": e164, "down": True}],
+                "reject": None}
 
 
 def register_nodes(db, node_port, dead_port):
@@ -109,6 +139,35 @@ secret_key_file = "{key_file}"
         threading.Thread(target=node.serve_forever, daemon=True).start()
         try:
             register_nodes(db, node.server_address[1], sbctest.free_port())
+            # One finished call for the CDR page (an hour ago: inside its default range).
+            db.sql("INSERT INTO cdrs (uuid, start_time, answer_time, end_time, duration_ms, direction, "
+                   "node, a_call_id, b_call_id, in_trunk, out_trunk, caller_in, callee_in, caller_out, "
+                   "callee_out, sip_code, sip_reason, q850_cause, ended_by, a_packets, a_packets_lost, "
+                   "a_jitter_ms, b_packets, b_packets_lost, b_jitter_ms) VALUES "
+                   "(gen_random_uuid(), now() - interval '1 hour', now() - interval '59 minutes', "
+                   "now() - interval '57 minutes', 120000, 'inbound', 'node-a', 'a-call-1@test', "
+                   "'b-call-1', 'carrier-x', 'pbx-x', '+15551230009', '+442071234567', "
+                   "'+15551230009', '+442071234567', 200, 'OK', 16, 'caller', 6000, 12, 2.5, "
+                   "5990, 3, 1.5)")
+            # Its SIP trace, for the ladder page (what sbc/trace writes).
+            db.sql("INSERT INTO sip_traces (call_id, leg, direction, at, node, transport, local, "
+                   "remote, message) VALUES "
+                   "('a-call-1@test', 'a', 'in', now() - interval '1 hour', 'node-a', 'udp', "
+                   "'203.0.113.1:5060', '198.51.100.9:5060', E'INVITE sip:+442071234567@203.0.113.1 "
+                   "SIP/2.0\\r\\nVia: SIP/2.0/UDP 198.51.100.9:5060;branch=z9hG4bK1\\r\\n"
+                   "Call-ID: a-call-1@test\\r\\nCSeq: 1 INVITE\\r\\n\\r\\n'), "
+                   "('a-call-1@test', 'b', 'out', now() - interval '1 hour' + interval '5 ms', "
+                   "'node-a', 'udp', '10.0.0.1:5060', '10.0.0.20:5060', E'INVITE "
+                   "sip:+442071234567@10.0.0.20 SIP/2.0\\r\\nVia: SIP/2.0/UDP 10.0.0.1:5060;"
+                   "branch=z9hG4bK2\\r\\nCall-ID: b-call-1\\r\\nCSeq: 1 INVITE\\r\\n\\r\\n'), "
+                   "('a-call-1@test', 'b', 'in', now() - interval '1 hour' + interval '40 ms', "
+                   "'node-a', 'udp', '10.0.0.1:5060', '10.0.0.20:5060', E'SIP/2.0 180 Ringing"
+                   "\\r\\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK2\\r\\nCall-ID: "
+                   "b-call-1\\r\\nCSeq: 1 INVITE\\r\\n\\r\\n'), "
+                   "('a-call-1@test', 'a', 'out', now() - interval '1 hour' + interval '42 ms', "
+                   "'node-a', 'udp', '203.0.113.1:5060', '198.51.100.9:5060', E'SIP/2.0 180 "
+                   "Ringing\\r\\nVia: SIP/2.0/UDP 198.51.100.9:5060;branch=z9hG4bK1\\r\\n"
+                   "Call-ID: a-call-1@test\\r\\nCSeq: 1 INVITE\\r\\n\\r\\n')")
             env = dict(os.environ, SBC_UI_URL=f"http://127.0.0.1:{admin.port}/",
                        SBC_UI_USER=USER, SBC_UI_PASSWORD=PASSWORD,
                        SBC_UI_WEB_DIR=web_dir, SBC_UI_ARTIFACTS=artifacts,

@@ -12,17 +12,24 @@ the SDP SIPp sends (-set rtp_ip/rtp_port). Needs SBC_TEST_DSN (ctest).
 """
 import argparse
 import json
+import math
 import os
 import random
 import re
+import shutil
 import socket
+import struct
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
+import wave
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "calls"))
-from harness import (CARRIER1_IP, CARRIER_MEDIA_IP, PBX_IP, PBX_MEDIA_IP,  # noqa: E402
+from harness import (CARRIER1_IP, CARRIER2_IP, CARRIER_MEDIA_IP, PBX_IP,  # noqa: E402
+                     PBX_MEDIA_IP,
                      TestFailure, Tools, free_tcp_port, free_udp_port, log, run_case)
 from calls_test import basic_config  # noqa: E402
 
@@ -52,6 +59,7 @@ class Relay:
     def __init__(self, binary, workdir, media_timeout=0):
         self.control = ("127.0.0.1", free_tcp_port("127.0.0.1"))
         http = free_tcp_port("127.0.0.1")
+        self.http = ("127.0.0.1", http)
         # A range of its own, so that parallel tests do not collide.
         base = random.randrange(20000, 59000, 200)
         self.config_path = os.path.join(workdir, "relay.toml")
@@ -110,6 +118,18 @@ media_timeout = {media_timeout}
                     break
                 data += chunk
         return json.loads(data.decode())["result"]
+
+    def metrics(self):
+        """{'name{labels}': value} of the relay's /metrics."""
+        url = f"http://{self.http[0]}:{self.http[1]}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as r:
+            text = r.read().decode()
+        out = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                key, _, value = line.rpartition(" ")
+                out[key] = float(value)
+        return out
 
     def tail(self, n=60):
         try:
@@ -234,8 +254,10 @@ def relay_sessions_zero(t, relay, timeout=5.0):
     t.check(pong.get("sessions") == 0, f"the relay has no session left ({pong})")
 
 
-def start(t, relay_media_timeout=0, sbc_media_timeout=0, **cfg):
+def start(t, relay_media_timeout=0, sbc_media_timeout=0, setup=None, **cfg):
     basic_config(t, **cfg)
+    if setup is not None:
+        setup(t)  # more trunks/routes, before the sbc loads the configuration
     t.relay = Relay(t.tools.relay, t.dir, relay_media_timeout)
     extra = f"""
 [media]
@@ -253,12 +275,13 @@ port = {t.relay.control[1]}
     time.sleep(0.6)
 
 
-def carrier(t, srtp=False, scenario="media_carrier_uas.xml"):
+def carrier(t, srtp=False, scenario="media_carrier_uas.xml", ip=CARRIER1_IP, port=None,
+            name="carrier"):
     t.carrier_rtp = rtp_socket(CARRIER_MEDIA_IP)
     subst = {"PROTO": "RTP/SAVP" if srtp else "RTP/AVP",
              "CRYPTO": f"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:{KEY30}" if srtp
              else "a=ptime:20"}
-    return t.sipp("carrier", os.path.join(HERE, scenario), CARRIER1_IP, port=t.c1_port,
+    return t.sipp(name, os.path.join(HERE, scenario), ip, port=port or t.c1_port,
                   server=True, calls=1, media_ip=CARRIER_MEDIA_IP, subst=subst,
                   sets={"rtp_ip": CARRIER_MEDIA_IP,
                         "rtp_port": t.carrier_rtp.getsockname()[1]})
@@ -271,6 +294,126 @@ def pbx(t, scenario="media_pbx_uac.xml", duration_ms=4000, timeout=30):
                   duration_ms=duration_ms, timeout=timeout, media_ip=PBX_MEDIA_IP,
                   sets={"caller": "14155550100", "rtp_ip": PBX_MEDIA_IP,
                         "rtp_port": t.pbx_rtp.getsockname()[1]})
+
+
+class RtpEcho:
+    """Sends every packet that reaches `sock` back to where it came from (a
+    carrier that echoes), keeping what it got."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.got = []
+        self.stop_flag = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stop_flag:
+            try:
+                data, src = self.sock.recvfrom(2048)
+            except (socket.timeout, TimeoutError):
+                continue
+            except OSError:
+                return
+            self.got.append(data)
+            try:
+                self.sock.sendto(data, src)
+            except OSError:
+                pass
+
+    def stop(self):
+        self.stop_flag = True
+        self.thread.join(2)
+
+
+# baresip's RTP socket is not bound to the address it signals: it sends from
+# the kernel's source address for the relay (127.0.0.1 on loopback), and the
+# relay's strict-source rule (RTP Bleed) rightly drops packets from an IP
+# other than the SDP's. So baresip signals 127.0.0.1 for media (net_interface)
+# while its SIP comes from the PBX trunk's address (sip_listen).
+BARESIP_MEDIA_IP = "127.0.0.1"
+
+
+class Baresip:
+    """baresip (Debian package) as a headless PBX phone: it dials `target`
+    from PBX_IP once started, sends a 440 Hz tone from a WAV file (aufile),
+    plays into nothing (aubridge) and quits after `seconds` (hanging up).
+    `mediaenc`: baresip's account parameter (srtp-mand: RTP/SAVP with
+    a=crypto). Its SIP trace (-s) and logs go to baresip.log."""
+
+    def __init__(self, t, target, seconds=8, mediaenc="srtp-mand"):
+        self.dir = os.path.join(t.dir, "baresip")
+        os.makedirs(self.dir, exist_ok=True)
+        tone = os.path.join(self.dir, "tone.wav")
+        with wave.open(tone, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(8000)  # aufile wants the codec's rate (PCMU)
+            w.writeframes(b"".join(
+                struct.pack("<h", int(6000 * math.sin(2 * math.pi * 440 * i / 8000)))
+                for i in range(8000 * (seconds + 5))))
+        rtp_base = random.randrange(40000, 59000, 100)
+        with open(os.path.join(self.dir, "config"), "w") as f:
+            f.write(f"""poll_method epoll
+sip_listen {PBX_IP}:{free_udp_port(PBX_IP)}
+net_interface {BARESIP_MEDIA_IP}
+audio_player aubridge,nil
+audio_alert aubridge,nil
+audio_source aufile,{tone}
+rtp_ports {rtp_base}-{rtp_base + 98}
+module_path /usr/lib/baresip/modules
+module g711.so
+module aufile.so
+module aubridge.so
+module srtp.so
+module_app account.so
+module_app menu.so
+""")
+        with open(os.path.join(self.dir, "accounts"), "w") as f:
+            f.write(f"<sip:pbx@{PBX_IP}>;regint=0;mediaenc={mediaenc};audio_codecs=PCMU/8000\n")
+        open(os.path.join(self.dir, "contacts"), "w").close()
+        self.log_path = os.path.join(t.dir, "baresip.log")
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [shutil.which("baresip"), "-f", self.dir, "-s", "-e", f"/dial {target}",
+             "-t", str(seconds)],
+            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.dir)
+
+    def text(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def wait(self, timeout):
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise TestFailure(f"baresip did not quit within {timeout} s")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def sdp_bodies(text):
+    """The SDP bodies (from v=0 to the end of the block) in a log text."""
+    bodies = []
+    for m in re.finditer(r"^v=0\r?$", text, re.M):
+        lines = []
+        for line in text[m.start():].splitlines():
+            line = line.rstrip("\r")
+            if lines and not re.match(r"^[a-z]=", line):
+                break
+            lines.append(line)
+        bodies.append("\n".join(lines))
+    return bodies
 
 
 # ---------------------------------------------------------------------------
@@ -425,6 +568,245 @@ def srtp_required_refused(t):
     t.expect_channels_free()
 
 
+def m_lines(body):
+    """[(media, port, proto)] of every m= line, in order."""
+    out = []
+    for line in body.replace("\r\n", "\n").split("\n"):
+        if line.startswith("m="):
+            parts = line[2:].split()
+            out.append((parts[0], int(parts[1]), parts[2]))
+    return out
+
+
+@case(120)
+def two_streams(t):
+    """A PBX offer with audio, video and a disabled audio line: each enabled
+    m= line gets a relay session of its own (two sessions during the call),
+    each side sees only the relay's address with distinct ports, the
+    disabled line stays disabled, and RTP flows byte-identical both ways on
+    both streams; everything freed at the end."""
+    start(t)
+    t.carrier_rtp = rtp_socket(CARRIER_MEDIA_IP)
+    carrier_video = rtp_socket(CARRIER_MEDIA_IP)
+    c = t.sipp("carrier", os.path.join(HERE, "media_carrier_uas_two_streams.xml"), CARRIER1_IP,
+               port=t.c1_port, server=True, calls=1, media_ip=CARRIER_MEDIA_IP,
+               subst={"PROTO": "RTP/AVP", "CRYPTO": "a=ptime:20"},
+               sets={"rtp_ip": CARRIER_MEDIA_IP, "rtp_port": t.carrier_rtp.getsockname()[1],
+                     "video_port": carrier_video.getsockname()[1]})
+    t.pbx_rtp = rtp_socket(PBX_MEDIA_IP)
+    pbx_video = rtp_socket(PBX_MEDIA_IP)
+    p = t.sipp("pbx", os.path.join(HERE, "media_pbx_uac_two_streams.xml"), PBX_IP,
+               remote=t.inside, service="12125550123", cid_prefix="pbx-secret-", calls=1,
+               duration_ms=5000, timeout=30, media_ip=PBX_MEDIA_IP,
+               sets={"caller": "14155550100", "rtp_ip": PBX_MEDIA_IP,
+                     "rtp_port": t.pbx_rtp.getsockname()[1],
+                     "video_port": pbx_video.getsockname()[1]})
+    offer = wait_sdp(t, c, received_invite, "in the carrier's INVITE")
+    answer = wait_sdp(t, p, received_200_invite, "in the PBX's 200")
+    check_only_relay(t, offer, RELAY_OUTSIDE_IP, "carrier's offer")
+    check_only_relay(t, answer, RELAY_INSIDE_IP, "PBX's answer")
+    t.check("a=ssrc" not in offer, "the a=ssrc line (cname with the PBX's address) is gone")
+    om, am = m_lines(offer), m_lines(answer)
+    t.check([m[0] for m in om] == ["audio", "video", "audio"] and om[2][1] == 0
+            and om[0][1] and om[1][1] and om[0][1] != om[1][1],
+            f"the carrier gets audio and video on two relay ports, the third line disabled ({om})")
+    t.check([m[0] for m in am] == ["audio", "video", "audio"] and am[2][1] == 0
+            and am[0][1] and am[1][1] and am[0][1] != am[1][1],
+            f"the PBX's answer has audio and video on two relay ports, the third disabled ({am})")
+    t.check(t.relay.ping().get("sessions") == 2, "two relay sessions for the call")
+    for name, src, dst_port, sink, ssrc in (
+            ("PBX -> carrier audio", t.pbx_rtp, am[0][1], t.carrier_rtp, 0x1111),
+            ("PBX -> carrier video", pbx_video, am[1][1], carrier_video, 0x2222)):
+        ok, got = pump(src, (RELAY_INSIDE_IP, dst_port), sink, 20, ssrc)
+        t.check(ok >= 18, f"{name}: RTP arrives byte-identical ({ok}/20, {len(got)} got)")
+    for name, src, dst_port, sink, ssrc in (
+            ("carrier -> PBX audio", t.carrier_rtp, om[0][1], t.pbx_rtp, 0x3333),
+            ("carrier -> PBX video", carrier_video, om[1][1], pbx_video, 0x4444)):
+        ok, got = pump(src, (RELAY_OUTSIDE_IP, dst_port), sink, 20, ssrc)
+        t.check(ok >= 18, f"{name}: RTP arrives byte-identical ({ok}/20, {len(got)} got)")
+    t.expect_exit(p, 0, successful=1)
+    t.expect_exit(c, 0, successful=1)
+    relay_sessions_zero(t, t.relay)
+    t.expect_channels_free()
+    cdr = t.cdrs(expected=1)[0]
+    t.check(cdr.get("media_stats") is True and cdr.get("a_packets") == 40
+            and cdr.get("b_packets") == 40,
+            f"the CDR sums both streams (40 packets from each side: {cdr})")
+
+
+@case(120)
+def failover_reanchor(t):
+    """The first carrier (plain RTP) answers 503; the call fails over to an
+    srtp-mandatory carrier: the caller's offer is anchored again for it
+    (RTP/SAVP with the relay's a=crypto), the call connects, the PBX's RTP
+    reaches the second carrier SRTP-protected, and no relay session is left."""
+    def second_carrier(t):
+        t.c2_port = free_udp_port(CARRIER2_IP)
+        t.carrier_b = t.add_trunk("carrier-b", "carrier", acl=["127.0.0.4/32"],
+                                  gateways=[(CARRIER2_IP, t.c2_port, {"options_ping": False})],
+                                  media_policy="srtp-mandatory")
+        t.add_route("", t.carrier_b, priority=20)
+    start(t, setup=second_carrier)
+    c1 = t.carrier_uas(CARRIER1_IP, t.c1_port, scenario="carrier_reject.xml", calls=1,
+                       subst={"CODE": 503, "REASON": "Service Unavailable"})
+    c2 = carrier(t, srtp=True, ip=CARRIER2_IP, port=t.c2_port, name="carrier2")
+    p = pbx(t, duration_ms=4000)
+    first = wait_sdp(t, c1, received_invite, "in the first carrier's INVITE")
+    second = wait_sdp(t, c2, received_invite, "in the second carrier's INVITE")
+    answer = wait_sdp(t, p, received_200_invite, "in the PBX's 200")
+    check_only_relay(t, first, RELAY_OUTSIDE_IP, "first carrier's offer")
+    check_only_relay(t, second, RELAY_OUTSIDE_IP, "second carrier's offer")
+    check_only_relay(t, answer, RELAY_INSIDE_IP, "PBX's answer")
+    t.check(" RTP/AVP " in first and "a=crypto" not in first,
+            "the plain carrier got RTP/AVP without a=crypto")
+    cryptos = re.findall(r"^a=crypto:.*$", second, re.M)
+    t.check(" RTP/SAVP " in second and len(cryptos) == 1,
+            f"the srtp-mandatory carrier got RTP/SAVP with one a=crypto ({cryptos})")
+    t.check(" RTP/AVP " in answer and "a=crypto" not in answer,
+            "the PBX gets RTP/AVP without a=crypto")
+    a_addr, a_port, _ = sdp_media(answer)
+    ok, got = pump(t.pbx_rtp, (a_addr, a_port), t.carrier_rtp, 20, 0x3131, identical=False,
+                   extra_len=10)
+    t.check(ok >= 18, f"PBX -> second carrier: SRTP packets arrive ({ok}/20, {len(got)} got)")
+    t.check(t.relay.ping().get("sessions") == 1,
+            "one relay session during the call (the first attempt's is gone)")
+    t.expect_exit(p, 0, successful=1)
+    t.expect_exit(c1, 0, successful=1)
+    t.expect_exit(c2, 0, successful=1)
+    relay_sessions_zero(t, t.relay)
+    t.expect_channels_free()
+
+
+@case(120)
+def srtp_reinvite(t):
+    """srtp-optional PBX, plain carrier: the call starts RTP/SAVP on the PBX
+    leg, a re-INVITE takes it to RTP/AVP (the relay drops the leg's keys:
+    plain RTP passes byte-identical both ways), a second one back to
+    RTP/SAVP with a new key (the relay is keyed again: plain RTP from the
+    PBX is no longer forwarded, the carrier's arrives protected)."""
+    start(t, pbx_cols={"media_policy": "srtp-optional"})
+    t.carrier_rtp = rtp_socket(CARRIER_MEDIA_IP)
+    c = t.sipp("carrier", os.path.join(HERE, "media_carrier_uas_reinvite.xml"), CARRIER1_IP,
+               port=t.c1_port, server=True, calls=1, media_ip=CARRIER_MEDIA_IP,
+               sets={"rtp_ip": CARRIER_MEDIA_IP, "rtp_port": t.carrier_rtp.getsockname()[1]})
+    t.pbx_rtp = rtp_socket(PBX_MEDIA_IP)
+    key2 = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNk"
+    p = t.sipp("pbx", os.path.join(HERE, "media_pbx_uac_srtp_reinvite.xml"), PBX_IP,
+               remote=t.inside, service="12125550123", cid_prefix="pbx-secret-", calls=1,
+               duration_ms=6000, timeout=60, media_ip=PBX_MEDIA_IP,
+               subst={"KEY1": KEY30, "KEY2": key2},
+               sets={"caller": "14155550100", "rtp_ip": PBX_MEDIA_IP,
+                     "rtp_port": t.pbx_rtp.getsockname()[1]})
+
+    def answer_to(cseq, timeout=15.0):
+        return wait_sdp(t, p, lambda m: received_200_invite(m)
+                        and m.header("cseq").split()[0] == str(cseq),
+                        f"in the PBX's 200 to INVITE CSeq {cseq}", timeout)
+
+    offer = wait_sdp(t, c, received_invite, "in the carrier's INVITE")
+    t.check(" RTP/AVP " in offer and "a=crypto" not in offer, "the carrier gets plain RTP")
+    to_carrier = (RELAY_OUTSIDE_IP, sdp_media(offer)[1])
+    a1 = answer_to(1)
+    k1 = re.findall(r"^a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:(\S+)", a1, re.M)
+    t.check(" RTP/SAVP " in a1 and len(k1) == 1 and k1[0] != KEY30,
+            f"the PBX's answer is RTP/SAVP with the relay's key ({k1})")
+    to_pbx_leg = (RELAY_INSIDE_IP, sdp_media(a1)[1])
+    ok, got = pump(t.carrier_rtp, to_carrier, t.pbx_rtp, 20, 0x7001, identical=False,
+                   extra_len=10)
+    t.check(ok >= 18, f"SAVP: carrier RTP reaches the PBX protected ({ok}/20)")
+
+    a2 = answer_to(2)
+    check_only_relay(t, a2, RELAY_INSIDE_IP, "PBX's answer to the AVP re-INVITE")
+    t.check(" RTP/AVP " in a2 and "a=crypto" not in a2,
+            "the AVP re-INVITE is answered RTP/AVP without a=crypto")
+    t.check(sdp_media(a2)[1] == to_pbx_leg[1], "on the same relay port (the session is updated)")
+    ok, got = pump(t.pbx_rtp, to_pbx_leg, t.carrier_rtp, 20, 0x7002)
+    t.check(ok >= 18, f"AVP: PBX plain RTP reaches the carrier byte-identical ({ok}/20)")
+    ok, got = pump(t.carrier_rtp, to_carrier, t.pbx_rtp, 20, 0x7003)
+    t.check(ok >= 18, f"AVP: carrier RTP reaches the PBX unprotected ({ok}/20)")
+
+    a3 = answer_to(3)
+    k3 = re.findall(r"^a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:(\S+)", a3, re.M)
+    t.check(" RTP/SAVP " in a3 and len(k3) == 1 and k3[0] not in (KEY30, key2),
+            f"the SAVP re-INVITE is answered RTP/SAVP with a relay key ({k3})")
+    ok, got = pump(t.pbx_rtp, to_pbx_leg, t.carrier_rtp, 10, 0x7004)
+    t.check(not got, f"SAVP again: plain RTP from the PBX is not forwarded ({len(got)} got)")
+    ok, got = pump(t.carrier_rtp, to_carrier, t.pbx_rtp, 20, 0x7005, identical=False,
+                   extra_len=10)
+    t.check(ok >= 18, f"SAVP again: carrier RTP reaches the PBX protected ({ok}/20)")
+    m = t.relay.metrics()
+    t.check(m.get("relay_srtp_auth_failures_total", 0) >= 10,
+            f"the plain packets failed SRTP authentication at the relay "
+            f"({m.get('relay_srtp_auth_failures_total')})")
+    t.expect_exit(p, 0, successful=1)
+    t.expect_exit(c, 0, successful=1)
+    relay_sessions_zero(t, t.relay)
+    t.expect_channels_free()
+
+
+@case(120)
+def srtp_baresip(t):
+    """baresip as the PBX on an srtp-mandatory trunk (RTP/SAVP, a=crypto),
+    a plain-RTP carrier (SIPp, RTP echoed by a Python socket): the carrier's
+    SDP has no a=crypto and only the relay's address, baresip's answer has
+    the relay's a=crypto, RTP flows both ways through the relay (SRTP on
+    baresip's leg) with no SRTP failure on either side."""
+    start(t, pbx_cols={"media_policy": "srtp-mandatory"})
+    c = carrier(t, scenario="media_carrier_uas.xml")
+    c.wait_bound()
+    echo = RtpEcho(t.carrier_rtp)
+    phone = Baresip(t, f"sip:12125550123@{t.inside[0]}:{t.inside[1]}", seconds=8)
+    try:
+        offer = wait_sdp(t, c, received_invite, "in the carrier's INVITE", timeout=10)
+        check_only_relay(t, offer, RELAY_OUTSIDE_IP, "carrier's offer")
+        t.check(" RTP/AVP " in offer and "a=crypto" not in offer,
+                "the carrier gets RTP/AVP without a=crypto")
+        t.check("a=ssrc" not in offer, "no a=ssrc (its cname names baresip's address)")
+        phone.wait(20)
+    finally:
+        phone.stop()
+        echo.stop()
+    t.expect_exit(c, 0, successful=1)
+    text = phone.text()
+    bodies = sdp_bodies(text)
+    t.check(len(bodies) >= 2, f"baresip's trace shows its offer and the answer ({len(bodies)})")
+    answer = bodies[-1] if bodies else ""
+    check_only_relay(t, answer, RELAY_INSIDE_IP, "baresip's answer")
+    cryptos = re.findall(r"^a=crypto:(\d+) (\S+) inline:(\S+)", answer, re.M)
+    t.check(" RTP/SAVP " in answer and len(cryptos) == 1,
+            f"baresip gets RTP/SAVP with one a=crypto ({cryptos})")
+    offered = re.findall(r"^a=crypto:(\d+) (\S+) inline:(\S+)", bodies[0], re.M) if bodies else []
+    t.check(cryptos and offered and cryptos[0][0] == offered[0][0]
+            and cryptos[0][2] != offered[0][2],
+            "the answer accepts baresip's tag with the relay's own key")
+    t.check(not re.search(r"srtp.*(fail|error)|unprotect", text, re.I),
+            "baresip reports no SRTP failure")
+    m = t.relay.metrics()
+    drops = {k: v for k, v in m.items() if k.startswith("relay_dropped_total") and v}
+    log(f"   relay drops: {drops}")
+    srtp_in = m.get('relay_packets_total{direction="in",kind="srtp"}', 0)
+    srtp_out = m.get('relay_packets_total{direction="out",kind="srtp"}', 0)
+    rtp_in = m.get('relay_packets_total{direction="in",kind="rtp"}', 0)
+    rtp_out = m.get('relay_packets_total{direction="out",kind="rtp"}', 0)
+    t.check(srtp_in >= 100 and rtp_out >= 100,
+            f"the relay forwarded baresip's SRTP to the carrier ({srtp_in} in, {rtp_out} out)")
+    t.check(rtp_in >= 100 and srtp_out >= 100,
+            f"and the carrier's echo to baresip as SRTP ({rtp_in} in, {srtp_out} out)")
+    t.check(m.get("relay_srtp_auth_failures_total", -1) == 0,
+            f"no SRTP authentication failure at the relay "
+            f"({m.get('relay_srtp_auth_failures_total')})")
+    # Plain RTP at the carrier: version 2, PCMU, 160 bytes of payload.
+    plain = [p for p in echo.got if len(p) == 172 and p[0] == 0x80 and (p[1] & 0x7F) == 0]
+    t.check(len(plain) >= 100, f"the carrier got baresip's tone as plain PCMU RTP "
+            f"({len(plain)} of {len(echo.got)} packets)")
+    relay_sessions_zero(t, t.relay)
+    t.expect_channels_free()
+    cdr = t.cdrs(expected=1)[0]
+    t.check(cdr.get("media_stats") is True and cdr.get("a_packets", 0) >= 100
+            and cdr.get("b_packets", 0) >= 100 and cdr.get("a_srtp_failures") == 0,
+            f"the CDR has media both ways, no SRTP failure ({cdr})")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -439,6 +821,8 @@ def main():
     a = ap.parse_args()
     if a.list:
         for name, (_, timeout) in CASES.items():
+            if "baresip" in name and not shutil.which("baresip"):
+                continue  # deploy/install-deps.sh installs baresip-core
             print(f"{name} {timeout}")
         return 0
     if a.case not in CASES:

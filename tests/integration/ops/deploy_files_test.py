@@ -90,7 +90,8 @@ def metrics_in(expr):
     out = set()
     for n in names:
         for suffix in ("_bucket", "_count", "_sum"):
-            if n.endswith(suffix) and n.startswith(("sbc_call_setup", "http_request_duration")):
+            if n.endswith(suffix) and n.startswith(("sbc_call_setup", "http_request_duration",
+                                                    "relay_leg_")):
                 n = n[: -len(suffix)]
         out.add(n)
     return out
@@ -291,10 +292,26 @@ def k8s(checkers):
         for c in spec.get("containers", []):
             for probe in ("readinessProbe", "livenessProbe"):
                 path = c.get(probe, {}).get("httpGet", {}).get("path")
-                check(path == "/healthz", f"k8s: {name}/{c['name']} {probe} on /healthz")
+                # The sbc's /healthz fails while it drains: its liveness is /livez.
+                want = "/livez" if (name, probe) == ("sbc", "livenessProbe") else "/healthz"
+                check(path == want, f"k8s: {name}/{c['name']} {probe} on {want}")
     sbc_spec = objs.get(("DaemonSet", "sbc"), {}).get("spec", {}).get("template", {}).get("spec", {})
     pre = [c.get("lifecycle", {}).get("preStop") for c in sbc_spec.get("containers", [])]
     check(any(pre), "k8s: the sbc has a pre-stop drain")
+    pre_cmd = " ".join(" ".join(p.get("exec", {}).get("command", [])) for p in pre if p)
+    check("sbc-drain" in pre_cmd, f"k8s: the pre-stop hook runs sbc-drain ({pre_cmd})")
+    grace = sbc_spec.get("terminationGracePeriodSeconds", 30)
+    drain_s = [int(e.get("value", "0")) for c in sbc_spec.get("containers", [])
+               for e in c.get("env", []) if e.get("name") == "DRAIN_SECONDS"]
+    check(drain_s and grace > max(drain_s),
+          f"k8s: terminationGracePeriodSeconds ({grace}) covers DRAIN_SECONDS ({drain_s})")
+    with open(os.path.join(DEPLOY, "docker", "Dockerfile")) as f:
+        check("deploy/sbc-drain.sh /usr/local/bin/sbc-drain" in f.read(),
+              "the image carries sbc-drain (the pre-stop hook's command)")
+    drain_script = os.path.join(DEPLOY, "sbc-drain.sh")
+    check(os.access(drain_script, os.X_OK), "deploy/sbc-drain.sh is executable")
+    r = subprocess.run(["sh", "-n", drain_script], capture_output=True, text=True, timeout=10)
+    check(r.returncode == 0, f"deploy/sbc-drain.sh parses (sh -n) {r.stderr.strip()}")
     cm = objs.get(("ConfigMap", "edge-sbc-config"), {}).get("data", {})
     values = {"NODE_NAME": "node-a", "HOST_IP": "192.0.2.10", "DB_HOST": "db", "DB_USER": "sbc",
               "DB_PASSWORD": "secret"}

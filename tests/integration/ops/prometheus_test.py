@@ -17,6 +17,12 @@ Checks, through /api/v1/query, /api/v1/targets and /api/v1/rules:
     answered, and the setup-time histogram counted N answers;
   - the INVITEs received and sent by the B2BUA and the transport counters
     moved; channel limit and usage series are there and back to 0;
+  - the issue 6 families are there: calls by outbound trunk, TLS handshakes by
+    direction and result, rejections with reason acl (an OPTIONS from an
+    unknown address), the configuration's load time, the drain flag; the
+    relay's network loss, leg jitter/loss histograms and port pool usage;
+  - the relay's and the console's run-time log level (PUT /api/log-level on
+    the relay; the console's admin-only /api/v1/log-level refuses anonymous);
   - every rule of alerts.yml is loaded and evaluates without error.
 
 Needs SBC_TEST_DSN (ctest sets it; tests/pg). SBC_CALLS_KEEP=1 keeps the work
@@ -27,6 +33,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -304,6 +311,8 @@ def check_prometheus(t, prom, calls, targets):
     rate = prom.wait_value('sum(rate(sbc_calls_total[1m])) > bool 0', 1.0)
     t.check(rate == 1, "rate(sbc_calls_total[1m]) (what the dashboard draws) is above 0")
 
+    check_issue6_families(t, prom, calls, targets)
+
     # Alert rules: every rule of alerts.yml loaded and evaluating cleanly.
     with open(os.path.join(PROM_DIR, "alerts.yml")) as f:
         want = set(re.findall(r"^\s*- alert:\s*(\w+)", f.read(), re.M))
@@ -324,6 +333,64 @@ def check_prometheus(t, prom, calls, targets):
     firing = [a["labels"] for a in prom.api("/api/v1/alerts")["alerts"]
               if a["labels"].get("severity") == "critical"]
     t.check(not firing, f"no critical alert on a healthy test system ({firing})")
+
+
+def http_call(method, url, body=None, timeout=5):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method,
+                                 headers={"Content-Type": "application/json"} if data else {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read().decode(errors="replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(errors="replace")
+    except (urllib.error.URLError, OSError, TimeoutError):
+        return None, ""
+
+
+def check_issue6_families(t, prom, calls, targets):
+    """The series issue 6 added, after the calls."""
+    by_out = prom.scalar('sum(sbc_calls_total{outbound_trunk="carrier-a",result="answered"})')
+    t.check(by_out == calls, f"sbc_calls_total counts the {calls} calls on outbound_trunk "
+            f"carrier-a ({by_out})")
+    tls = prom.scalar("count(sbc_tls_handshakes_total)")
+    t.check(tls == 4, f"sbc_tls_handshakes_total: inbound/outbound x ok/failed series ({tls})")
+    # An OPTIONS from an address no trunk's ACL admits: dropped, counted as acl.
+    acl_before = prom.scalar('sum(sbc_rejections_total{reason="acl"})')
+    t.check(acl_before is not None, "sbc_rejections_total{reason=\"acl\"} exists")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.5", 0))
+        s.sendto(sbctest.options_request(t.inside[0], t.inside[1], local=s.getsockname()),
+                 t.inside)
+    acl = prom.wait_value(f'sum(sbc_rejections_total{{reason="acl"}}) - {acl_before!r}', 1.0)
+    t.check(acl == 1, f"a request from an unknown address counts as an acl rejection ({acl})")
+    loaded = prom.scalar("time() - max(sbc_config_loaded_timestamp_seconds)")
+    t.check(loaded is not None and -2 <= loaded <= 600,
+            f"sbc_config_loaded_timestamp_seconds is the load time ({loaded} s ago)")
+    draining = prom.scalar("max(sbc_draining)")
+    t.check(draining == 0, f"sbc_draining is 0 on a node taking calls ({draining})")
+    if "media-relay" in targets:
+        n = prom.scalar('count(relay_rtp_lost_packets_total{job="media-relay"})')
+        t.check(n == 2, f"relay_rtp_lost_packets_total per leg kind (rtp, srtp) ({n})")
+        n = prom.scalar('count(relay_leg_jitter_seconds_count{job="media-relay"})')
+        t.check(n == 2, f"relay_leg_jitter_seconds per leg kind ({n})")
+        n = prom.scalar('count(relay_leg_loss_ratio_bucket{job="media-relay",le="+Inf"})')
+        t.check(n == 2, f"relay_leg_loss_ratio per leg kind ({n})")
+        used = prom.scalar('sum(relay_ports_in_use{job="media-relay"})')
+        t.check(used == 0, f"relay_ports_in_use is 0 without sessions ({used})")
+        relay = targets["media-relay"][0][0]
+        code, body = http_call("PUT", f"http://{relay}/api/log-level", {"level": "debug"})
+        t.check(code == 200 and '"previous"' in body,
+                f"the relay's PUT /api/log-level answers 200 ({code} {body[:200]})")
+        code, body = http_call("GET", f"http://{relay}/api/log-level")
+        t.check(code == 200 and '"debug"' in body, f"the relay now logs at debug ({body[:100]})")
+        code, _ = http_call("PUT", f"http://{relay}/api/log-level", {"level": "bogus"})
+        t.check(code == 400, f"the relay refuses an unknown level ({code})")
+        http_call("PUT", f"http://{relay}/api/log-level", {"level": "info"})
+    if "sbc-admin" in targets:
+        admin = targets["sbc-admin"][0][0]
+        code, _ = http_call("PUT", f"http://{admin}/api/v1/log-level", {"level": "debug"})
+        t.check(code in (401, 403), f"the console's log level is not for anonymous callers ({code})")
 
 
 def main():

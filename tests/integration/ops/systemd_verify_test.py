@@ -76,8 +76,13 @@ def main():
                 target = "/bin/true"
             if target == "/bin/true":
                 print(f"   note {unit}: {program} not built here, verified against /bin/true")
+            # The drain helper the sbc unit stops with (ExecStop): the repo's copy.
+            drain = os.path.normpath(os.path.join(SYSTEMD_DIR, "..", "sbc-drain.sh"))
+            if "/usr/local/bin/sbc-drain " in text:
+                check(os.access(drain, os.X_OK), f"{unit}: deploy/sbc-drain.sh is executable")
             with open(os.path.join(work, unit), "w") as f:
-                f.write(text.replace(exec_start, target + " "))
+                f.write(text.replace(exec_start, target + " ")
+                        .replace("/usr/local/bin/sbc-drain ", drain + " "))
         if not a.systemd_analyze:
             print("   skip systemd-analyze not found: syntax not verified")
         else:

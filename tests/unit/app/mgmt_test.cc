@@ -5,6 +5,7 @@
 #include "common/metrics/registry.h"
 #include "sbc/app/mgmt_api.h"
 #include "sbc/app/sbc_metrics.h"
+#include "sbc/common/log.h"
 
 namespace sbc::app {
 namespace {
@@ -160,14 +161,16 @@ TEST(SbcMetrics, SamplerCopiesDeltasAndGauges) {
 
   b2bua::CallRecord r;
   r.inbound_trunk = "pbx-1";
+  r.outbound_trunk = "carrier-1";
   r.start = std::chrono::system_clock::now();
   r.ringing = r.start + 500ms;
   r.answer = r.start + 2s;
   r.ended_reason = "bye";
   sampler.onCallRecord(r);
   text = scrape(registry);
-  EXPECT_TRUE(
-      has(text, "sbc_calls_total{direction=\"outbound\",result=\"answered\",trunk=\"pbx-1\"} 1"));
+  EXPECT_TRUE(has(text,
+                  "sbc_calls_total{direction=\"outbound\",outbound_trunk=\"carrier-1\","
+                  "result=\"answered\",trunk=\"pbx-1\"} 1"));
   EXPECT_TRUE(has(text, "sbc_call_setup_seconds_count{stage=\"answer\"} 1"));
   EXPECT_TRUE(has(text, "sbc_call_setup_seconds_count{stage=\"ringing\"} 1"));
 }
@@ -241,6 +244,87 @@ TEST(SbcMetrics, BackgroundSampler) {
   EXPECT_TRUE(has(text, "sbc_config_age_seconds 10"));
   EXPECT_TRUE(has(text, "sbc_cdr_queue_depth 4"));
   EXPECT_TRUE(has(text, "sbc_cdr_spool_records 12"));
+}
+
+TEST(SbcMetrics, Issue6Series) {
+  metrics::Registry registry(false);
+  SbcMetrics m(registry);
+  SipSampler sampler(m);
+  std::string text = scrape(registry);
+  // There from the start, so that rates and alerts see zeros, not gaps.
+  EXPECT_TRUE(has(text, "sbc_tls_handshakes_total{direction=\"inbound\",result=\"failed\"} 0"));
+  EXPECT_TRUE(has(text, "sbc_rejections_total{reason=\"acl\",trunk=\"\"} 0"));
+
+  b2bua::PolicyStats ps;
+  ps.dropped_unknown = 4;
+  transport::Stats ts;
+  ts.tls_handshakes = {5, 2};
+  ts.tls_handshake_failed = {1, 3};
+  ts.tls_handshake_failures = 4;
+  SipSample s;
+  s.policy = &ps;
+  s.transport = &ts;
+  s.draining = true;
+  sampler.sample(s);
+  text = scrape(registry);
+  EXPECT_TRUE(has(text, "sbc_tls_handshakes_total{direction=\"inbound\",result=\"ok\"} 5"));
+  EXPECT_TRUE(has(text, "sbc_tls_handshakes_total{direction=\"outbound\",result=\"ok\"} 2"));
+  EXPECT_TRUE(has(text, "sbc_tls_handshakes_total{direction=\"inbound\",result=\"failed\"} 1"));
+  EXPECT_TRUE(has(text, "sbc_tls_handshakes_total{direction=\"outbound\",result=\"failed\"} 3"));
+  EXPECT_TRUE(has(text, "sbc_rejections_total{reason=\"acl\",trunk=\"\"} 4"));
+  EXPECT_TRUE(has(text, "sbc_draining 1"));
+  s.draining = false;
+  sampler.sample(s);
+  EXPECT_TRUE(has(scrape(registry), "sbc_draining 0"));
+
+  // A call refused before routing has no outbound trunk: counted with "".
+  b2bua::CallRecord r;
+  r.inbound_trunk = "pbx-1";
+  r.direction = b2bua::Direction::Outbound;
+  r.ended_reason = "limit";
+  sampler.onCallRecord(r);
+  EXPECT_TRUE(has(scrape(registry),
+                  "sbc_calls_total{direction=\"outbound\",outbound_trunk=\"\",result=\"rejected\","
+                  "trunk=\"pbx-1\"} 1"));
+
+  BackgroundSampler b(m);
+  BackgroundSample bs;
+  bs.config_loaded_at = std::chrono::system_clock::time_point(1700000000s);
+  b.sample(bs, bs.config_loaded_at + 5s);
+  text = scrape(registry);
+  EXPECT_TRUE(has(text, "sbc_config_loaded_timestamp_seconds 1700000000"));
+  EXPECT_TRUE(has(text, "sbc_config_age_seconds 5"));
+}
+
+TEST(Logs, ValuesFromTheNetworkCannotForgeKeysOrLines) {
+  EXPECT_EQ(common::logValue("a84b4c76e66710@pbx.example"), "a84b4c76e66710@pbx.example");
+  EXPECT_EQ(common::logValue(""), "\"\"");
+  EXPECT_EQ(common::logValue("x trunk=evil"), "\"x trunk=evil\"");
+  EXPECT_EQ(common::logValue("a\"b\\c"), "\"a\\\"b\\\\c\"");
+  EXPECT_EQ(common::logValue("id\r\nlevel=error"), "\"id\\x0d\\x0alevel=error\"");
+  EXPECT_EQ(common::logValue("\xc3\xa9"), "\"\\xc3\\xa9\"");
+}
+
+TEST(Logs, CallEndLineCarriesCallIdTrunksAndResult) {
+  b2bua::CallRecord r;
+  r.a_call_id = "abc@pbx";
+  r.b_call_id = "sbc-1";
+  r.inbound_trunk = "pbx-1";
+  r.outbound_trunk = "carrier 1";  // a name with a space gets quoted
+  r.direction = b2bua::Direction::Outbound;
+  r.start = std::chrono::system_clock::time_point(1700000000s);
+  r.answer = r.start + 850ms;
+  r.end = r.answer + 62s;
+  r.final_code = 200;
+  r.ended_reason = "bye";
+  r.ended_by = b2bua::EndedBy::Caller;
+  r.caller_in = "14155550100";
+  r.callee_in = "12125550123";
+  EXPECT_EQ(callRecordLogLine(r),
+            "event=call_end call_id=abc@pbx b_call_id=sbc-1 trunk=pbx-1 "
+            "outbound_trunk=\"carrier 1\" direction=outbound result=answered code=200 reason=bye "
+            "ended_by=caller caller=14155550100 callee=12125550123 duration_ms=62000 "
+            "setup_ms=850 failovers=0");
 }
 
 }  // namespace

@@ -61,14 +61,14 @@ class FakeRelay {
     }
     return rsp;
   }
-  // Leg 0 on 10.1.0.1:40000, leg 1 on 10.2.0.1:40002; a generated key when
-  // asked for one.
+  // Leg 0 on 10.1.0.1:40000, leg 1 on 10.2.0.1:40002; on an SRTP leg the
+  // relay's own sending key (the real relay reports it on every SRTP leg).
   static relayctl::LegAllocation allocation(int leg, const std::optional<relayctl::Crypto>& c) {
     relayctl::LegAllocation a;
     a.localAddress = leg == 0 ? "10.1.0.1" : "10.2.0.1";
     a.rtpPort = leg == 0 ? 40000 : 40002;
     a.rtcpPort = static_cast<std::uint16_t>(a.rtpPort + 1);
-    if (c && c->generate) {
+    if (c) {
       a.crypto = relayctl::Crypto{c->suite, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd", false};
     }
     return a;

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "tests/unit/media/fake_relay.h"
 
 namespace sbc::media {
@@ -246,6 +248,154 @@ TEST_F(RelayAnchorTest, ReleaseWhileCreatingDestroysWhenTheRelayAnswers) {
       runUntil(io, [&] { return relay.receivedOf<relayctl::DestroyRequest>().size() == 1; }));
   EXPECT_FALSE(ran);  // the engine has forgotten the call; nothing to continue
   EXPECT_EQ(anchor->sessionCount(), 0u);
+}
+
+// ---- several media lines, failover re-anchoring, SAVP -> AVP
+
+const std::string kTwoStreamOffer =
+    "v=0\r\no=pbx 1 1 IN IP4 127.0.0.2\r\ns=pbx\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\n"
+    "m=audio 10000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+    "m=video 10002 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n"
+    "a=ssrc:42 cname:pbx@127.0.0.2\r\n"
+    "m=audio 0 RTP/AVP 8\r\n";
+
+TEST_F(RelayAnchorTest, EachMediaLineGetsARelaySessionOfItsOwn) {
+  // The second stream's session gets other ports, as a real relay's would.
+  relay.script = [](const relayctl::Request& r) -> std::optional<relayctl::Response> {
+    auto rsp = FakeRelay::defaultReply(r);
+    const auto* c = std::get_if<relayctl::CreateRequest>(&r.body);
+    auto* cr = std::get_if<relayctl::CreateResponse>(&rsp->body);
+    if (c && cr && c->callId.ends_with("_m1")) {
+      for (auto& l : cr->legs) l.rtpPort = static_cast<std::uint16_t>(l.rtpPort + 10);
+    }
+    return rsp;
+  };
+  auto o = offer(21, LegSide::A, kTwoStreamOffer, cfg::MediaPolicy::Rtp, cfg::MediaPolicy::Rtp);
+  ASSERT_TRUE(o && o->ok);
+  auto creates = relay.receivedOf<relayctl::CreateRequest>();
+  ASSERT_EQ(creates.size(), 2u);
+  std::set<std::string> ids{creates[0]->callId, creates[1]->callId};
+  EXPECT_EQ(ids, (std::set<std::string>{"node1.abcd-21", "node1.abcd-21_m1"}));
+  for (const auto* c : creates) {
+    const bool video = c->callId.ends_with("_m1");
+    EXPECT_EQ(c->legs[0].rtp, (relayctl::Endpoint{"127.0.0.2", video ? std::uint16_t{10002}
+                                                                     : std::uint16_t{10000}}));
+    EXPECT_EQ(c->legs[0].payloadTypes.front().encoding, video ? "H264" : "PCMU");
+  }
+  EXPECT_NE(o->sdp.find("m=audio 40002 RTP/AVP 0\r\n"), std::string::npos) << o->sdp;
+  EXPECT_NE(o->sdp.find("m=video 40012 RTP/AVP 96\r\n"), std::string::npos) << o->sdp;
+  EXPECT_NE(o->sdp.find("m=audio 0 RTP/AVP 8\r\n"), std::string::npos) << o->sdp;  // kept rejected
+  EXPECT_EQ(o->sdp.find("127.0.0.2"), std::string::npos) << o->sdp;  // a=ssrc cname too
+
+  // The carrier takes the audio and declines the video.
+  const std::string answer_sdp =
+      "v=0\r\no=car 2 2 IN IP4 127.0.0.3\r\ns=car\r\nc=IN IP4 127.0.0.3\r\nt=0 0\r\n"
+      "m=audio 20000 RTP/AVP 0\r\nm=video 0 RTP/AVP 96\r\nm=audio 0 RTP/AVP 8\r\n";
+  auto a = answer(21, LegSide::B, answer_sdp);
+  ASSERT_TRUE(a && a->ok);
+  auto updates = relay.receivedOf<relayctl::UpdateRequest>();
+  ASSERT_EQ(updates.size(), 1u);
+  EXPECT_EQ(updates[0]->callId, "node1.abcd-21");
+  EXPECT_EQ(updates[0]->legs[1].rtp, (relayctl::Endpoint{"127.0.0.3", 20000}));
+  EXPECT_NE(a->sdp.find("m=audio 40000 RTP/AVP 0\r\n"), std::string::npos) << a->sdp;
+  EXPECT_NE(a->sdp.find("m=video 0 RTP/AVP 96\r\n"), std::string::npos) << a->sdp;
+  EXPECT_NE(a->sdp.find("m=audio 0 RTP/AVP 8\r\n"), std::string::npos) << a->sdp;
+  EXPECT_EQ(a->sdp.find("127.0.0.3"), std::string::npos) << a->sdp;
+
+  // Both sessions go at the end; the CDR gets their sums.
+  std::optional<std::array<relayctl::LegStats, 2>> stats;
+  anchor->setStatsSink([&](b2bua::CallHandle, const std::array<relayctl::LegStats, 2>* s) {
+    ASSERT_NE(s, nullptr);
+    stats = *s;
+  });
+  anchor->release(21);
+  ASSERT_TRUE(runUntil(io, [&] { return stats.has_value(); }));
+  EXPECT_EQ(relay.receivedOf<relayctl::DestroyRequest>().size(), 2u);
+  EXPECT_EQ((*stats)[0].packetsIn, 100u);
+  EXPECT_EQ((*stats)[1].packetsIn, 98u);
+  EXPECT_EQ(anchor->sessionCount(), 0u);
+}
+
+TEST_F(RelayAnchorTest, FailoverToATrunkWithAnotherPolicyReanchors) {
+  auto first = offer(31, LegSide::A, kPbxOffer, cfg::MediaPolicy::Rtp, cfg::MediaPolicy::Rtp);
+  ASSERT_TRUE(first && first->ok);
+  EXPECT_EQ(first->sdp.find("a=crypto"), std::string::npos);
+  // The first carrier fails; the next one is srtp-mandatory: the engine
+  // anchors the caller's offer again with the new B leg.
+  auto second =
+      offer(31, LegSide::A, kPbxOffer, cfg::MediaPolicy::Rtp, cfg::MediaPolicy::SrtpMandatory);
+  ASSERT_TRUE(second && second->ok);
+  auto destroys = relay.receivedOf<relayctl::DestroyRequest>();
+  ASSERT_EQ(destroys.size(), 1u);
+  EXPECT_EQ(destroys[0]->callId, "node1.abcd-31");
+  auto creates = relay.receivedOf<relayctl::CreateRequest>();
+  ASSERT_EQ(creates.size(), 2u);
+  EXPECT_EQ(creates[1]->callId, "node1.abcd-31_m0_g1");
+  ASSERT_TRUE(creates[1]->legs[1].crypto.has_value());
+  EXPECT_TRUE(creates[1]->legs[1].crypto->generate);
+  EXPECT_NE(second->sdp.find("RTP/SAVP"), std::string::npos) << second->sdp;
+  EXPECT_NE(second->sdp.find("a=crypto:1 AES_CM_128_HMAC_SHA1_80"), std::string::npos);
+  EXPECT_EQ(anchor->stats().reanchored, 1u);
+  // The same target again changes nothing.
+  ASSERT_TRUE(
+      offer(31, LegSide::A, kPbxOffer, cfg::MediaPolicy::Rtp, cfg::MediaPolicy::SrtpMandatory)->ok);
+  EXPECT_EQ(relay.receivedOf<relayctl::CreateRequest>().size(), 2u);
+  auto a = answer(31, LegSide::B, kCarrierAnswer);
+  ASSERT_TRUE(a && a->ok);
+  EXPECT_EQ(relay.receivedOf<relayctl::UpdateRequest>().back()->callId, "node1.abcd-31_m0_g1");
+  // A media timeout on the old session no longer concerns the call.
+  relayctl::Event e;
+  e.kind = relayctl::EventKind::kMediaTimeout;
+  e.callId = "node1.abcd-31";
+  relay.sendLine(relayctl::encode(e));
+  EXPECT_FALSE(runUntil(
+      io, [&] { return !ended.empty(); }, 300ms));
+  e.callId = "node1.abcd-31_m0_g1";
+  relay.sendLine(relayctl::encode(e));
+  ASSERT_TRUE(runUntil(io, [&] { return !ended.empty(); }));
+  EXPECT_EQ(ended.size(), 1u);
+}
+
+TEST_F(RelayAnchorTest, ReOfferFromSavpToAvpTurnsTheLegPlain) {
+  const std::string savp_offer =
+      "v=0\r\no=pbx 1 1 IN IP4 127.0.0.2\r\ns=pbx\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\n"
+      "m=audio 10000 RTP/SAVP 0\r\na=crypto:7 AES_CM_128_HMAC_SHA1_80 inline:" +
+      std::string(kCarrierKey) + "\r\n";
+  ASSERT_TRUE(
+      offer(41, LegSide::A, savp_offer, cfg::MediaPolicy::SrtpOptional, cfg::MediaPolicy::Rtp)->ok);
+  std::string plain_answer = kCarrierAnswer.substr(0, kCarrierAnswer.find("a=crypto"));
+  plain_answer.replace(plain_answer.find("RTP/SAVP"), 8, "RTP/AVP");
+  auto a = answer(41, LegSide::B, plain_answer);
+  ASSERT_TRUE(a && a->ok);
+  EXPECT_NE(a->sdp.find("a=crypto:7 "), std::string::npos) << a->sdp;
+  // The PBX re-offers plain RTP: the relay drops both keys of its leg.
+  std::string avp_offer = savp_offer.substr(0, savp_offer.find("a=crypto"));
+  avp_offer.replace(avp_offer.find("RTP/SAVP"), 8, "RTP/AVP");
+  avp_offer.replace(avp_offer.find("o=pbx 1 1"), 9, "o=pbx 1 2");
+  ASSERT_TRUE(
+      offer(41, LegSide::A, avp_offer, cfg::MediaPolicy::SrtpOptional, cfg::MediaPolicy::Rtp)->ok);
+  auto updates = relay.receivedOf<relayctl::UpdateRequest>();
+  ASSERT_EQ(updates.size(), 2u);
+  EXPECT_TRUE(updates[1]->legs[0].plain);
+  EXPECT_FALSE(updates[1]->legs[0].crypto.has_value());
+  EXPECT_FALSE(updates[1]->legs[1].plain);
+  auto a2 = answer(41, LegSide::B, plain_answer);
+  ASSERT_TRUE(a2 && a2->ok);
+  EXPECT_NE(a2->sdp.find("RTP/AVP"), std::string::npos) << a2->sdp;
+  EXPECT_EQ(a2->sdp.find("a=crypto"), std::string::npos) << a2->sdp;
+  // ... and back to SAVP with a new key: the leg is keyed again.
+  std::string rekey = savp_offer;
+  rekey.replace(rekey.find("o=pbx 1 1"), 9, "o=pbx 1 3");
+  rekey.replace(rekey.find(std::string(kCarrierKey)), kCarrierKey.size(),
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd");
+  ASSERT_TRUE(
+      offer(41, LegSide::A, rekey, cfg::MediaPolicy::SrtpOptional, cfg::MediaPolicy::Rtp)->ok);
+  updates = relay.receivedOf<relayctl::UpdateRequest>();
+  ASSERT_TRUE(updates.back()->legs[0].crypto.has_value());
+  EXPECT_EQ(updates.back()->legs[0].crypto->key, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd");
+  auto a3 = answer(41, LegSide::B, plain_answer);
+  ASSERT_TRUE(a3 && a3->ok);
+  EXPECT_NE(a3->sdp.find("a=crypto:7 "), std::string::npos) << a3->sdp;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "sbc/sdp/sdp.h"
 
@@ -310,6 +311,67 @@ TEST(SdpAnchorRead, TooManyPayloadTypesAreCapped) {
   auto r = readOffer(parse(s), MediaPolicy::Rtp);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r.value().spec.payloadTypes.size(), relayctl::kMaxPayloadTypes);
+}
+
+std::string fourLineOffer() {
+  return "v=0\r\n"
+         "o=pbx 1 1 IN IP4 127.0.0.2\r\n"
+         "s=-\r\n"
+         "c=IN IP4 127.0.0.2\r\n"
+         "t=0 0\r\n"
+         "m=audio 10000 RTP/AVP 0\r\n"
+         "a=ssrc:11 cname:user@127.0.0.2\r\n"
+         "m=video 10002 RTP/SAVP 96\r\n"
+         "a=rtpmap:96 VP8/90000\r\n"
+         "a=crypto:2 AES_CM_128_HMAC_SHA1_80 inline:" +
+         std::string(kKey30) +
+         "\r\n"
+         "m=image 10004 udptl t38\r\n"
+         "m=audio 0 RTP/AVP 8\r\n";
+}
+
+TEST(SdpAnchorStreams, EveryEnabledRtpLineIsCarriedWithinThePolicy) {
+  auto offer = parse(fourLineOffer());
+  auto rtp = readOfferStreams(offer, MediaPolicy::Rtp);
+  ASSERT_TRUE(rtp.ok());
+  EXPECT_EQ(rtp.value().primary, 0u);
+  ASSERT_EQ(rtp.value().streams.size(), 4u);
+  ASSERT_TRUE(rtp.value().streams[0].has_value());
+  EXPECT_EQ(rtp.value().streams[0]->spec.rtp, (relayctl::Endpoint{"127.0.0.2", 10000}));
+  EXPECT_FALSE(rtp.value().streams[1].has_value());  // SAVP on an rtp trunk: declined
+  EXPECT_FALSE(rtp.value().streams[2].has_value());  // T.38 is not RTP
+  EXPECT_FALSE(rtp.value().streams[3].has_value());  // offered disabled
+  auto optional = readOfferStreams(offer, MediaPolicy::SrtpOptional);
+  ASSERT_TRUE(optional.ok());
+  ASSERT_TRUE(optional.value().streams[1].has_value());
+  EXPECT_TRUE(optional.value().streams[1]->srtp);
+  EXPECT_EQ(optional.value().streams[1]->spec.rtp, (relayctl::Endpoint{"127.0.0.2", 10002}));
+  EXPECT_EQ(optional.value().streams[1]->spec.payloadTypes.front().encoding, "VP8");
+  // The primary stream still decides: plain audio on an srtp-mandatory trunk.
+  EXPECT_EQ(readOfferStreams(offer, MediaPolicy::SrtpMandatory).error(),
+            AnchorError::kNotAcceptable);
+}
+
+TEST(SdpAnchorStreams, RewriteGivesEachCarriedLineItsRelayPort) {
+  auto offer = parse(fourLineOffer());
+  std::vector<std::optional<LocalStream>> locals(2);
+  locals[0] = relayLocal(false);
+  locals[1] = relayLocal(true);
+  locals[1]->rtpPort = 30010;
+  locals[1]->rtcpPort = 30011;
+  ASSERT_TRUE(rewriteStreams(offer, locals));
+  const std::string out = offer.serialize();
+  EXPECT_NE(out.find("m=audio 30000 RTP/AVP 0\r\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("m=video 30010 RTP/SAVP 96\r\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("a=rtcp:30011 IN IP4 192.0.2.10"), std::string::npos) << out;
+  EXPECT_NE(out.find("m=image 0 udptl t38\r\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("m=audio 0 RTP/AVP 8\r\n"), std::string::npos) << out;
+  EXPECT_EQ(out.find("127.0.0.2"), std::string::npos) << out;          // a=ssrc cname gone too
+  EXPECT_EQ(out.find(std::string(kKey30)), std::string::npos) << out;  // only the relay's key
+  EXPECT_NE(out.find("inline:" + std::string(kKey30b)), std::string::npos) << out;
+  // Nothing to anchor on: refused rather than leaking the peer's address.
+  auto again = parse(fourLineOffer());
+  EXPECT_FALSE(rewriteStreams(again, {}));
 }
 
 }  // namespace

@@ -272,6 +272,62 @@ def test_srtp_chain(c, r):
         c.call("destroy", call_id=cid)
 
 
+def test_rekey_and_back_to_plain(c, r):
+    """Two sessions chained through an SRTP hop (as test_srtp_chain): a new
+    sending key on one side is refused by the other until it is told the
+    key; `plain: true` on both ends of the hop takes it back to RTP, and
+    from then on nothing is protected or checked with the old keys."""
+    a, b = udp(), udp()
+    suite = "AES_CM_128_HMAC_SHA1_80"
+    s1 = c.call("create", call_id="rk1@test", legs=[
+        leg(a), leg(None, "outside", crypto={"suite": suite, "generate": True})])
+    k1 = s1["result"]["legs"][1]["crypto"]["key"]
+    s1b = relay_addr(s1, 1)
+    s2 = c.call("create", call_id="rk2@test", legs=[
+        {"realm": "outside", "rtp": {"address": s1b[0], "port": s1b[1]},
+         "crypto": {"suite": suite, "key": k1}}, leg(b)])
+    s2a = relay_addr(s2, 0)
+    c.call("update", call_id="rk1@test", legs=[
+        {}, {"rtp": {"address": s2a[0], "port": s2a[1]},
+             "crypto": {"suite": suite, "key": s2["result"]["legs"][0]["crypto"]["key"]}}])
+
+    def through(seq):
+        pkt = rtp(seq, 160 * seq, payload=os.urandom(160))
+        a.sendto(pkt, relay_addr(s1, 0))
+        got = recv_or_none(b)
+        return got is not None and got[0] == pkt
+
+    check(through(1), "A->B through the SRTP hop")
+    # Re-key: session 1 sends with a new key; session 2 still has the old one.
+    u = c.call("update", call_id="rk1@test", legs=[{}, {"crypto": {"suite": suite, "generate": True}}])
+    k1b = u["result"]["legs"][1]["crypto"]["key"]
+    check(k1b != k1, "generate in update gives a new sending key")
+    before = c.call("query", call_id="rk2@test")["result"]["legs"][0]["srtp_auth_failures"]
+    check(not through(2), "packets under the new key are refused with the old one")
+    after = c.call("query", call_id="rk2@test")["result"]["legs"][0]["srtp_auth_failures"]
+    check(after == before + 1, f"and counted as auth failures ({before} -> {after})")
+    c.call("update", call_id="rk2@test", legs=[{"crypto": {"suite": suite, "key": k1b}}, {}])
+    check(through(3), "after the update the new key is accepted")
+    # The old key is gone for good: back to it, the new packets fail again.
+    c.call("update", call_id="rk2@test", legs=[{"crypto": {"suite": suite, "key": k1}}, {}])
+    check(not through(4), "nothing passes under the replaced key")
+    c.call("update", call_id="rk2@test", legs=[{"crypto": {"suite": suite, "key": k1b}}, {}])
+    # SRTP -> RTP on the hop: session 1 sends plain at once; session 2 still
+    # wants SRTP until its own update.
+    bad = c.call("update", call_id="rk1@test",
+                 legs=[{}, {"plain": True, "crypto": {"suite": suite, "generate": True}}])
+    check(bad.get("error", {}).get("field") == "legs[1].plain", f"plain with crypto refused {bad}")
+    u1 = c.call("update", call_id="rk1@test", legs=[{}, {"plain": True}])
+    check("crypto" not in u1["result"]["legs"][1], f"a plain leg reports no key {u1}")
+    check(not through(5), "plain RTP into a leg still on SRTP is dropped")
+    u2 = c.call("update", call_id="rk2@test", legs=[{"plain": True}, {}])
+    check("crypto" not in u2["result"]["legs"][0], f"both ends plain {u2}")
+    ok = sum(through(10 + i) for i in range(5))
+    check(ok == 5, f"after both updates RTP passes the hop byte-identical ({ok}/5)")
+    for cid in ("rk1@test", "rk2@test"):
+        c.call("destroy", call_id=cid)
+
+
 def test_nat_latch_and_direction(c, r):
     a, b, natted = udp(), udp(), udp()
     # Signalled A remote is a's address; the packets come from another port of
@@ -392,7 +448,8 @@ def main():
             total = (r.port_max - r.port_min + 1) // 2
             check(pong.get("verb") == "ping" and pong["result"]["sessions"] == 0
                   and pong["result"]["ports_free"] == total, f"ping {pong}")
-            for t in (test_plain_forwarding, test_srtp_chain, test_nat_latch_and_direction,
+            for t in (test_plain_forwarding, test_srtp_chain, test_rekey_and_back_to_plain,
+                      test_nat_latch_and_direction,
                       test_rtcp_mux, test_media_timeout, test_hostile_lines, test_ttl):
                 print("--", t.__name__, flush=True)
                 try:

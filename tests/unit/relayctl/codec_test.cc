@@ -64,6 +64,11 @@ TEST(CodecRoundTrip, EveryRequest) {
   u.legs[1].telephoneEventPt = 96;
   expectRoundTrip(req(u));
   expectRoundTrip(req(UpdateRequest{"c2", {}}));  // no change on either leg
+  UpdateRequest plain;
+  plain.callId = "c3";
+  plain.legs[0].plain = true;  // SAVP -> AVP on re-INVITE
+  expectRoundTrip(req(plain));
+  EXPECT_NE(encode(req(plain)).find(R"("legs":[{"plain":true},{}])"), std::string::npos);
   expectRoundTrip(req(DestroyRequest{"c1"}));
   expectRoundTrip(req(QueryRequest{"c1"}));
   expectRoundTrip(req(PingRequest{}));
@@ -177,6 +182,25 @@ TEST(CodecValidation, EveryFieldFailureNamesTheField) {
     EXPECT_EQ(r.error().code, c.code) << c.line << " -> " << r.error().message;
     EXPECT_EQ(r.error().field, c.field) << c.line << " -> " << r.error().message;
   }
+}
+
+TEST(CodecValidation, PlainCannotGoWithCrypto) {
+  const std::string line =
+      R"({"version":1,"id":"u","verb":"update","call_id":"c","legs":[{"plain":true,)"
+      R"("crypto":{"suite":"AES_CM_128_HMAC_SHA1_80","generate":true}},{}]})";
+  auto r = decodeRequest(line);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kBadField);
+  EXPECT_EQ(r.error().field, "legs[0].plain");
+  auto s = decodeRequest(
+      R"({"version":1,"id":"u","verb":"update","call_id":"c","legs":[{"plain":"yes"},{}]})");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().field, "legs[0].plain");
+  // Not in create: a new leg is plain unless it has crypto.
+  auto c = decodeRequest(
+      R"({"version":1,"id":"u","verb":"create","call_id":"c","legs":[{"realm":"inside","plain":true},{"realm":"outside"}]})");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().field, "legs[0].plain");
 }
 
 TEST(CodecValidation, TooManyPayloadTypes) {
