@@ -3,6 +3,9 @@
 // (port orders, CSV imports...) adds its file and one line in buildApi().
 #include <chrono>
 #include <functional>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include <pqxx/connection>
 
@@ -44,6 +47,22 @@ boost::asio::awaitable<http::Response> withConnection(Api& api, ConnFn fn);
 // returns).
 std::function<void()> startPortOrderScheduler(boost::asio::io_context& io, Api& api,
                                               std::chrono::milliseconds period);
+
+// live_routes.cc: one request (GET, or POST without a body) to every live
+// node's mgmt API at once, each within a short timeout. `failed` holds the
+// answer to give when the node list could not be read.
+struct NodeReply {
+  std::string name;
+  int status = 0;  // HTTP status; 0: no answer (see error)
+  std::string error;
+  std::string body;
+};
+struct NodeReplies {
+  std::optional<http::Response> failed;
+  std::vector<NodeReply> nodes;
+};
+boost::asio::awaitable<NodeReplies> askLiveNodes(Api& api, const std::string& target, bool post,
+                                                 std::size_t body_limit);
 
 // live_routes.cc: GET `target` on every live node's mgmt API at once, merged
 // into {"items":[...],"nodes":[{name,ok,error}]} (what /api/v1/live/* answer).

@@ -5,20 +5,10 @@
 //   POST /api/v1/live/calls/{call_id}/trace  (operator) asks every live
 //        node's mgmt API (POST /api/calls/{call_id}/trace) to trace that call
 //        from now on; 200 when a node has it, 404 when none does. Audited.
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <pqxx/pqxx>
 
-#include <chrono>
-#include <memory>
+#include <string>
 
 #include "admin-ui/resource.h"
 #include "admin-ui/routes.h"
@@ -26,16 +16,13 @@
 namespace sbc::admin {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
 namespace json = boost::json;
 using http::Request;
 using http::Response;
-using namespace std::chrono_literals;
 
 namespace {
 
-constexpr auto kNodeTimeout = 1500ms;
-constexpr int kAliveSeconds = 30;
+constexpr std::size_t kMaxNodeBody = std::size_t{64} * 1024;
 constexpr std::size_t kMaxCallId = 512;
 constexpr int kMaxRows = 5000;  // a call traced for hours stays readable
 
@@ -54,61 +41,6 @@ std::string percentEncode(std::string_view s) {
     }
   }
   return out;
-}
-
-bool splitHostPort(const std::string& s, std::string& host, std::string& port) {
-  if (!s.empty() && s.front() == '[') {
-    auto close = s.find(']');
-    if (close == std::string::npos || close + 2 > s.size() || s[close + 1] != ':') return false;
-    host = s.substr(1, close - 1);
-    port = s.substr(close + 2);
-  } else {
-    auto colon = s.rfind(':');
-    if (colon == std::string::npos || s.find(':') != colon) return false;
-    host = s.substr(0, colon);
-    port = s.substr(colon + 1);
-  }
-  return !host.empty() && !port.empty();
-}
-
-struct NodeResult {
-  std::string name;
-  int status = 0;  // HTTP status from the node; 0: no answer
-  std::string error;
-};
-
-asio::awaitable<void> postNode(std::string address, std::string target,
-                               std::shared_ptr<std::vector<NodeResult>> all, std::size_t index) {
-  NodeResult& out = (*all)[index];
-  std::string host, port;
-  if (!splitHostPort(address, host, port)) {
-    out.error = "bad mgmt_address '" + address + "'";
-    co_return;
-  }
-  try {
-    auto ex = co_await asio::this_coro::executor;
-    asio::ip::tcp::resolver resolver(ex);
-    beast::tcp_stream stream(ex);
-    stream.expires_after(kNodeTimeout);
-    auto endpoints = co_await resolver.async_resolve(host, port, asio::use_awaitable);
-    co_await stream.async_connect(endpoints, asio::use_awaitable);
-    beast::http::request<beast::http::empty_body> req{beast::http::verb::post, target, 11};
-    req.set(beast::http::field::host, address);
-    req.set(beast::http::field::accept, "application/json");
-    req.content_length(0);
-    co_await beast::http::async_write(stream, req, asio::use_awaitable);
-    beast::flat_buffer buffer;
-    beast::http::response_parser<beast::http::string_body> parser;
-    parser.body_limit(std::uint64_t{64} * 1024);
-    co_await beast::http::async_read(stream, buffer, parser, asio::use_awaitable);
-    out.status = static_cast<int>(parser.get().result_int());
-    beast::error_code ignored;
-    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  } catch (const boost::system::system_error& e) {
-    out.error = e.code() == beast::error::timeout ? "timed out" : e.code().message();
-  } catch (const std::exception& e) {
-    out.error = e.what();
-  }
 }
 
 asio::awaitable<Response> getTrace(Api* api, Request& req) {
@@ -137,37 +69,12 @@ asio::awaitable<Response> traceLive(Api* api, Request& req) {
   std::string call_id(req.param("call_id"));
   if (call_id.empty() || call_id.size() > kMaxCallId)
     co_return errorResponse(400, "call_id must be 1 to 512 characters", "call_id");
-  std::vector<std::pair<std::string, std::string>> nodes;
-  Response r = co_await api->db([&](Transaction& txn) {
-    pqxx::result rows = txn.exec_params(
-        "SELECT name, mgmt_address FROM sbc_nodes WHERE stopped_at IS NULL AND heartbeat_at > "
-        "now() - make_interval(secs => $1) ORDER BY name",
-        kAliveSeconds);
-    for (const auto& row : rows)
-      nodes.emplace_back(row[0].as<std::string>(), row[1].as<std::string>());
-    return Response::empty(200);
-  });
-  if (r.status >= 400) co_return r;
-
   const std::string target = "/api/calls/" + percentEncode(call_id) + "/trace";
-  auto ex = co_await asio::this_coro::executor;
-  auto results = std::make_shared<std::vector<NodeResult>>(nodes.size());
-  auto pending = std::make_shared<std::size_t>(nodes.size());
-  auto timer = std::make_shared<asio::steady_timer>(ex, kNodeTimeout + 500ms);
-  for (std::size_t i = 0; i < nodes.size(); ++i) {
-    (*results)[i].name = nodes[i].first;
-    asio::co_spawn(ex, postNode(nodes[i].second, target, results, i),
-                   [pending, timer](const std::exception_ptr&) {
-                     if (--*pending == 0) timer->cancel();
-                   });
-  }
-  if (*pending > 0) {
-    boost::system::error_code ec;
-    co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  }
+  NodeReplies replies = co_await askLiveNodes(*api, target, true, kMaxNodeBody);
+  if (replies.failed) co_return std::move(*replies.failed);
   bool traced = false;
   json::array status;
-  for (const NodeResult& n : *results) {
+  for (const NodeReply& n : replies.nodes) {
     json::object s{{"name", n.name}, {"ok", n.status == 200}};
     if (n.status != 0) s["status"] = n.status;
     if (n.status == 0) s["error"] = n.error.empty() ? "no answer" : n.error;

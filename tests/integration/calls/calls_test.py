@@ -8,7 +8,6 @@
 Needs SBC_TEST_DSN (ctest sets it; tests/pg). SBC_CALLS_KEEP=1 keeps the
 work directory (sbc log, SIPp message logs) even when the case passes.
 """
-import argparse
 import json
 import os
 import re
@@ -20,6 +19,7 @@ from harness import (CARRIER1_IP, CARRIER2_IP, CARRIER_SECRETS, PBX_IP,  # noqa:
                      PBX_MEDIA_IP, PBX_SECRETS, SBC_INSIDE_IP, SBC_OUTSIDE_IP, SilentUdp,
                      TestFailure, TlsUas, Tools, UdpRegistrar, digest_valid, free_tcp_port,
                      free_udp_port, log, run_case, sip_register, sql_literal)
+from harness import tool_parser  # noqa: E402
 import sbctest  # noqa: E402  (harness put tests/integration on the path)
 
 CASES = {}
@@ -1012,13 +1012,7 @@ def node_stopped(t):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sbc")
-    ap.add_argument("--migrate")
-    ap.add_argument("--encrypt")
-    ap.add_argument("--sipp", default="sipp")
-    ap.add_argument("--psql", default="psql")
+    ap = tool_parser(__doc__, required=False)
     ap.add_argument("--list", action="store_true", help="print 'case timeout' lines")
     ap.add_argument("case", nargs="?")
     a = ap.parse_args()
@@ -1030,7 +1024,7 @@ def main():
         ap.error(f"unknown case {a.case!r}; one of: {', '.join(CASES)}")
     if not (a.sbc and a.migrate and a.encrypt):
         ap.error("--sbc, --migrate and --encrypt are required")
-    tools = Tools(a.sbc, a.migrate, a.encrypt, a.sipp, a.psql)
+    tools = Tools.from_args(a)
     return run_case(CASES[a.case][0], tools, a.case)
 
 

@@ -16,6 +16,7 @@ tests (and several build directories) run at once.
 
 Python 3 standard library only, plus the sipp and psql binaries.
 """
+import argparse
 import datetime
 import json
 import os
@@ -369,6 +370,21 @@ class Sipp:
 class Tools:
     def __init__(self, sbc, migrate, encrypt, sipp="sipp", psql="psql"):
         self.sbc, self.migrate, self.encrypt, self.sipp, self.psql = sbc, migrate, encrypt, sipp, psql
+
+    @classmethod
+    def from_args(cls, a):
+        return cls(a.sbc, a.migrate, a.encrypt, a.sipp, a.psql)
+
+
+def tool_parser(doc, required=True):
+    """The command line every SIPp test shares: the binaries it drives."""
+    ap = argparse.ArgumentParser(description=doc,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    for name in ("sbc", "migrate", "encrypt"):
+        ap.add_argument(f"--{name}", required=required)
+    ap.add_argument("--sipp", default="sipp")
+    ap.add_argument("--psql", default="psql")
+    return ap
 
 
 class CallTest:

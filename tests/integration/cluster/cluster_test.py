@@ -17,7 +17,6 @@ older than the expiry, then B deletes them, leases the whole limit and takes
 Reuses tests/integration/calls/harness.py (database, trunks, SIPp) and
 sbctest.py (the sbc process). Python 3 standard library only.
 """
-import argparse
 import json
 import os
 import re
@@ -31,6 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "calls"))
 from harness import (CARRIER1_IP, CARRIER_MEDIA_IP, PBX_IP, PBX_MEDIA_IP,  # noqa: E402
                      CallTest, TestFailure, Tools, free_udp_port, log)
+from harness import tool_parser  # noqa: E402
 import sbctest  # noqa: E402  (harness put tests/integration on the path)
 
 LIMIT = 10
@@ -309,13 +309,7 @@ CASES = {"two_nodes": (two_nodes, 180)}
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sbc")
-    ap.add_argument("--migrate")
-    ap.add_argument("--encrypt")
-    ap.add_argument("--sipp", default="sipp")
-    ap.add_argument("--psql", default="psql")
+    ap = tool_parser(__doc__, required=False)
     ap.add_argument("--list", action="store_true", help="print 'case timeout' lines")
     ap.add_argument("case", nargs="?")
     a = ap.parse_args()
@@ -327,7 +321,7 @@ def main():
         ap.error(f"unknown case {a.case!r}; one of: {', '.join(CASES)}")
     if not (a.sbc and a.migrate and a.encrypt):
         ap.error("--sbc, --migrate and --encrypt are required")
-    tools = Tools(a.sbc, a.migrate, a.encrypt, a.sipp, a.psql)
+    tools = Tools.from_args(a)
     started = time.monotonic()
     try:
         with ClusterTest(a.case, tools) as t:

@@ -10,7 +10,6 @@ PBX) and 127.0.0.52 (outside, towards carriers); the RTP endpoints of the
 PBX and the carrier are Python sockets on 127.0.0.22 and 127.0.0.33, put in
 the SDP SIPp sends (-set rtp_ip/rtp_port). Needs SBC_TEST_DSN (ctest).
 """
-import argparse
 import json
 import math
 import os
@@ -31,6 +30,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "calls"))
 from harness import (CARRIER1_IP, CARRIER2_IP, CARRIER_MEDIA_IP, PBX_IP,  # noqa: E402
                      PBX_MEDIA_IP,
                      TestFailure, Tools, free_tcp_port, free_udp_port, log, run_case)
+from harness import tool_parser  # noqa: E402
 from calls_test import basic_config  # noqa: E402
 
 RELAY_INSIDE_IP = "127.0.0.51"
@@ -808,14 +808,8 @@ def srtp_baresip(t):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sbc")
+    ap = tool_parser(__doc__, required=False)
     ap.add_argument("--relay")
-    ap.add_argument("--migrate")
-    ap.add_argument("--encrypt")
-    ap.add_argument("--sipp", default="sipp")
-    ap.add_argument("--psql", default="psql")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("case", nargs="?")
     a = ap.parse_args()
@@ -827,7 +821,7 @@ def main():
         return 0
     if a.case not in CASES:
         ap.error(f"unknown case {a.case!r}; one of: {', '.join(CASES)}")
-    tools = Tools(a.sbc, a.migrate, a.encrypt, a.sipp, a.psql)
+    tools = Tools.from_args(a)
     tools.relay = a.relay
     func = CASES[a.case][0]
 

@@ -16,7 +16,6 @@
 Needs SBC_TEST_DSN (ctest sets it; tests/pg). Reuses the call-test harness
 (tests/integration/calls). Python 3 standard library only.
 """
-import argparse
 import json
 import os
 import re
@@ -32,6 +31,7 @@ DRAIN_SCRIPT = os.path.normpath(os.path.join(HERE, "..", "..", "..", "deploy", "
 sys.path.insert(0, os.path.join(HERE, "..", "calls"))
 sys.path.insert(0, os.path.join(HERE, ".."))
 from harness import CARRIER1_IP, TestFailure, Tools, log, run_case  # noqa: E402
+from harness import tool_parser  # noqa: E402
 from calls_test import basic_config, distinct_calls, invite_finals  # noqa: E402
 
 # What every line the sbc logs looks like (sbc/common/log.h).
@@ -149,15 +149,9 @@ def drain(t):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sbc", required=True)
-    ap.add_argument("--migrate", required=True)
-    ap.add_argument("--encrypt", required=True)
-    ap.add_argument("--sipp", default="sipp")
-    ap.add_argument("--psql", default="psql")
+    ap = tool_parser(__doc__)
     a = ap.parse_args()
-    return run_case(drain, Tools(a.sbc, a.migrate, a.encrypt, a.sipp, a.psql), "drain")
+    return run_case(drain, Tools.from_args(a), "drain")
 
 
 if __name__ == "__main__":

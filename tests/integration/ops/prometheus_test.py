@@ -28,7 +28,6 @@ Checks, through /api/v1/query, /api/v1/targets and /api/v1/rules:
 Needs SBC_TEST_DSN (ctest sets it; tests/pg). SBC_CALLS_KEEP=1 keeps the work
 directory. Python 3 standard library only.
 """
-import argparse
 import json
 import os
 import re
@@ -48,6 +47,7 @@ sys.path.insert(0, os.path.join(HERE, ".."))
 import sbctest  # noqa: E402
 from harness import (CARRIER1_IP, PBX_IP, CallTest, TestFailure, Tools,  # noqa: E402
                      free_udp_port, log)
+from harness import tool_parser  # noqa: E402
 
 PROM_DIR = os.path.join(REPO, "deploy", "prometheus")
 
@@ -394,13 +394,7 @@ def check_issue6_families(t, prom, calls, targets):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sbc", required=True)
-    ap.add_argument("--migrate", required=True)
-    ap.add_argument("--encrypt", required=True)
-    ap.add_argument("--sipp", default="sipp")
-    ap.add_argument("--psql", default="psql")
+    ap = tool_parser(__doc__)
     ap.add_argument("--prometheus", default="prometheus")
     ap.add_argument("--relay")
     ap.add_argument("--relay-config", help="TOML template (@METRICS_PORT@, @CONTROL_PORT@, ...)")
@@ -408,7 +402,7 @@ def main():
     ap.add_argument("--admin-config", help="TOML template (@METRICS_PORT@, @DSN@, ...)")
     ap.add_argument("--calls", type=int, default=10)
     a = ap.parse_args()
-    tools = Tools(a.sbc, a.migrate, a.encrypt, a.sipp, a.psql)
+    tools = Tools.from_args(a)
     started = time.monotonic()
     try:
         with CallTest("prometheus", tools) as t:

@@ -16,7 +16,6 @@ console: the console's side (needs --admin): POST /api/v1/live/calls/{id}/trace
     unknown call), GET /api/v1/calls/{id}/trace answers the rows in time
     order (viewer+, 401 without a session).
 """
-import argparse
 import json
 import os
 import socket
@@ -32,6 +31,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "console"))
 from harness import (CARRIER1_IP, PBX_IP, PBX_SECRETS, SipMessage, TestFailure,  # noqa: E402
                      Tools, free_udp_port, log, run_case)
+from harness import tool_parser  # noqa: E402
 
 
 class HepListener:
@@ -344,19 +344,13 @@ ADMIN_BIN = None
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sbc", required=True)
-    ap.add_argument("--migrate", required=True)
-    ap.add_argument("--encrypt", required=True)
-    ap.add_argument("--sipp", default="sipp")
-    ap.add_argument("--psql", default="psql")
+    ap = tool_parser(__doc__)
     ap.add_argument("--admin", help="sbc-admin (the console case)")
     ap.add_argument("case", choices=sorted(CASES))
     a = ap.parse_args()
     global ADMIN_BIN
     ADMIN_BIN = a.admin
-    tools = Tools(a.sbc, a.migrate, a.encrypt, a.sipp, a.psql)
+    tools = Tools.from_args(a)
     return run_case(CASES[a.case], tools, "trace_" + a.case)
 
 
