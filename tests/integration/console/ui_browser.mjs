@@ -337,7 +337,8 @@ try {
   await shot("12-port-order-completed");
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "DIDs" }).click();
   for (const n of ["+442071230001", "+442071230002"]) {
-    const r = page.getByRole("row").filter({ hasText: n });
+    // The trunk's name replaces its id once the trunk list has loaded too.
+    const r = page.getByRole("row").filter({ hasText: n }).filter({ hasText: "pbx-a" });
     await r.waitFor();
     const t = await r.textContent();
     check(t.includes("active") && t.includes("pbx-a"), `ported-in ${n} is an active DID on pbx-a`);
