@@ -188,10 +188,15 @@ int runServer(const AdminConfig& config) {
       stop_scheduler();
       stop_dashboard();
       spdlog::info("signal {}: stopping (grace {} s)", sig, config.shutdown_grace.count());
-      server.stop(config.shutdown_grace, [] { spdlog::info("all connections closed"); });
+      // Then the pool stops: jobs still queued (a database that never
+      // answered) fail at once instead of holding io.run() forever.
+      server.stop(config.shutdown_grace, [&pool] {
+        spdlog::info("all connections closed");
+        pool->stop();
+      });
     });
     // io.run() returns once the server has stopped and every database job
-    // in flight has answered (each holds work on the io_context).
+    // in flight has answered or failed (each holds work on the io_context).
     std::vector<std::thread> threads;
     for (unsigned i = 1; i < config.io_threads; ++i) threads.emplace_back([&io] { io.run(); });
     io.run();
