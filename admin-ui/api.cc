@@ -15,6 +15,7 @@
 #include <mutex>
 #include <regex>
 
+#include "admin-ui/routes.h"
 #include "common/db/pool.h"
 #include "common/metrics/registry.h"
 
@@ -57,6 +58,7 @@ Api::Api(AdminConfig config, std::shared_ptr<db::Pool> pool, std::optional<crypt
       workers_(std::make_unique<Workers>(config_.hash_threads)) {}
 
 Api::~Api() {
+  shutdown();
   workers_->pool.stop();
   workers_->pool.join();
 }
@@ -97,6 +99,16 @@ Access Api::accessFor(std::size_t route_index) const {
   return route_index < access_by_index_.size() ? access_by_index_[route_index] : Access::kPublic;
 }
 
+void Api::onShutdown(std::function<void()> fn) {
+  on_shutdown_.push_back(std::move(fn));
+}
+
+void Api::shutdown() {
+  std::vector<std::function<void()>> fns;
+  fns.swap(on_shutdown_);
+  for (auto it = fns.rbegin(); it != fns.rend(); ++it) (*it)();
+}
+
 namespace {
 
 // Completes an awaitable from another thread exactly once, on the
@@ -133,31 +145,26 @@ class Completion {
 // own coroutine, and gcc 12 relocates such by-value coroutine arguments
 // bytewise, which breaks a std::string's or std::function's small buffer.
 // So the initiations carry a single shared_ptr to their state.
-struct DbState {
+struct ConnJobState {
   std::shared_ptr<db::Pool> pool;
-  std::string table;
-  DbFn fn;
+  ConnFn fn;
 };
 
-asio::awaitable<http::Response> Api::db(DbFn fn, std::string_view table) {
-  auto state = std::make_shared<DbState>(DbState{pool_, std::string(table), std::move(fn)});
+namespace {
+
+// `fn` with a whole pool connection on a pool thread; the one way both db()
+// and withConnection() reach PostgreSQL. A lost connection is thrown back to
+// the pool (it reconnects and runs the job once more); anything else thrown
+// is a 500.
+asio::awaitable<http::Response> onConnection(std::shared_ptr<db::Pool> pool, ConnFn fn) {
+  auto state = std::make_shared<ConnJobState>(ConnJobState{std::move(pool), std::move(fn)});
   return asio::async_initiate<decltype(asio::use_awaitable), void(http::Response)>(
       [state](auto handler) {
         using C = Completion<decltype(handler), http::Response>;
         auto done = std::make_shared<C>(std::move(handler));
         auto job = [done, state](pqxx::connection& conn) {
           try {
-            pqxx::work txn(conn);
-            http::Response r = state->fn(txn);
-            if (r.status < 400) {
-              txn.commit();
-            } else {
-              txn.abort();
-            }
-            done->complete(std::move(r));
-          } catch (const pqxx::sql_error& e) {
-            if (db::isConnectionLoss(e, &conn)) throw;  // the pool reconnects and retries once
-            done->complete(sqlErrorResponse(e.sqlstate(), e.what(), state->table));
+            done->complete(state->fn(conn));
           } catch (const std::exception& e) {
             if (db::isConnectionLoss(e, &conn)) throw;
             spdlog::error("admin: database job failed: {}", e.what());
@@ -171,6 +178,31 @@ asio::awaitable<http::Response> Api::db(DbFn fn, std::string_view table) {
         if (!queued) done->complete(errorResponse(503, "database busy"));
       },
       asio::use_awaitable);
+}
+
+}  // namespace
+
+asio::awaitable<http::Response> Api::db(DbFn fn, std::string_view table) {
+  auto shared = std::make_shared<DbFn>(std::move(fn));
+  return onConnection(pool_, [shared, table = std::string(table)](pqxx::connection& conn) {
+    try {
+      pqxx::work txn(conn);
+      http::Response r = (*shared)(txn);
+      if (r.status < 400) {
+        txn.commit();
+      } else {
+        txn.abort();
+      }
+      return r;
+    } catch (const pqxx::sql_error& e) {
+      if (db::isConnectionLoss(e, &conn)) throw;
+      return sqlErrorResponse(e.sqlstate(), e.what(), table);
+    }
+  });
+}
+
+asio::awaitable<http::Response> withConnection(Api& api, ConnFn fn) {
+  return onConnection(api.sharedPool(), std::move(fn));
 }
 
 struct OffloadState {

@@ -112,6 +112,12 @@ class Api {
   // The access a matched request needs (kPublic for unregistered routes).
   Access accessFor(std::size_t route_index) const;
 
+  // Start-up: something to end before the server drains its connections
+  // (event streams, which would otherwise hold it for the whole grace).
+  void onShutdown(std::function<void()> fn);
+  // Runs them once, in reverse order (the signal handler, then ~Api).
+  void shutdown();
+
  private:
   struct Workers;
   AdminConfig config_;
@@ -122,6 +128,7 @@ class Api {
   std::vector<RouteInfo> routes_;
   std::vector<Access> access_by_index_;
   std::unique_ptr<Workers> workers_;
+  std::vector<std::function<void()>> on_shutdown_;
 };
 
 // ---- helpers shared by the resource files

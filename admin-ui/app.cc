@@ -85,6 +85,7 @@ std::unique_ptr<Api> buildApi(const AdminConfig& config, std::shared_ptr<db::Poo
   registerTraceRoutes(*api);
   registerRouteTestRoutes(*api);
   registerDashboardRoutes(*api);
+  registerEventRoutes(*api);
   {  // run-time log level, admins only (sbc/common/log_http.h)
     auto level = std::make_shared<const http::SyncHandler>(common::logLevelGetHandler());
     api->get("/api/v1/log-level", Access::kAdmin,
@@ -187,6 +188,7 @@ int runServer(const AdminConfig& config) {
       if (ec) return;
       stop_scheduler();
       stop_dashboard();
+      api->shutdown();  // event streams end now rather than at the grace deadline
       spdlog::info("signal {}: stopping (grace {} s)", sig, config.shutdown_grace.count());
       // Then the pool stops: jobs still queued (a database that never
       // answered) fail at once instead of holding io.run() forever.

@@ -49,14 +49,13 @@ AdminConfig parseAdminConfig(const std::string& text, const std::string& origin,
   if (auto* http = section(root, "http", origin)) {
     onlyKeys(*http,
              {"address", "port", "certificate", "private_key", "static_dir", "max_body_bytes",
-              "io_threads", "max_import_bytes", "trusted_proxies"},
+              "io_threads", "max_import_bytes", "trusted_proxies", "max_event_streams"},
              origin, "http");
     c.address = get<std::string>(*http, "address", c.address, origin, "http");
     c.port = static_cast<std::uint16_t>(getInt(*http, "port", c.port, 0, 65535, origin, "http"));
-    c.certificate =
-        resolvePath(get<std::string>(*http, "certificate", "", origin, "http"), base_dir);
-    c.private_key =
-        resolvePath(get<std::string>(*http, "private_key", "", origin, "http"), base_dir);
+    auto files = sbc::tomlcfg::getTlsServerFiles(*http, origin, "http", base_dir, false);
+    c.certificate = std::move(files.certificate);
+    c.private_key = std::move(files.private_key);
     c.static_dir = resolvePath(get<std::string>(*http, "static_dir", "", origin, "http"), base_dir);
     c.max_body_bytes = static_cast<std::size_t>(
         getInt(*http, "max_body_bytes", 1 << 20, 1024, 1 << 30, origin, "http"));
@@ -64,6 +63,8 @@ AdminConfig parseAdminConfig(const std::string& text, const std::string& origin,
     c.max_import_bytes =
         static_cast<std::uint64_t>(getInt(*http, "max_import_bytes", std::int64_t{200} << 20, 1024,
                                           std::int64_t{1} << 40, origin, "http"));
+    c.max_event_streams = static_cast<std::size_t>(
+        getInt(*http, "max_event_streams", 256, 0, 100000, origin, "http"));
     if (const toml::node* n = http->get("trusted_proxies")) {
       const toml::array* list = n->as_array();
       if (!list) fail(origin, "http.trusted_proxies must be an array of addresses or networks");
@@ -80,8 +81,6 @@ AdminConfig parseAdminConfig(const std::string& text, const std::string& origin,
   boost::system::error_code ec;
   boost::asio::ip::make_address(c.address, ec);
   if (ec) fail(origin, "http.address must be an IP address, not '" + c.address + "'");
-  if (c.certificate.empty() != c.private_key.empty())
-    fail(origin, "http.certificate and http.private_key go together");
   if (!c.tls() && !isLoopbackAddress(c.address)) {
     fail(origin,
          "plain HTTP is allowed on a loopback address only; set http.certificate and "

@@ -27,6 +27,8 @@ struct AdminConfig {
   // networks); the client address it gives is used for the login rate
   // limiter and the audit log. Empty: the header is ignored.
   std::vector<std::string> trusted_proxies;
+  // Open GET /api/v1/events streams (one per browser tab) allowed at once.
+  std::size_t max_event_streams = 256;
 
   // [database]
   std::string dsn;

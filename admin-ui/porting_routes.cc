@@ -4,9 +4,6 @@
 // confirmed FOC time has come.
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/associated_executor.hpp>
-#include <boost/asio/async_result.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -16,7 +13,6 @@
 
 #include <atomic>
 #include <charconv>
-#include <mutex>
 
 #include "admin-ui/porting/port_order_json.h"
 #include "admin-ui/porting/port_order_store.h"
@@ -30,67 +26,6 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 using http::Request;
 using http::Response;
-
-namespace {
-
-// Completes an awaitable from a pool thread exactly once, on the coroutine's
-// own executor (the work guard keeps its io_context alive meanwhile).
-template <typename Handler>
-class ConnCompletion {
- public:
-  explicit ConnCompletion(Handler h)
-      : handler_(std::move(h)),
-        work_(asio::make_work_guard(asio::get_associated_executor(handler_))) {}
-  void complete(Response value) {
-    std::lock_guard lock(mutex_);
-    if (done_) return;
-    done_ = true;
-    auto ex = asio::get_associated_executor(handler_);
-    asio::post(ex, [h = std::move(handler_), v = std::move(value)]() mutable {
-      std::move(h)(std::move(v));
-    });
-    work_.reset();
-  }
-
- private:
-  std::mutex mutex_;
-  bool done_ = false;
-  Handler handler_;
-  asio::executor_work_guard<asio::associated_executor_t<Handler>> work_;
-};
-
-// One shared_ptr through async_initiate (see api.cc on gcc 12 and by-value
-// coroutine arguments).
-struct ConnState {
-  db::Pool* pool;
-  ConnFn fn;
-};
-
-}  // namespace
-
-asio::awaitable<Response> withConnection(Api& api, ConnFn fn) {
-  auto state = std::make_shared<ConnState>(ConnState{&api.pool(), std::move(fn)});
-  return asio::async_initiate<decltype(asio::use_awaitable), void(Response)>(
-      [state](auto handler) {
-        using C = ConnCompletion<decltype(handler)>;
-        auto done = std::make_shared<C>(std::move(handler));
-        auto job = [done, state](pqxx::connection& conn) {
-          try {
-            done->complete(state->fn(conn));
-          } catch (const std::exception& e) {
-            if (db::isConnectionLoss(e, &conn)) throw;  // the pool reconnects and retries once
-            spdlog::error("admin: database job failed: {}", e.what());
-            done->complete(errorResponse(500, "internal error"));
-          }
-        };
-        bool queued = state->pool->submit(std::move(job), [done](std::string_view error) {
-          spdlog::warn("admin: database unavailable: {}", error);
-          done->complete(errorResponse(503, "database unavailable"));
-        });
-        if (!queued) done->complete(errorResponse(503, "database busy"));
-      },
-      asio::use_awaitable);
-}
 
 namespace {
 

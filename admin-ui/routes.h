@@ -32,6 +32,7 @@ void registerCdrRoutes(Api& api);      // cdr_routes.cc: CDR search and CSV expo
 void registerTraceRoutes(Api& api);    // trace_routes.cc: SIP traces, tracing live calls
 void registerRouteTestRoutes(Api& api);  // route_test_routes.cc: route tester via a live node
 void registerDashboardRoutes(Api& api);  // dashboard_routes.cc: the last hour, sampled
+void registerEventRoutes(Api& api);      // events_routes.cc: GET /api/v1/events (SSE)
 
 // A job that needs a whole connection rather than Api::db()'s transaction:
 // the porting store and the CSV import open their own transactions. Runs on a

@@ -18,6 +18,7 @@ namespace {
 
 constexpr std::int64_t kMaxLimit = 1'000'000;
 const char* const kHeaderName = R"(^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$)";
+const char* const kAbsolutePath = R"(^(/[^\r\n\x00]{0,4095})?$)";
 
 std::vector<Field> trunkFields() {
   std::vector<Field> f;
@@ -58,6 +59,8 @@ std::vector<Field> trunkFields() {
   add({.name = "media_policy",
        .filterable = true,
        .choices = {"rtp", "srtp-optional", "srtp-mandatory"}});
+  // 0013: which first RTP source the relay latches (window_any: multi-homed PBX).
+  add({.name = "media_latch", .choices = {"strict", "window_any"}});
   add({.name = "session_expires", .type = FieldType::kInt, .min = 0, .max = 86400});
   add({.name = "min_se", .type = FieldType::kInt, .min = 90, .max = 86400});
   add({.name = "max_call_seconds",
@@ -69,6 +72,12 @@ std::vector<Field> trunkFields() {
   add({.name = "register_outbound", .type = FieldType::kBool});
   add({.name = "register_expires", .type = FieldType::kInt, .min = 60, .max = 86400});
   add({.name = "register_user", .max = 128});
+  // 0012: TLS client profile towards the trunk's tls gateways. Files on the
+  // SBC nodes: absolute paths or empty.
+  add({.name = "tls_client_cert", .pattern = kAbsolutePath});
+  add({.name = "tls_client_key", .pattern = kAbsolutePath});
+  add({.name = "tls_ca_file", .pattern = kAbsolutePath});
+  add({.name = "tls_verify", .type = FieldType::kBool});
   add({.name = "created_at", .type = FieldType::kTimestamp, .writable = false, .sortable = true});
   add({.name = "updated_at", .type = FieldType::kTimestamp, .writable = false, .sortable = true});
   return f;
@@ -83,7 +92,7 @@ const std::vector<Field>& gatewayFields() {
       {.name = "weight", .type = FieldType::kInt, .min = 1, .max = 65535},
       {.name = "enabled", .type = FieldType::kBool},
       {.name = "options_ping", .type = FieldType::kBool},
-      {.name = "tls_server_name", .max = 253},
+      {.name = "tls_server_name", .pattern = R"(^[A-Za-z0-9.-]{0,253}$)"},
   };
   return f;
 }
@@ -221,6 +230,24 @@ std::optional<Response> writeChildren(WriteContext& ctx,
   return std::nullopt;
 }
 
+// A client certificate needs its key and the reverse; the form sends both,
+// an API client changing one must send the other too.
+boost::asio::awaitable<std::optional<Response>> prepareTrunk(Api&, const Principal&,
+                                                             json::object& body, bool,
+                                                             json::object&) {
+  const json::value* cert = body.if_contains("tls_client_cert");
+  const json::value* key = body.if_contains("tls_client_key");
+  if (cert == nullptr && key == nullptr) co_return std::nullopt;
+  const auto empty = [](const json::value* v) {
+    return v == nullptr || !v->is_string() || v->as_string().empty();
+  };
+  if (cert == nullptr || key == nullptr || empty(cert) != empty(key)) {
+    const char* field = empty(key) ? "tls_client_key" : "tls_client_cert";
+    co_return errorResponse(422, "a TLS client certificate and its key go together", field);
+  }
+  co_return std::nullopt;
+}
+
 }  // namespace
 
 void registerTrunkRoutes(Api& api) {
@@ -245,6 +272,7 @@ void registerTrunkRoutes(Api& api) {
       "c.direction) FROM trunk_credentials c WHERE c.trunk_id = t.id), '[]'::jsonb))";
   std::optional<crypto::SecretKey> key = api.secretKey();
   spec->children = [key](WriteContext& ctx) { return writeChildren(ctx, key); };
+  spec->prepare = prepareTrunk;
   registerResource(api, std::move(spec));
 }
 

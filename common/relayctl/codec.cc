@@ -34,6 +34,7 @@ constexpr std::array<std::string_view, 2> kEventNames{"media_timeout", "session_
 constexpr std::array<std::string_view, 4> kDirections{"sendrecv", "sendonly", "recvonly",
                                                       "inactive"};
 constexpr std::array<std::string_view, 2> kRealms{"inside", "outside"};
+constexpr std::array<std::string_view, 2> kLatchModes{"strict", "window_any"};
 
 // ---------------------------------------------------------------- decoding
 
@@ -282,7 +283,7 @@ LegSpec readLegSpec(Reader& r, const json::object& o, const std::string& path) {
   LegSpec leg;
   r.onlyKeys(o, path,
              {"realm", "rtp", "rtcp", "rtcp_mux", "payload_types", "telephone_event_pt", "crypto",
-              "direction", "media_timeout"});
+              "direction", "media_timeout", "latch"});
   if (auto realm = r.oneOf(o, "realm", path, kRealms, true)) leg.realm = static_cast<Realm>(*realm);
   leg.rtp = readEndpoint(r, o, "rtp", path);
   leg.rtcp = readEndpoint(r, o, "rtcp", path);
@@ -295,6 +296,8 @@ LegSpec readLegSpec(Reader& r, const json::object& o, const std::string& path) {
   }
   leg.mediaTimeoutSeconds = static_cast<std::uint32_t>(
       r.integer(o, "media_timeout", path, 0, kMaxMediaTimeoutSeconds, false).value_or(0));
+  if (auto l = r.oneOf(o, "latch", path, kLatchModes, false))
+    leg.latch = static_cast<LatchMode>(*l);
   return leg;
 }
 
@@ -409,6 +412,9 @@ json::object leg(const LegSpec& l) {
   if (l.crypto) o["crypto"] = crypto(*l.crypto);
   o["direction"] = kDirections[static_cast<std::size_t>(l.direction)];
   o["media_timeout"] = l.mediaTimeoutSeconds;
+  // Left out when strict, so that a relay older than the field still
+  // accepts every create that does not need it.
+  if (l.latch != LatchMode::kStrict) o["latch"] = kLatchModes[static_cast<std::size_t>(l.latch)];
   return o;
 }
 

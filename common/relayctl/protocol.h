@@ -65,6 +65,12 @@ class Result {
 
 enum class Realm : std::uint8_t { kInside, kOutside };
 enum class Direction : std::uint8_t { kSendRecv, kSendOnly, kRecvOnly, kInactive };
+// Which first source may latch a leg that has a signalled remote (create
+// only; docs/RELAY_PROTOCOL.md "latch"). Either way the leg never re-latches.
+enum class LatchMode : std::uint8_t {
+  kStrict,     // the signalled ip:port, or the signalled IP within the window
+  kWindowAny,  // any source within the window (multi-homed PBX), then strict
+};
 
 struct Endpoint {
   std::string address;  // IPv4 or IPv6 literal, never a host name
@@ -101,6 +107,7 @@ struct LegSpec {
   std::optional<Crypto> crypto;  // absent: plain RTP
   Direction direction = Direction::kSendRecv;
   std::uint32_t mediaTimeoutSeconds = 0;  // 0: no media timeout
+  LatchMode latch = LatchMode::kStrict;
   friend bool operator==(const LegSpec&, const LegSpec&) = default;
 };
 

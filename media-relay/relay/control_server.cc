@@ -47,8 +47,9 @@ struct ControlServer::ControlLeg {
   std::vector<rc::PayloadType> payloadTypes;
   rc::Direction direction = rc::Direction::kSendRecv;
   std::uint32_t mediaTimeout = 0;
-  const srtp::Suite* suite = nullptr;  // null: plain RTP
-  srtp::MasterKey outKey;              // what the relay sends with
+  rc::LatchMode latch = rc::LatchMode::kStrict;  // fixed at create
+  const srtp::Suite* suite = nullptr;            // null: plain RTP
+  srtp::MasterKey outKey;                        // what the relay sends with
 };
 
 struct ControlServer::ControlSession {
@@ -435,9 +436,11 @@ rc::ResponseBody ControlServer::create(ConnectionId conn, const std::string& pee
     leg.rtcpMux = spec.rtcpMux;
     leg.payloadTypes = spec.payloadTypes;
     leg.direction = spec.direction;
+    leg.latch = spec.latch;
     leg.mediaTimeout =
         spec.mediaTimeoutSeconds != 0 ? spec.mediaTimeoutSeconds : config_.defaultMediaTimeout;
     LegSettings& ls = setup->legs[i];
+    ls.latch = leg.latch;
     ls.rtpRemote = toSockAddr(leg.rtp);
     ls.rtcpRemote = toSockAddr(leg.rtcp);
     ls.rtcpMux = leg.rtcpMux;
@@ -516,6 +519,7 @@ rc::ResponseBody ControlServer::update(ConnectionId conn, const std::string& pee
     ls->rtpRemote = toSockAddr(leg.rtp);
     ls->rtcpRemote = toSockAddr(leg.rtcp);
     ls->rtcpMux = leg.rtcpMux;
+    ls->latch = leg.latch;
     ls->direction = leg.direction;
     ls->mediaTimeoutSeconds = leg.mediaTimeout;
     ls->clockRates = clockRates(leg.payloadTypes);

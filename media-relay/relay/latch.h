@@ -5,6 +5,9 @@
 //   packet from the signalled IP (any port: a NATed PBX's port differs from
 //   its SDP) latches that ip:port; after the window only the exact signalled
 //   ip:port may latch.
+// - LatchMode::kWindowAny (per trunk, for multi-homed PBXs whose RTP leaves
+//   from another address than their SDP names): within the window the first
+//   packet from any source latches; after it, as strict.
 // - Once latched, only the latched ip:port is accepted: never re-latched to
 //   another source mid-call. Only a new signalled remote (update) re-opens it.
 // Pure logic, time passed in: unit-tested without sockets or clocks.
@@ -13,6 +16,7 @@
 #include <chrono>
 #include <optional>
 
+#include "common/relayctl/protocol.h"
 #include "media-relay/relay/sock_addr.h"
 
 namespace relay {
@@ -22,8 +26,12 @@ class Latch {
   using Clock = std::chrono::steady_clock;
 
   // A new signalled remote (or none): forgets the latched source when the
-  // remote changes; the same remote again keeps it (a re-INVITE repeats it).
-  void signal(std::optional<SockAddr> remote, Clock::time_point now, Clock::duration window);
+  // remote changes; the same remote again keeps it (a re-INVITE repeats it),
+  // or re-opens the window when nothing has latched yet (every update
+  // re-signals both legs: the answer, long after the offer, is when a
+  // caller's RTP starts).
+  void signal(std::optional<SockAddr> remote, Clock::time_point now, Clock::duration window,
+              sbc::relayctl::LatchMode mode = sbc::relayctl::LatchMode::kStrict);
 
   // Whether a packet from `source` is accepted; latches on the first one that
   // the rule allows.
@@ -41,6 +49,7 @@ class Latch {
  private:
   std::optional<SockAddr> signalled_;
   Clock::time_point windowEnd_{};
+  sbc::relayctl::LatchMode mode_ = sbc::relayctl::LatchMode::kStrict;
   SockAddr current_;
   bool latched_ = false;
 };

@@ -24,6 +24,7 @@
 #include "media-relay/relay/relay_metrics.h"
 #include "media-relay/relay/worker.h"
 #include "media-relay/srtp/context.h"
+#include "media-relay/srtp/openssl_backend.h"
 #include "sbc/common/log.h"
 #include "sbc/common/log_http.h"
 
@@ -52,6 +53,11 @@ int main(int argc, char** argv) {
   if (!relay::srtp::initLibrary()) {
     spdlog::critical("libsrtp initialisation failed");
     return 1;
+  }
+  if (relay::srtp::cryptoBackend() != "openssl") {
+    spdlog::warn(
+        "SRTP: OpenSSL's AES-CM/HMAC-SHA1 refused by libsrtp's self test; using "
+        "libsrtp's built-in crypto (slower, and per packet it grows with the calls)");
   }
 
   boost::asio::io_context io;

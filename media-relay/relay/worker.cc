@@ -1,11 +1,14 @@
 #include "media-relay/relay/worker.h"
 
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
 #include <cerrno>
+#include <stdexcept>
+#include <system_error>
 
 namespace relay {
 namespace asio = boost::asio;
@@ -26,10 +29,15 @@ std::int64_t microsSinceEpoch(Clock::time_point t) {
 
 }  // namespace
 
+// What an epoll event points at. Stable: it lives in the Session, which is
+// heap-allocated and leaves the epoll set before it is freed.
+struct Worker::SocketRef {
+  Session* session = nullptr;
+  std::uint8_t leg = 0;
+  bool rtcp = false;
+};
+
 struct Worker::Leg {
-  explicit Leg(asio::io_context& io) : rtpSocket(io), rtcpSocket(io) {}
-  asio::ip::udp::socket rtpSocket;
-  asio::ip::udp::socket rtcpSocket;
   int rtpFd = -1;
   int rtcpFd = -1;
   Latch rtpLatch;
@@ -61,26 +69,21 @@ struct Worker::Leg {
     }
     return std::nullopt;
   }
-  void releaseSockets() {
-    boost::system::error_code ec;
-    if (rtpSocket.is_open()) rtpSocket.release(ec);
-    if (rtcpSocket.is_open()) rtcpSocket.release(ec);
-  }
 };
 
 struct Worker::Session {
-  explicit Session(asio::io_context& io) : legs{Leg(io), Leg(io)} {}
-  ~Session() {
-    for (auto& l : legs) l.releaseSockets();
-  }
   SessionId id = 0;
   std::string callId;
   std::shared_ptr<SessionCounters> counters;
   std::array<Leg, 2> legs;
+  // [leg][0 = RTP, 1 = RTCP]
+  std::array<std::array<SocketRef, 2>, 2> refs{};
+  bool watched = false;
   bool removed = false;
 };
 
 struct Worker::Buffers {
+  static constexpr std::size_t kEvents = 256;
   static constexpr std::size_t kBatch = 16;
   static constexpr std::size_t kSize = 2048;
   // Room kept after the received bytes for SRTP's tag (and SRTCP's index).
@@ -89,6 +92,7 @@ struct Worker::Buffers {
   std::array<mmsghdr, kBatch> msgs{};
   std::array<iovec, kBatch> iov{};
   std::array<sockaddr_storage, kBatch> names{};
+  std::array<epoll_event, kEvents> events{};
 };
 
 Worker::Worker(unsigned index, Clock::duration latchWindow, TimeoutSink onTimeout)
@@ -96,8 +100,14 @@ Worker::Worker(unsigned index, Clock::duration latchWindow, TimeoutSink onTimeou
       latchWindow_(latchWindow),
       onTimeout_(std::move(onTimeout)),
       timer_(io_),
+      epollFd_(epoll_create1(EPOLL_CLOEXEC)),
+      epollWatch_(io_),
       counters_(std::make_shared<WorkerCounters>()),
-      buffers_(std::make_unique<Buffers>()) {}
+      buffers_(std::make_unique<Buffers>()) {
+  // Start-up only: a relay that cannot poll cannot run.
+  if (epollFd_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+  epollWatch_.assign(epollFd_);
+}
 
 Worker::~Worker() {
   stop();
@@ -106,6 +116,7 @@ Worker::~Worker() {
 void Worker::start() {
   work_.emplace(io_.get_executor());
   tick();
+  armPoll();
   thread_ = std::thread([this] {
     std::string name = "relay-w" + std::to_string(index_);
     pthread_setname_np(pthread_self(), name.c_str());
@@ -119,10 +130,11 @@ void Worker::stop() {
     // A tick already queued still runs after cancel(): it must not re-arm.
     stopping_ = true;
     timer_.cancel();
-    // Pending waits hold their session: release the sockets so that they end.
+    boost::system::error_code ec;
+    epollWatch_.cancel(ec);
     for (auto& [id, session] : sessions_) {
       session->removed = true;
-      for (auto& l : session->legs) l.releaseSockets();
+      unwatch(*session);
     }
     sessions_.clear();
     counters_->sessions.store(0, std::memory_order_relaxed);
@@ -147,13 +159,16 @@ void Worker::tick() {
         onTimeout_(s->id, s->callId, i, l.counters->snapshot());
       }
     }
+    // A safety net for the edge-triggered watch on the epoll set: whatever
+    // is ready is served at least every tick.
+    poll();
     tick();
   });
 }
 
 void Worker::addSession(std::unique_ptr<SessionSetup> setup) {
   asio::post(io_, [this, setup = std::move(setup)]() mutable {
-    auto s = std::make_shared<Session>(io_);
+    auto s = std::make_shared<Session>();
     s->id = setup->id;
     s->callId = std::move(setup->callId);
     s->counters = std::move(setup->counters);
@@ -163,22 +178,13 @@ void Worker::addSession(std::unique_ptr<SessionSetup> setup) {
       l.counters = &s->counters->legs[i];
       l.rtpFd = setup->rtpFd[i];
       l.rtcpFd = setup->rtcpFd[i];
-      auto proto = setup->ipv6[i] ? asio::ip::udp::v6() : asio::ip::udp::v4();
-      boost::system::error_code ec;
-      l.rtpSocket.assign(proto, l.rtpFd, ec);
-      if (!ec) l.rtcpSocket.assign(proto, l.rtcpFd, ec);
-      if (ec)
-        spdlog::error("worker {}: cannot watch sockets of {}: {}", index_, s->callId, ec.message());
       l.lastRtp = now;
       applySettings(*s, i, std::move(setup->legs[i]), now);
       l.lastRtp = now;
     }
+    watch(*s);
     sessions_.emplace(s->id, s);
     bump(counters_->sessions);
-    for (int i = 0; i < 2; ++i) {
-      armRead(s, i, false);
-      armRead(s, i, true);
-    }
   });
 }
 
@@ -198,7 +204,7 @@ void Worker::removeSession(SessionId id, std::function<void()> done) {
     auto it = sessions_.find(id);
     if (it != sessions_.end()) {
       it->second->removed = true;
-      for (auto& l : it->second->legs) l.releaseSockets();
+      unwatch(*it->second);
       sessions_.erase(it);
       counters_->sessions.store(sessions_.size(), std::memory_order_relaxed);
     }
@@ -209,13 +215,13 @@ void Worker::removeSession(SessionId id, std::function<void()> done) {
 void Worker::applySettings(Session& s, int leg, LegSettings&& settings, Clock::time_point now) {
   Leg& l = s.legs[leg];
   bool wasExpecting = remoteSends(l.direction) && l.timeoutSeconds != 0;
-  l.rtpLatch.signal(settings.rtpRemote, now, latchWindow_);
+  l.rtpLatch.signal(settings.rtpRemote, now, latchWindow_, settings.latch);
   std::optional<SockAddr> rtcp = settings.rtcpRemote;
   if (!rtcp && settings.rtpRemote) {
     rtcp = *settings.rtpRemote;
     rtcp->setPort(static_cast<std::uint16_t>(rtcp->port() + 1));
   }
-  l.rtcpLatch.signal(rtcp, now, latchWindow_);
+  l.rtcpLatch.signal(rtcp, now, latchWindow_, settings.latch);
   l.mux = settings.rtcpMux;
   l.direction = settings.direction;
   l.clockRates = settings.clockRates;
@@ -231,22 +237,65 @@ void Worker::applySettings(Session& s, int leg, LegSettings&& settings, Clock::t
   l.timeoutSeconds = settings.mediaTimeoutSeconds;
 }
 
-void Worker::armRead(const std::shared_ptr<Session>& s, int leg, bool rtcpSocket) {
-  Leg& l = s->legs[leg];
-  auto& sock = rtcpSocket ? l.rtcpSocket : l.rtpSocket;
-  if (!sock.is_open()) return;
-  sock.async_wait(asio::socket_base::wait_read,
-                  [this, s, leg, rtcpSocket](const boost::system::error_code& ec) {
-                    if (ec || s->removed) return;
-                    drain(*s, leg, rtcpSocket);
-                    if (!s->removed) armRead(s, leg, rtcpSocket);
-                  });
+void Worker::watch(Session& s) {
+  for (std::uint8_t i = 0; i < 2; ++i) {
+    for (int k = 0; k < 2; ++k) {
+      int fd = k == 0 ? s.legs[i].rtpFd : s.legs[i].rtcpFd;
+      SocketRef& ref = s.refs[i][k];
+      ref = SocketRef{&s, i, k == 1};
+      if (fd < 0) continue;
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.ptr = &ref;
+      if (epoll_ctl(epollFd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        spdlog::error("worker {}: cannot watch a socket of {}: {}", index_, s.callId,
+                      std::generic_category().message(errno));
+      }
+    }
+  }
+  s.watched = true;
+}
+
+void Worker::unwatch(Session& s) {
+  if (!s.watched) return;
+  s.watched = false;
+  for (auto& l : s.legs) {
+    for (int fd : {l.rtpFd, l.rtcpFd}) {
+      if (fd >= 0) epoll_ctl(epollFd_, EPOLL_CTL_DEL, fd, nullptr);
+    }
+  }
+}
+
+void Worker::armPoll() {
+  epollWatch_.async_wait(asio::posix::descriptor_base::wait_read,
+                         [this](const boost::system::error_code& ec) {
+                           if (ec || stopping_) return;
+                           poll();
+                           armPoll();
+                         });
+}
+
+void Worker::poll() {
+  Buffers& b = *buffers_;
+  // Asio watches the set edge-triggered: empty the ready list before
+  // re-arming. Sessions leave the set only in posted handlers, never while
+  // this loop holds events that point at them.
+  for (;;) {
+    int n = epoll_wait(epollFd_, b.events.data(), static_cast<int>(Buffers::kEvents), 0);
+    if (n <= 0) return;
+    for (int i = 0; i < n; ++i) {
+      const auto* ref = static_cast<const SocketRef*>(b.events[i].data.ptr);
+      if (!ref->session->removed) drain(*ref->session, ref->leg, ref->rtcp);
+    }
+    if (static_cast<std::size_t>(n) < Buffers::kEvents) return;
+  }
 }
 
 void Worker::drain(Session& s, int leg, bool rtcpSocket) {
   Buffers& b = *buffers_;
   int fd = rtcpSocket ? s.legs[leg].rtcpFd : s.legs[leg].rtpFd;
-  // Until the socket is empty: the loop waits edge-triggered.
+  // Read what is there in batches; a socket left non-empty is reported again
+  // (the set is level-triggered).
   for (;;) {
     for (std::size_t i = 0; i < Buffers::kBatch; ++i) {
       b.iov[i] = {b.data[i].data(), Buffers::kSize - Buffers::kHeadroom};

@@ -9,10 +9,15 @@
 // numbers, timestamps and SSRCs pass unchanged and a packet is copied once
 // (into the receive buffer). oRTP's RtpSession objects themselves are made
 // and destroyed by the control thread.
+//
+// The sockets sit in one epoll set of the worker's own (level-triggered),
+// and Asio watches only that set's descriptor: one Asio wake-up then serves
+// every socket that is ready, instead of one Asio operation (handler,
+// reactor lock, shared_ptr copy) per socket per packet.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <array>
@@ -43,6 +48,7 @@ struct LegSettings {
   std::optional<SockAddr> rtpRemote;
   std::optional<SockAddr> rtcpRemote;  // absent: rtpRemote with port + 1
   bool rtcpMux = false;
+  sbc::relayctl::LatchMode latch = sbc::relayctl::LatchMode::kStrict;
   sbc::relayctl::Direction direction = sbc::relayctl::Direction::kSendRecv;
   std::uint32_t mediaTimeoutSeconds = 0;
   std::array<std::uint32_t, 128> clockRates{};  // by payload type; 0 = unknown
@@ -96,7 +102,11 @@ class Worker {
  private:
   struct Leg;
   struct Session;
-  void armRead(const std::shared_ptr<Session>& s, int leg, bool rtcpSocket);
+  struct SocketRef;
+  void watch(Session& s);
+  void unwatch(Session& s);
+  void armPoll();
+  void poll();
   void drain(Session& s, int leg, bool rtcpSocket);
   void onPacket(Session& s, int leg, bool rtcpSocket, std::uint8_t* data, std::size_t length,
                 std::size_t capacity, const SockAddr& source, Clock::time_point now);
@@ -109,6 +119,8 @@ class Worker {
   boost::asio::io_context io_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   boost::asio::steady_timer timer_;
+  int epollFd_ = -1;                                  // owned by epollWatch_
+  boost::asio::posix::stream_descriptor epollWatch_;  // Asio's view of epollFd_
   std::thread thread_;
   bool stopping_ = false;  // worker thread only
   std::unordered_map<SessionId, std::shared_ptr<Session>> sessions_;

@@ -6,6 +6,8 @@
 #include <climits>
 #include <mutex>
 
+#include "media-relay/srtp/openssl_backend.h"
+
 namespace relay::srtp {
 namespace {
 
@@ -74,7 +76,12 @@ struct Context::Session {
 bool initLibrary() {
   static std::once_flag once;
   static bool ok = false;
-  std::call_once(once, [] { ok = srtp_init() == srtp_err_status_ok; });
+  std::call_once(once, [] {
+    ok = srtp_init() == srtp_err_status_ok;
+    // Best effort: if OpenSSL's primitives fail libsrtp's self test, the
+    // built-in ones stay and cryptoBackend() says so.
+    if (ok) installOpenSslCrypto();
+  });
   return ok;
 }
 

@@ -36,6 +36,39 @@ bool isIp(const std::string& s, bool* unspecified = nullptr) {
   return true;
 }
 
+void parseDns(const toml::table& t, const std::string& origin, DnsConfig& out) {
+  sbc::tomlcfg::onlyKeys(t, {"hosts"}, origin, "dns");
+  const toml::node* n = t.get("hosts");
+  if (!n) return;
+  const toml::table* hosts = n->as_table();
+  if (!hosts) fail(origin, "dns.hosts must be a table of name = address(es)");
+  for (const auto& [name, value] : *hosts) {
+    const std::string where = "dns.hosts." + std::string(name.str());
+    std::vector<std::string> addresses;
+    if (auto one = value.value<std::string>()) {
+      addresses.push_back(*one);
+    } else if (const toml::array* list = value.as_array()) {
+      for (const auto& item : *list) {
+        auto a = item.value<std::string>();
+        if (!a) fail(origin, where + " must list IP addresses");
+        addresses.push_back(*a);
+      }
+    } else {
+      fail(origin, where + " must be an IP address or a list of them");
+    }
+    for (const auto& a : addresses) {
+      bool wildcard = false;
+      if (!isIp(a, &wildcard) || wildcard) {
+        std::string what = where;
+        what.append(": '").append(a).append("' is not a specific IP address");
+        fail(origin, what);
+      }
+    }
+    if (addresses.empty()) fail(origin, where + " has no address");
+    out.hosts.emplace(std::string(name.str()), std::move(addresses));
+  }
+}
+
 }  // namespace
 
 const char* toString(ListenProtocol p) {
@@ -137,13 +170,16 @@ Config parseConfig(const std::string& text, const std::string& origin,
       fail(origin, where + ".advertise is required when address is a wildcard ('" + l.address +
                        "'): peers need an address to reach");
     }
-    l.certificate = resolvePath(get<std::string>(*t, "certificate", "", origin, where), base_dir);
-    l.private_key = resolvePath(get<std::string>(*t, "private_key", "", origin, where), base_dir);
-    l.ca = resolvePath(get<std::string>(*t, "ca", "", origin, where), base_dir);
-    l.verify_client = get<bool>(*t, "verify_client", false, origin, where);
-    if (l.protocol == ListenProtocol::Tls && (l.certificate.empty() || l.private_key.empty()))
+    const bool tls = l.protocol == ListenProtocol::Tls;
+    if (tls && (!t->contains("certificate") || !t->contains("private_key")))
       fail(origin, where + ": a tls listener needs certificate and private_key");
-    if (l.verify_client && l.ca.empty()) fail(origin, where + ": verify_client needs ca");
+    auto files = sbc::tomlcfg::getTlsServerFiles(*t, origin, where, base_dir, true);
+    l.certificate = std::move(files.certificate);
+    l.private_key = std::move(files.private_key);
+    l.ca = std::move(files.ca);
+    l.verify_client = files.verify_client;
+    if (tls && (l.certificate.empty() || l.private_key.empty()))
+      fail(origin, where + ": a tls listener needs certificate and private_key");
     c.listen.push_back(std::move(l));
   }
 
@@ -164,6 +200,7 @@ Config parseConfig(const std::string& text, const std::string& origin,
     c.trace.hep_id =
         static_cast<uint32_t>(getInt(*trace, "hep_id", 0, 0, 0xffffffffLL, origin, "trace"));
   }
+  if (auto* dns = section(root, "dns", origin)) parseDns(*dns, origin, c.dns);
   if (auto* cl = section(root, "cluster", origin)) {
     c.cluster.enabled = get<bool>(*cl, "enabled", false, origin, "cluster");
     c.cluster.lease_block =

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "sbc/cluster/cluster_options.h"
@@ -64,6 +65,13 @@ struct TraceConfig {
   uint32_t hep_id = 0;             // HEP capture agent id
 };
 
+// [dns]: gateways given by host name. `hosts` answers names before DNS (like
+// /etc/hosts, for this node only): hosts = { "sip.carrier.test" = "192.0.2.7" }
+// or a list of addresses per name.
+struct DnsConfig {
+  std::unordered_map<std::string, std::vector<std::string>> hosts;
+};
+
 struct Config {
   std::string node_name = "sbc";
   std::string log_level = "info";
@@ -87,6 +95,7 @@ struct Config {
   std::vector<RelayConfig> relays;
   MediaConfig media;
   TraceConfig trace;
+  DnsConfig dns;
   cluster::ClusterOptions cluster;  // [cluster]: channel leases shared with other nodes
 };
 

@@ -10,6 +10,7 @@
 
 #include "sbc/app/sbc_metrics.h"
 #include "sbc/b2bua/policy_default.h"
+#include "sbc/config/tls_profiles.h"
 #include "sbc/media/record_join.h"
 #include "sbc/media/relay_anchor.h"
 #include "sbc/sip/message.h"
@@ -117,12 +118,49 @@ class TransportSender final : public txn::MessageSender {
     target.connection = to.connection;
     target.listener = to.listener;
     target.owner = owner.value;
+    if (to.protocol == txn::Protocol::Tls && to.tls_profile != 0) {
+      auto index = tlsProfile(to.tls_profile);
+      if (!index) return false;  // the caller sees a transport error: failover
+      target.tls_profile = *index;
+    }
     transport_->sendBytes(target, wire);
     return true;
   }
 
  private:
+  // A trunk's TLS client profile (cfg::TlsProfileRegistry id) as this
+  // thread's transport profile, loaded on first use. A profile whose files
+  // do not load is retried at most every kTlsRetry, not on every send.
+  std::optional<std::size_t> tlsProfile(std::uint32_t id) {
+    constexpr auto kTlsRetry = std::chrono::seconds(10);
+    auto& slot = tls_profiles_[id];
+    if (slot.index) return slot.index;
+    const auto now = std::chrono::steady_clock::now();
+    if (slot.failed_at && now - *slot.failed_at < kTlsRetry) return std::nullopt;
+    auto profile = cfg::TlsProfileRegistry::instance().get(id);
+    std::string error = "unknown profile";
+    if (profile) {
+      transport::TlsClientOptions o;
+      o.certificate_chain_file = profile->certificate_file;
+      o.private_key_file = profile->private_key_file;
+      o.ca_file = profile->ca_file;
+      o.verify_server = profile->verify;
+      o.server_name = profile->server_name;
+      slot.index = transport_->addTlsClient(o, &error);
+    }
+    if (!slot.index) {
+      slot.failed_at = now;
+      spdlog::error("TLS client profile for {}: {}", profile ? profile->server_name : "?", error);
+    }
+    return slot.index;
+  }
+  struct TlsSlot {
+    std::optional<std::size_t> index;
+    std::optional<std::chrono::steady_clock::time_point> failed_at;
+  };
+
   transport::Transport* transport_ = nullptr;
+  std::unordered_map<std::uint32_t, TlsSlot> tls_profiles_;
 };
 
 // A RegistrationSink that may be absent: the policy wants a pointer for life.
@@ -222,7 +260,9 @@ struct SipNode::Impl {
         [this](b2bua::CallRecord&& r) { onCallRecord(std::move(r)); }, anchor.get());
     engine->setAcceptingCalls(!draining);
     engine->setMessageTap(options.trace_tap);
-    health = std::make_unique<b2bua::GatewayHealth>(*engine, timers);
+    b2bua::HealthOptions ho;
+    ho.dns.hosts = config.dns.hosts;
+    health = std::make_unique<b2bua::GatewayHealth>(*engine, timers, std::move(ho));
     policy.setHealth(health.get());
     outbound = std::make_unique<b2bua::OutboundRegistrar>(*engine, timers, health.get());
     if (sampler) scheduleSample();

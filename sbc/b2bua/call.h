@@ -4,11 +4,13 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "sbc/b2bua/call_record.h"
+#include "sbc/b2bua/compact.h"
 #include "sbc/b2bua/leg.h"
 #include "sbc/b2bua/policy.h"
 #include "sbc/config/snapshot.h"
@@ -101,20 +103,61 @@ struct Reliable1xx {
   txn::TimePoint started{};
 };
 
+// What the CDR needs from the call's life, kept compactly until finish()
+// builds the CallRecord (the rest of the record comes from the legs then).
+struct CdrDraft {
+  CallRecord::Time start{};    // INVITE received
+  CallRecord::Time ringing{};  // first 18x relayed to the caller
+  CallRecord::Time answer{};   // 2xx relayed to the caller
+  cfg::TrunkId inbound_trunk_id = 0;
+  cfg::TrunkId outbound_trunk_id = 0;
+  int final_code = 0;
+  int q850_cause = -1;
+  Direction direction = Direction::Outbound;
+
+  enum Text : std::uint8_t {
+    kCallerIn,
+    kCalleeIn,
+    kCallerOut,
+    kCalleeOut,
+    kRoutingNumber,
+    kGatewaysTried,  // "host:port" of each target tried, '\n' after each
+    kTextCount,
+  };
+  std::string_view text(Text which) const { return text_.get(which); }
+  void setText(Text which, std::string_view value) { text_.set(which, value); }
+  bool anyGatewayTried() const { return !text_.get(kGatewaysTried).empty(); }
+  void addGatewayTried(std::string_view host_port);
+
+ private:
+  PackedStrings<kTextCount> text_;
+};
+
+inline void CdrDraft::addGatewayTried(std::string_view host_port) {
+  std::string all(text_.get(kGatewaysTried));
+  all.append(host_port).push_back('\n');
+  text_.set(kGatewaysTried, all);
+}
+
 struct Call {
   CallHandle handle = 0;
   cfg::SnapshotPtr snapshot;  // the configuration this call started with
   Direction direction = Direction::Outbound;
   CallState state = CallState::Routing;
-  std::string key;    // ChannelLimits key of the A side
-  std::string b_key;  // and of the B side (distinct: a hairpin uses one trunk twice)
+  std::uint64_t channel_id = 0;  // unique in the process; ChannelLimits keys (channelKey())
 
   Leg a;
   Leg b;
   Leg& leg(LegSide s) { return s == LegSide::A ? a : b; }
   const Leg& leg(LegSide s) const { return s == LegSide::A ? a : b; }
 
-  RoutingDecision routing;
+  // Set-up only: dropped once the call is answered (no failover after a
+  // 2xx); routing() recreates an empty one if asked later.
+  std::unique_ptr<RoutingDecision> routing_decision;
+  RoutingDecision& routing() {
+    if (!routing_decision) routing_decision = std::make_unique<RoutingDecision>();
+    return *routing_decision;
+  }
   Attempt attempt;
   bool a_channel = false;  // channel held on the A trunk
   txn::TxnId a_invite;     // A's INVITE server transaction
@@ -131,10 +174,10 @@ struct Call {
   std::string last_failure_reason_hdr;  // its Reason header, passed to A
   bool all_timed_out = true;
 
-  std::optional<AwaitAck> await_ack;
+  Lazy<AwaitAck> await_ack;
   std::vector<Pending> pending;
-  std::optional<Reliable1xx> a_reliable;          // sent, not yet PRACKed
-  std::optional<sip::Message> a_reliable_queued;  // next 18x, after the PRACK
+  Lazy<Reliable1xx> a_reliable;          // sent, not yet PRACKed
+  Lazy<sip::Message> a_reliable_queued;  // next 18x, after the PRACK
 
   std::array<txn::TimerHandle, static_cast<std::size_t>(CallTimer::kCount)> timers{};
 
@@ -145,7 +188,7 @@ struct Call {
   std::function<void(Call&, const std::string*)> media_then;
   std::vector<std::function<void()>> deferred;
 
-  CallRecord record;
+  CdrDraft record;
   txn::TimePoint started{};
   txn::TimePoint answered{};
   bool finished = false;  // CDR emitted, channels released

@@ -58,11 +58,22 @@ DnsAnswer systemResolve(const std::string& name) {
   return out;
 }
 
+ResolveFn withStaticHosts(StaticHosts hosts, ResolveFn resolve) {
+  if (hosts.empty()) return resolve;
+  return [hosts = std::move(hosts), resolve = std::move(resolve)](const std::string& name) {
+    if (auto it = hosts.find(name); it != hosts.end() && !it->second.empty())
+      return DnsAnswer{it->second, {}};
+    return resolve(name);
+  };
+}
+
 DnsCache::DnsCache(DnsCacheOptions options) : options_(std::move(options)) {
   if (options_.ttl.count() <= 0) options_.ttl = std::chrono::seconds(60);
   if (options_.retry.count() <= 0) options_.retry = std::chrono::seconds(2);
   options_.retry = std::min(options_.retry, options_.ttl);
   if (!options_.resolve) options_.resolve = systemResolve;
+  options_.resolve = withStaticHosts(std::move(options_.hosts), std::move(options_.resolve));
+  options_.hosts.clear();
 }
 
 DnsCache::~DnsCache() {

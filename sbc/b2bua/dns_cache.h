@@ -48,7 +48,16 @@ DnsAnswer systemResolve(const std::string& name);
 // True for "192.0.2.1", "2001:db8::1", "[2001:db8::1]": nothing to resolve.
 bool isIpLiteral(std::string_view host);
 
+// Static answers consulted before DNS, like /etc/hosts but per node
+// (sbc TOML [dns] hosts): name -> addresses (IP literals). Lab set-ups and
+// tests use it to give a gateway a name without touching the system.
+using StaticHosts = std::unordered_map<std::string, std::vector<std::string>>;
+
+// `resolve` with `hosts` in front of it (`resolve` itself when hosts is empty).
+ResolveFn withStaticHosts(StaticHosts hosts, ResolveFn resolve);
+
 struct DnsCacheOptions {
+  StaticHosts hosts;
   std::chrono::milliseconds ttl{std::chrono::seconds(60)};
   std::chrono::milliseconds retry{std::chrono::seconds(2)};  // first retry of a failed name
   ResolveFn resolve = systemResolve;

@@ -128,8 +128,19 @@ Call* Engine::Impl::findCall(CallHandle h) {
 }
 
 Call* Engine::Impl::findCallByCallId(std::string_view call_id) {
-  auto it = by_call_id.find(call_id);
-  return it == by_call_id.end() ? nullptr : findCall(it->second);
+  // Hash collisions and a caller reusing the Call-ID of a call still
+  // lingering both leave several entries: the newest call that really has
+  // that Call-ID wins.
+  Call* found = nullptr;
+  auto [first, last] = by_call_id.equal_range(std::hash<std::string_view>{}(call_id));
+  for (auto it = first; it != last; ++it) {
+    Call* c = findCall(it->second);
+    if (c && (c->a.callId() == call_id || c->b.callId() == call_id) &&
+        (!found || c->handle > found->handle)) {
+      found = c;
+    }
+  }
+  return found;
 }
 
 const ListenerInfo* Engine::Impl::pickListener(std::string_view realm,
@@ -175,7 +186,7 @@ bool Engine::Impl::addressedToUs(const sip::Message& req) const {
 
 sip::Message Engine::Impl::responseFor(const Leg& leg, const sip::Message& req, int code,
                                        std::string_view phrase) const {
-  sip::Message r = sip::makeResponse(req, code, phrase, leg.local_tag);
+  sip::Message r = sip::makeResponse(req, code, phrase, leg.localTag());
   const std::string_view product = productOf(leg);
   if (!product.empty()) r.setHeader(sip::HeaderId::Server, product);
   return r;
@@ -512,9 +523,9 @@ void Engine::Impl::dispatchResponse(Call& c, const ClientView& ctx, const sip::M
     auto cseq = rsp.cseq();
     for (LegSide side : {LegSide::A, LegSide::B}) {
       Leg& l = c.leg(side);
-      if (cid.ok() && to.ok() && *cid == l.call_id && to->tag == l.remote_tag && l.confirmed) {
-        if (l.last_ack && cseq.ok() && cseq->number == l.last_ack_cseq)
-          layer.sendStateless(*l.last_ack, l.peer);
+      if (cid.ok() && to.ok() && *cid == l.callId() && to->tag == l.remoteTag() && l.confirmed) {
+        if (!l.last_ack.empty() && cseq.ok() && cseq->number == l.last_ack_cseq)
+          layer.resendStateless(l.last_ack, l.peer);
         return;
       }
     }
@@ -605,7 +616,7 @@ void Engine::Impl::onStrayAck(const sip::Message& ack, const txn::Peer&, txn::Se
   if (!cid.ok()) return;
   Call* c = findCallByCallId(*cid);
   if (!c) return;
-  const LegSide side = *cid == c->a.call_id ? LegSide::A : LegSide::B;
+  const LegSide side = *cid == c->a.callId() ? LegSide::A : LegSide::B;
   if (c->media_busy) {
     c->deferred.push_back([this, h = c->handle, side, copy = ack] {
       if (Call* cc = findCall(h)) onAck(*cc, copy, side);
@@ -624,12 +635,11 @@ void Engine::Impl::onTerminated(txn::Transaction& txn) {
   // Past Timer M the peer has stopped retransmitting that 2xx: the ACK we
   // kept to answer those retransmissions can go (it is most of a confirmed
   // call's memory).
-  auto cseq = txn.request().cseq();
-  auto cid = txn.request().callId();
-  if (!cseq.ok() || !cid.ok()) return;
   for (LegSide side : {LegSide::A, LegSide::B}) {
     Leg& l = c->leg(side);
-    if (l.last_ack && l.call_id == *cid && l.last_ack_cseq == cseq->number) l.last_ack.reset();
+    if (!l.last_ack.empty() && l.callId() == txn.callId() && l.last_ack_cseq == txn.cseqNumber()) {
+      std::string().swap(l.last_ack);
+    }
   }
 }
 
@@ -707,11 +717,11 @@ std::vector<CallInfo> Engine::activeCalls() const {
     info.direction = c->direction;
     if (c->a.trunk) info.inbound_trunk = c->a.trunk->name;
     if (c->b.trunk) info.outbound_trunk = c->b.trunk->name;
-    info.caller = c->record.caller_in;
-    info.callee = c->record.callee_in;
+    info.caller = c->record.text(CdrDraft::kCallerIn);
+    info.callee = c->record.text(CdrDraft::kCalleeIn);
     info.state = std::string(toString(c->state));
     info.start = c->record.start;
-    info.call_id = c->a.call_id;
+    info.call_id = c->a.callId();
     info.traced = c->traced;
     if (c->answered != txn::TimePoint{}) {
       info.duration = std::chrono::duration_cast<std::chrono::seconds>(now - c->answered);

@@ -25,7 +25,7 @@ void Engine::Impl::handleCallRequest(Call& c, txn::ServerTransaction& stx,
                                      const sip::Message& req) {
   stx.setUserData(c.handle);
   const std::string_view cid = *req.callId();
-  const LegSide from = cid == c.a.call_id ? LegSide::A : LegSide::B;
+  const LegSide from = cid == c.a.callId() ? LegSide::A : LegSide::B;
   Leg& x = c.leg(from);
   if (!validate(stx, req, false)) return;
 
@@ -42,7 +42,7 @@ void Engine::Impl::handleCallRequest(Call& c, txn::ServerTransaction& stx,
     return;
   }
   // Mapped through our own dialog state only: tags a peer cannot guess.
-  if (to->tag != x.local_tag || x.remote_tag.empty() || fr->tag != x.remote_tag) {
+  if (to->tag != x.localTag() || x.remoteTag().empty() || fr->tag != x.remoteTag()) {
     reply(stx, nullptr, 481);
     return;
   }
@@ -171,7 +171,7 @@ void Engine::Impl::relayRequest(Call& c, txn::ServerTransaction& stx, const sip:
   Leg& y = c.leg(other(from));
   const sip::Method method = req.method();
   const bool offer_method = method == sip::Method::Invite || method == sip::Method::Update;
-  if (y.remote_tag.empty() || y.remote_target.empty()) {
+  if (y.remoteTag().empty() || y.remoteTarget().empty()) {
     reply(stx, &x, offer_method ? 491 : 403);
     return;
   }
@@ -183,7 +183,7 @@ void Engine::Impl::relayRequest(Call& c, txn::ServerTransaction& stx, const sip:
   if (offer_method) {
     // Target refresh (RFC 3261 12.2.2).
     if (auto contacts = req.contacts(); contacts.ok() && !contacts->empty()) {
-      x.remote_target.assign(contacts->front().uri.text);
+      x.setRemoteTarget(contacts->front().uri.text);
     }
   }
   sip::Message out =
@@ -456,7 +456,7 @@ void Engine::Impl::awaitAck(Call& c, LegSide leg, std::uint32_t cseq, sip::Messa
 void Engine::Impl::onAck(Call& c, const sip::Message& ack, LegSide side) {
   auto cseq = ack.cseq();
   auto to = ack.to();
-  if (!cseq.ok() || !to.ok() || to->tag != c.leg(side).local_tag) return;
+  if (!cseq.ok() || !to.ok() || to->tag != c.leg(side).localTag()) return;
   if (!c.await_ack || c.await_ack->leg != side || c.await_ack->cseq != cseq->number)
     return;  // a repeat
   AwaitAck w = std::move(*c.await_ack);
@@ -505,7 +505,7 @@ void Engine::Impl::answerRefresh(Call& c, txn::ServerTransaction& stx, const sip
     return;
   }
   if (auto contacts = req.contacts(); contacts.ok() && !contacts->empty()) {
-    x.remote_target.assign(contacts->front().uri.text);
+    x.setRemoteTarget(contacts->front().uri.text);
   }
   if (req.header(sip::HeaderId::Supported))
     x.peer_timer = hasToken(req, sip::HeaderId::Supported, "timer");
@@ -529,7 +529,7 @@ void Engine::Impl::answerRefresh(Call& c, txn::ServerTransaction& stx, const sip
 
 void Engine::Impl::sendBye(Call& c, LegSide side, std::string_view reason_header) {
   Leg& leg = c.leg(side);
-  if (leg.remote_target.empty()) return;
+  if (leg.remoteTarget().empty()) return;
   sip::Message bye = buildInDialogRequest(leg, sip::Method::Bye, ++leg.local_cseq,
                                           b2bua::makeBranch(config.shard), {}, productOf(leg));
   if (!reason_header.empty()) bye.setHeader(sip::HeaderId::Reason, reason_header);

@@ -2,6 +2,8 @@
 // plumbing that lets media anchoring complete asynchronously.
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+
 #include "sbc/b2bua/engine_impl.h"
 
 namespace sbc::b2bua {
@@ -35,9 +37,9 @@ void Engine::Impl::finish(Call& c, const Ending& e, int final_code, std::string_
   if (c.finished) return;
   c.finished = true;
   // Exactly once: the flags go down here and nowhere else.
-  if (c.a_channel && c.a.trunk) limits.release(c.a.trunk->id, c.key);
+  if (c.a_channel && c.a.trunk) limits.release(c.a.trunk->id, channelKey(c, LegSide::A));
   c.a_channel = false;
-  if (c.attempt.channel) limits.release(c.attempt.channel->id, c.b_key);
+  if (c.attempt.channel) limits.release(c.attempt.channel->id, channelKey(c, LegSide::B));
   c.attempt.channel = nullptr;
   if (anchor) anchor->release(c.handle);
 
@@ -50,7 +52,25 @@ void Engine::Impl::finish(Call& c, const Ending& e, int final_code, std::string_
   c.await_ack.reset();
 
   const bool answered = c.answered != txn::TimePoint{};
-  CallRecord& r = c.record;
+  const CdrDraft& d = c.record;
+  CallRecord r;
+  r.start = d.start;
+  r.ringing = d.ringing;
+  r.answer = d.answer;
+  r.inbound_trunk_id = d.inbound_trunk_id;
+  r.outbound_trunk_id = d.outbound_trunk_id;
+  r.direction = d.direction;
+  r.q850_cause = d.q850_cause;
+  r.caller_in = d.text(CdrDraft::kCallerIn);
+  r.callee_in = d.text(CdrDraft::kCalleeIn);
+  r.caller_out = d.text(CdrDraft::kCallerOut);
+  r.callee_out = d.text(CdrDraft::kCalleeOut);
+  r.routing_number = d.text(CdrDraft::kRoutingNumber);
+  for (std::string_view gws = d.text(CdrDraft::kGatewaysTried); !gws.empty();) {
+    const std::size_t nl = gws.find('\n');
+    r.gateways_tried.emplace_back(gws.substr(0, nl));
+    gws.remove_prefix(nl == std::string_view::npos ? gws.size() : nl + 1);
+  }
   r.end = wallNow();
   r.final_code = answered ? 200 : final_code;
   r.final_reason =
@@ -64,8 +84,8 @@ void Engine::Impl::finish(Call& c, const Ending& e, int final_code, std::string_
       r.gateways_tried.empty() ? 0 : static_cast<std::uint32_t>(r.gateways_tried.size() - 1);
   // Filled only now: the legs hold these for the call's life anyway.
   r.call_handle = c.handle;
-  r.a_call_id = c.a.call_id;
-  r.b_call_id = c.b.call_id;
+  r.a_call_id = c.a.callId();
+  r.b_call_id = c.b.callId();
   if (c.a.trunk) r.inbound_trunk = c.a.trunk->name;
   if (c.b.trunk) r.outbound_trunk = c.b.trunk->name;
 
@@ -74,8 +94,8 @@ void Engine::Impl::finish(Call& c, const Ending& e, int final_code, std::string_
   if (!answered) ++stats.calls_failed[dir];
 
   c.state = CallState::Ending;
-  if (sink) sink(std::move(c.record));
-  c.record = CallRecord{};
+  if (sink) sink(std::move(r));
+  c.record = CdrDraft{};
   // An answered call lingers to answer a crossing BYE and our BYE's
   // challenges; one never answered goes at once (its transactions absorb
   // retransmissions on their own, and a caller retrying with the same
@@ -90,21 +110,43 @@ void Engine::Impl::eraseCall(CallHandle h) {
   Call& c = *it->second;
   if (c.traced) --traced_calls;
   for (std::size_t i = 0; i < c.timers.size(); ++i) disarm(c, static_cast<CallTimer>(i));
-  for (const std::string* id : {&c.a.call_id, &c.b.call_id}) {
-    if (id->empty()) continue;
-    auto m = by_call_id.find(*id);
-    if (m != by_call_id.end() && m->second == h) by_call_id.erase(m);
-  }
+  unindexCallId(c.a.callId(), h);
+  unindexCallId(c.b.callId(), h);
   calls.erase(it);
 }
 
-void Engine::Impl::setBCallId(Call& c, std::string call_id) {
-  if (!c.b.call_id.empty()) {
-    auto m = by_call_id.find(c.b.call_id);
-    if (m != by_call_id.end() && m->second == c.handle) by_call_id.erase(m);
+void Engine::Impl::setBCallId(Call& c, std::string_view call_id) {
+  unindexCallId(c.b.callId(), c.handle);
+  c.b.setCallId(call_id);
+  indexCallId(c.b.callId(), c.handle);
+}
+
+void Engine::Impl::indexCallId(std::string_view call_id, CallHandle h) {
+  if (!call_id.empty()) by_call_id.emplace(std::hash<std::string_view>{}(call_id), h);
+}
+
+void Engine::Impl::unindexCallId(std::string_view call_id, CallHandle h) {
+  if (call_id.empty()) return;
+  auto [first, last] = by_call_id.equal_range(std::hash<std::string_view>{}(call_id));
+  for (auto m = first; m != last; ++m) {
+    if (m->second == h) {
+      by_call_id.erase(m);
+      return;
+    }
   }
-  c.b.call_id = std::move(call_id);
-  by_call_id[c.b.call_id] = c.handle;
+}
+
+std::string Engine::Impl::channelKey(const Call& c, LegSide side) {
+  std::string key(7, '\0');
+  for (int i = 0; i < 6; ++i) key[i] = static_cast<char>((c.channel_id >> (8 * i)) & 0xff);
+  key[6] = side == LegSide::A ? 'a' : 'b';
+  return key;
+}
+
+std::uint64_t Engine::Impl::nextChannelId() {
+  // Process-wide: engines of several SIP threads share one ChannelLimits.
+  static std::atomic<std::uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
 }
 
 // ---- media
@@ -146,6 +188,7 @@ void Engine::Impl::transformSdp(Call& c, LegSide from, bool offer, std::string_v
     if (l.trunk) {
       m.realm = l.trunk->realm;
       m.policy = l.trunk->media;
+      m.latch = l.trunk->media_latch;
     } else if (l.listener) {
       m.realm = l.listener->realm;
     }

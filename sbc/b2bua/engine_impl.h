@@ -163,7 +163,12 @@ struct Engine::Impl final : txn::TransactionUser {
   void terminate(Call& c, const Ending& e);
   void finish(Call& c, const Ending& e, int final_code, std::string_view final_phrase);
   void eraseCall(CallHandle h);
-  void setBCallId(Call& c, std::string call_id);
+  void setBCallId(Call& c, std::string_view call_id);
+  // The ChannelLimits key of a call's A or B side (distinct: a hairpin uses
+  // one trunk twice): Call::channel_id and the side in 7 bytes, so that the
+  // limits' set of keys stays in std::string's inline buffer.
+  static std::string channelKey(const Call& c, LegSide side);
+  static std::uint64_t nextChannelId();
   using SdpThen = std::function<void(Call&, const std::string*)>;
   // Passes an SDP received on `from` through the anchor (if any) and the o=
   // rewriter for the other leg; `then` gets the body to send (null: failed).
@@ -195,12 +200,13 @@ struct Engine::Impl final : txn::TransactionUser {
   CallRecordSink sink;
   MediaAnchor* anchor;
 
-  struct StringHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
   std::unordered_map<CallHandle, std::unique_ptr<Call>> calls;
-  std::unordered_map<std::string, CallHandle, StringHash, std::equal_to<>> by_call_id;
+  // Call-ID (of either leg) -> call, keyed by the Call-ID's hash so that the
+  // index holds no copy of the string (the legs have it); lookups compare
+  // against the legs. See indexCallId()/unindexCallId().
+  std::unordered_multimap<std::size_t, CallHandle> by_call_id;
+  void indexCallId(std::string_view call_id, CallHandle h);
+  void unindexCallId(std::string_view call_id, CallHandle h);
   CallHandle next_handle = 1;
 
   // The verdict of Policy::identify for the request now inside

@@ -75,8 +75,7 @@ void Engine::Impl::onNewInvite(txn::ServerTransaction& stx, const sip::Message& 
   calls.emplace(c.handle, std::move(owned));
   c.snapshot = snapshot;
   c.direction = trunk.kind == cfg::TrunkKind::Pbx ? Direction::Outbound : Direction::Inbound;
-  c.key = b2bua::makeCallKey(config.shard);
-  c.b_key = c.key + "b";
+  c.channel_id = nextChannelId();
   c.started = timers.now();
   c.a_invite = stx.id();
   stx.setUserData(c.handle);
@@ -85,17 +84,15 @@ void Engine::Impl::onNewInvite(txn::ServerTransaction& stx, const sip::Message& 
 
   Leg& a = c.a;
   a.side = LegSide::A;
-  a.call_id.assign(*req.callId());
-  a.remote_tag.assign(req.from()->tag);
-  a.local_tag = b2bua::makeTag(config.shard);
-  a.local_naddr = nameAddrWithoutTag(*req.to());
-  a.remote_naddr = nameAddrWithoutTag(*req.from());
+  a.setCallId(*req.callId());
+  a.setRemoteTag(req.from()->tag);
+  a.setLocalTag(b2bua::makeTag(config.shard));
+  a.setLocalNaddr(nameAddrWithoutTag(*req.to()));
+  a.setRemoteNaddr(nameAddrWithoutTag(*req.from()));
   a.remote_cseq = c.a_invite_cseq;
   a.remote_cseq_known = true;
-  if (auto rr = req.recordRoutes(); rr.ok()) {
-    for (const sip::NameAddr& r : *rr) a.route_set.emplace_back(r.text);
-  }
-  a.remote_target.assign(contacts->front().uri.text);
+  if (auto rr = req.recordRoutes(); rr.ok()) a.setRoutes(*rr, false);
+  a.setRemoteTarget(contacts->front().uri.text);
   a.peer = stx.peer();
   a.trunk = &trunk;
   a.listener = listenerByIndex(stx.peer().listener);
@@ -105,37 +102,38 @@ void Engine::Impl::onNewInvite(txn::ServerTransaction& stx, const sip::Message& 
   c.a_requires_100rel = hasToken(req, sip::HeaderId::Require, "100rel");
   a.peer_timer = hasToken(req, sip::HeaderId::Supported, "timer");
   a.peer_update = hasToken(req, sip::HeaderId::Allow, "UPDATE");
-  by_call_id[a.call_id] = c.handle;
+  indexCallId(a.callId(), c.handle);
   if (trunk.sip_trace) enableTrace(c, true);
 
   c.record.inbound_trunk_id = trunk.id;
   c.record.direction = c.direction;
   c.record.start = wallNow();
-  c.record.caller_in.assign(userOf(req.from()->uri));
-  c.record.callee_in.assign(userOf(req.requestUri()));
+  c.record.setText(CdrDraft::kCallerIn, userOf(req.from()->uri));
+  c.record.setText(CdrDraft::kCalleeIn, userOf(req.requestUri()));
   ++stats.calls_total[static_cast<std::size_t>(c.direction)];
   ++stats.calls_active[static_cast<std::size_t>(c.direction)];
 
-  if (RejectCause rc = limits.tryAcquire(trunk, c.direction, c.key); rc != RejectCause::None) {
+  if (RejectCause rc = limits.tryAcquire(trunk, c.direction, channelKey(c, LegSide::A));
+      rc != RejectCause::None) {
     rejectNewCall(c, stx, trunk.limits.reject_code, {}, trunk.limits.reject_reason, "limit", rc);
     return;
   }
   c.a_channel = true;
 
-  c.routing = policy.route(req, trunk, *c.snapshot);
-  c.record.routing_number = c.routing.routing_number;
-  if (c.routing.targets.empty()) {
-    const int code = c.routing.reject_code >= 300 ? c.routing.reject_code : 404;
+  c.routing() = policy.route(req, trunk, *c.snapshot);
+  c.record.setText(CdrDraft::kRoutingNumber, c.routing().routing_number);
+  if (c.routing().targets.empty()) {
+    const int code = c.routing().reject_code >= 300 ? c.routing().reject_code : 404;
     const RejectCause cause =
-        c.routing.cause == RejectCause::None ? RejectCause::NoRoute : c.routing.cause;
-    rejectNewCall(c, stx, code, c.routing.reject_reason, {}, "no-route", cause);
+        c.routing().cause == RejectCause::None ? RejectCause::NoRoute : c.routing().cause;
+    rejectNewCall(c, stx, code, c.routing().reject_reason, {}, "no-route", cause);
     return;
   }
-  if (c.routing.direction != c.direction) {
+  if (c.routing().direction != c.direction) {
     // The policy knows better than the trunk kind (e.g. PBX to PBX).
     --stats.calls_total[static_cast<std::size_t>(c.direction)];
     --stats.calls_active[static_cast<std::size_t>(c.direction)];
-    c.direction = c.routing.direction;
+    c.direction = c.routing().direction;
     ++stats.calls_total[static_cast<std::size_t>(c.direction)];
     ++stats.calls_active[static_cast<std::size_t>(c.direction)];
   }
@@ -144,14 +142,14 @@ void Engine::Impl::onNewInvite(txn::ServerTransaction& stx, const sip::Message& 
   negotiateASessionTimer(c, req);
 
   std::uint32_t ring = trunk.ring_timeout_seconds;
-  if (const cfg::Trunk* t = c.routing.targets.front().trunk; t && t->ring_timeout_seconds > 0) {
+  if (const cfg::Trunk* t = c.routing().targets.front().trunk; t && t->ring_timeout_seconds > 0) {
     ring = ring == 0 ? t->ring_timeout_seconds : std::min(ring, t->ring_timeout_seconds);
   }
   if (ring == 0) ring = config.default_ring_timeout_seconds;
   arm(c, CallTimer::Ring, std::chrono::seconds(ring));
 
   // Our o= on the B leg carries our address in the first target's realm.
-  if (const Target& t0 = c.routing.targets.front(); t0.trunk) {
+  if (const Target& t0 = c.routing().targets.front(); t0.trunk) {
     c.b.listener = pickListener(t0.trunk->realm, t0.protocol);
     c.b.trunk = t0.trunk;
   }
@@ -191,7 +189,7 @@ void Engine::Impl::rejectNewCall(Call& c, txn::ServerTransaction& stx, int code,
 }
 
 void Engine::Impl::startAttempt(Call& c) {
-  const auto& targets = c.routing.targets;
+  const auto& targets = c.routing().targets;
   while (!c.finished && c.attempt.target < targets.size()) {
     const Target& t = targets[c.attempt.target];
     if (!t.trunk) {
@@ -199,9 +197,9 @@ void Engine::Impl::startAttempt(Call& c) {
       continue;
     }
     if (c.attempt.channel != t.trunk) {
-      if (c.attempt.channel) limits.release(c.attempt.channel->id, c.b_key);
+      if (c.attempt.channel) limits.release(c.attempt.channel->id, channelKey(c, LegSide::B));
       c.attempt.channel = nullptr;
-      if (RejectCause rc = limits.tryAcquire(*t.trunk, c.direction, c.b_key);
+      if (RejectCause rc = limits.tryAcquire(*t.trunk, c.direction, channelKey(c, LegSide::B));
           rc != RejectCause::None) {
         // Over the limit on this trunk: overflow to the next target.
         countRejection(rc);
@@ -212,9 +210,10 @@ void Engine::Impl::startAttempt(Call& c) {
       c.attempt.channel = t.trunk;
     }
     if (anchor && c.attempt.offer && c.b.trunk && c.b.trunk != t.trunk &&
-        (c.b.trunk->realm != t.trunk->realm || c.b.trunk->media != t.trunk->media)) {
+        (c.b.trunk->realm != t.trunk->realm || c.b.trunk->media != t.trunk->media ||
+         c.b.trunk->media_latch != t.trunk->media_latch)) {
       // The B-leg offer was anchored for a trunk in another realm or with
-      // another media policy (failover or overflow): anchor the caller's
+      // another media policy or latching rule (failover or overflow): anchor the caller's
       // offer again for this one (sbc/media re-creates the relay sessions).
       const txn::ServerTransaction* stx = layer.findServer(c.a_invite);
       const ListenerInfo* listener = pickListener(t.trunk->realm, t.protocol);
@@ -224,7 +223,7 @@ void Engine::Impl::startAttempt(Call& c) {
         transformSdp(c, LegSide::A, true, stx->request().body(),
                      [this](Call& call, const std::string* sdp) {
                        if (call.finished) return;
-                       if (sdp && sendBInvite(call, call.routing.targets[call.attempt.target])) {
+                       if (sdp && sendBInvite(call, call.routing().targets[call.attempt.target])) {
                          return;
                        }
                        call.last_failure_code = sdp ? 503 : 488;
@@ -260,22 +259,27 @@ bool Engine::Impl::sendBInvite(Call& c, const Target& t) {
   Leg& b = c.b;
   b.side = LegSide::B;
   setBCallId(c, b2bua::makeCallId(config.shard));
-  b.local_tag = b2bua::makeTag(config.shard);
+  b.setLocalTag(b2bua::makeTag(config.shard));
   b.local_cseq = 1;
   b.trunk = t.trunk;
   if (!c.traced && t.trunk->sip_trace) enableTrace(c, true);
   b.listener = listener;
   b.peer = txn::Destination{t.protocol, t.host, t.port, 0, listener->index};
+  b.peer.tls_profile = t.tls_profile;
+  // A gateway named by DNS keeps its name in the URIs (the address is only
+  // where the bytes go).
+  const std::string& uri_host = t.uri_host.empty() ? t.host : t.uri_host;
 
   if (!t.registered_contact.empty()) {
-    b.remote_target = t.registered_contact;
+    b.setRemoteTarget(t.registered_contact);
   } else {
-    b.remote_target = "sip:" + t.request_user + "@" + hostPort(t.host, t.port);
-    b.remote_target.append(transportUriParam(t.protocol));
+    std::string target = "sip:" + t.request_user + "@" + hostPort(uri_host, t.port);
+    target.append(transportUriParam(t.protocol));
+    b.setRemoteTarget(target);
   }
   const bool hide = privacyHidesIdentity(a_req) && t.trunk->headers.pai == cfg::PaiTrust::Untrusted;
   const std::string caller =
-      hide ? std::string("anonymous") : callerFor(c.routing, a_req, *t.trunk);
+      hide ? std::string("anonymous") : callerFor(c.routing(), a_req, *t.trunk);
   std::string display;
   if (hide) {
     display = "\"Anonymous\" ";
@@ -286,10 +290,10 @@ bool Engine::Impl::sendBInvite(Call& c, const Target& t) {
       if (display[i] == '"' || display[i] == '\\') display[i] = ' ';
     }
   }
-  b.local_naddr = display + "<sip:" + caller + "@" + std::string(listener->host) + ">";
+  b.setLocalNaddr(display + "<sip:" + caller + "@" + std::string(listener->host) + ">");
   const std::string_view to_user =
       t.to_user.empty() ? std::string_view(t.request_user) : std::string_view(t.to_user);
-  b.remote_naddr = "<sip:" + std::string(to_user) + "@" + t.host + ">";
+  b.setRemoteNaddr("<sip:" + std::string(to_user) + "@" + uri_host + ">");
 
   sip::Message inv =
       buildInDialogRequest(b, sip::Method::Invite, b.local_cseq, b2bua::makeBranch(config.shard),
@@ -322,12 +326,12 @@ bool Engine::Impl::sendBInvite(Call& c, const Target& t) {
   if (c.state == CallState::Routing) c.state = CallState::Trying;
 
   c.record.outbound_trunk_id = t.trunk->id;
-  c.record.caller_out = caller;
-  c.record.callee_out = t.request_user;
-  c.record.gateways_tried.push_back(hostPort(t.host, t.port));
+  c.record.setText(CdrDraft::kCallerOut, caller);
+  c.record.setText(CdrDraft::kCalleeOut, t.request_user);
+  c.record.addGatewayTried(hostPort(t.host, t.port));
 
   disarm(c, CallTimer::Failover);
-  if (c.attempt.target + 1 < c.routing.targets.size() && t.trunk->failover_timeout_ms > 0) {
+  if (c.attempt.target + 1 < c.routing().targets.size() && t.trunk->failover_timeout_ms > 0) {
     arm(c, CallTimer::Failover, std::chrono::milliseconds(t.trunk->failover_timeout_ms));
   }
   return true;
@@ -337,7 +341,7 @@ void Engine::Impl::nextTarget(Call& c) {
   disarm(c, CallTimer::Failover);
   if (c.finished) return;
   ++c.attempt.target;
-  if (c.attempt.target < c.routing.targets.size()) ++stats.failovers;
+  if (c.attempt.target < c.routing().targets.size()) ++stats.failovers;
   startAttempt(c);
 }
 
@@ -347,7 +351,7 @@ void Engine::Impl::failCall(Call& c) {
   std::string phrase;
   std::string reason_hdr;
   Ending e;
-  if (c.record.gateways_tried.empty() && c.limit_trunk) {
+  if (!c.record.anyGatewayTried() && c.limit_trunk) {
     // Every target was over its channel limit.
     code = c.limit_trunk->limits.reject_code;
     reason_hdr = c.limit_trunk->limits.reject_reason;
@@ -387,14 +391,15 @@ void Engine::Impl::onBInviteResponse(Call& c, const ClientView& ctx, const sip::
 }
 
 void Engine::Impl::updateDialogFromResponse(Leg& leg, const sip::Message& rsp) {
-  if (auto to = rsp.to(); to.ok() && !to->tag.empty()) leg.remote_tag.assign(to->tag);
+  if (auto to = rsp.to(); to.ok() && !to->tag.empty()) leg.setRemoteTag(to->tag);
   if (auto contacts = rsp.contacts(); contacts.ok() && !contacts->empty()) {
-    leg.remote_target.assign(contacts->front().uri.text);
+    leg.setRemoteTarget(contacts->front().uri.text);
   }
   // RFC 3261 12.1.2: the route set is the Record-Route in reverse order.
-  leg.route_set.clear();
   if (auto rr = rsp.recordRoutes(); rr.ok()) {
-    for (auto it = rr->rbegin(); it != rr->rend(); ++it) leg.route_set.emplace_back(it->text);
+    leg.setRoutes(*rr, true);
+  } else {
+    leg.setRoutes({}, true);
   }
   if (rsp.header(sip::HeaderId::Allow))
     leg.peer_update = hasToken(rsp, sip::HeaderId::Allow, "UPDATE");
@@ -509,10 +514,10 @@ void Engine::Impl::onB2xx(Call& c, const ClientView& ctx, const sip::Message& rs
   const std::string_view tag = to.ok() ? to->tag : std::string_view{};
   Leg& b = c.b;
   if (b.confirmed) {
-    if (tag == b.remote_tag) {
+    if (tag == b.remoteTag()) {
       // Retransmission: our ACK got lost (or is still waiting for A's).
-      if (b.last_ack && b.last_ack_cseq == rsp.cseq()->number)
-        layer.sendStateless(*b.last_ack, b.peer);
+      if (!b.last_ack.empty() && b.last_ack_cseq == rsp.cseq()->number)
+        layer.resendStateless(b.last_ack, b.peer);
       return;
     }
     // RFC 3261 13.2.2.4: a 2xx from another fork. Keep the first dialog.
@@ -597,8 +602,7 @@ void Engine::Impl::sendAnswerToA(Call& c, int code, std::string_view phrase, con
   c.record.final_code = code;
   ++stats.calls_answered[static_cast<std::size_t>(c.direction)];
   // No failover after a 2xx: the alternatives are no longer needed.
-  c.routing.targets.clear();
-  c.routing.targets.shrink_to_fit();
+  c.routing_decision.reset();
   c.attempt.target = 0;
   // With a late offer (B's 2xx carried it), B's ACK carries A's answer, so
   // it waits for A's ACK.
@@ -674,7 +678,7 @@ void Engine::Impl::onBFailure(Call& c, const ClientView& ctx, const sip::Message
   c.last_failure_reason_hdr.clear();
   if (const auto* h = rsp.header(sip::HeaderId::Reason)) c.last_failure_reason_hdr.assign(h->value);
   if (int q = q850Of(rsp); q >= 0) c.record.q850_cause = q;
-  if (failover && c.attempt.target + 1 < c.routing.targets.size()) {
+  if (failover && c.attempt.target + 1 < c.routing().targets.size()) {
     nextTarget(c);
     return;
   }
@@ -712,9 +716,7 @@ void Engine::Impl::onCancel(txn::ServerTransaction& stx, const sip::Message& can
   if (c && c->a_invite != invite->id()) {
     // A re-INVITE being relayed: cancel our copy on the other leg; its 487
     // comes back through the relay.
-    const LegSide from =
-        invite->request().callId().ok() && *invite->request().callId() == c->a.call_id ? LegSide::A
-                                                                                       : LegSide::B;
+    const LegSide from = invite->callId() == c->a.callId() ? LegSide::A : LegSide::B;
     reply(stx, &c->leg(from), 200);
     for (const Pending& p : c->pending) {
       if (p.kind == PendingKind::Relay && p.server == invite->id()) layer.sendCancel(p.client);
@@ -860,8 +862,8 @@ void Engine::Impl::sendAck(Call& c, LegSide side, std::uint32_t cseq, const std:
       ack.setHeader(h->id, h->value);
   }
   if (sdp) ack.setBody(*sdp, "application/sdp");
-  layer.sendStateless(ack, leg.peer);
-  leg.last_ack = std::move(ack);
+  leg.last_ack = ack.serialize();
+  layer.sendStateless(ack, leg.last_ack, leg.peer);
   leg.last_ack_cseq = cseq;
 }
 

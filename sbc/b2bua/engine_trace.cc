@@ -13,7 +13,7 @@ void Engine::Impl::enableTrace(Call& c, bool with_initial_invite) {
   // flag) existed: report it now, as the server transaction holds it.
   if (const txn::ServerTransaction* stx = layer.findServer(c.a_invite)) {
     const std::string wire = stx->request().serialize();
-    tap(c, c.a.call_id, true, stx->peer(), wire);
+    tap(c, c.a.callId(), true, stx->peer(), wire);
   }
 }
 
@@ -38,8 +38,8 @@ void Engine::Impl::tap(const Call& c, std::string_view call_id, bool inbound, co
                        std::string_view wire) {
   if (!message_tap) return;
   TapEvent e;
-  e.call_id = c.a.call_id;
-  e.leg = call_id == c.a.call_id ? LegSide::A : LegSide::B;
+  e.call_id = c.a.callId();
+  e.leg = call_id == c.a.callId() ? LegSide::A : LegSide::B;
   e.inbound = inbound;
   e.protocol = peer.protocol;
   if (const ListenerInfo* l = listenerByIndex(peer.listener)) {
@@ -60,7 +60,7 @@ std::string Engine::traceCall(std::string_view call_id) {
   Call* c = impl_->findCallByCallId(call_id);
   if (!c || c->finished) return {};
   impl_->enableTrace(*c, false);
-  return c->a.call_id;
+  return std::string(c->a.callId());
 }
 
 }  // namespace sbc::b2bua

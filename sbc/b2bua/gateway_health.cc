@@ -144,6 +144,7 @@ void GatewayHealth::ping(std::int64_t id) {
   to.protocol = proto;
   to.address = std::move(*address);
   to.port = g.port;
+  to.tls_profile = g.tls_profile;
   e.in_flight = true;
   e.sent_at = timers_.now();
   ++e.status.pings;

@@ -6,11 +6,15 @@
 // per-leg state of the RFCs the engine implements per leg (SDP o= ownership,
 // session timer, digest nonce count, reliable provisionals).
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "sbc/b2bua/compact.h"
 #include "sbc/b2bua/digest_client.h"
 #include "sbc/b2bua/sdp_rewriter.h"
 #include "sbc/config/snapshot.h"
@@ -40,35 +44,99 @@ struct DigestState {
 struct Leg {
   LegSide side = LegSide::A;
 
-  // ---- dialog identity (RFC 3261 12.1)
-  std::string call_id;
-  std::string local_tag;     // ours
-  std::string remote_tag;    // the peer's (empty until it answers on a B leg)
-  std::string local_naddr;   // our From/To value on this leg, without tag
-  std::string remote_naddr;  // the peer's From/To value, without tag
+  // ---- dialog identity (RFC 3261 12.1), in one heap block (see compact.h)
+  // Ours: local tag, From/To value without tag. The peer's: tag (empty
+  // until a B leg answers), From/To value, Contact URI (the remote target).
+  std::string_view callId() const { return ids_.get(kCallId); }
+  std::string_view localTag() const { return ids_.get(kLocalTag); }
+  std::string_view remoteTag() const { return ids_.get(kRemoteTag); }
+  std::string_view localNaddr() const { return ids_.get(kLocalNaddr); }
+  std::string_view remoteNaddr() const { return ids_.get(kRemoteNaddr); }
+  std::string_view remoteTarget() const { return ids_.get(kRemoteTarget); }
+  void setCallId(std::string_view v) { ids_.set(kCallId, v); }
+  void setLocalTag(std::string_view v) { ids_.set(kLocalTag, v); }
+  void setRemoteTag(std::string_view v) { ids_.set(kRemoteTag, v); }
+  void setLocalNaddr(std::string_view v) { ids_.set(kLocalNaddr, v); }
+  void setRemoteNaddr(std::string_view v) { ids_.set(kRemoteNaddr, v); }
+  void setRemoteTarget(std::string_view v) { ids_.set(kRemoteTarget, v); }
+  // Route values in the order we send them.
+  std::size_t routeCount() const;
+  std::string_view route(std::size_t i) const;
+  // From a Record-Route list: in order (UAS side) or reversed (UAC side,
+  // RFC 3261 12.1.2).
+  void setRoutes(std::span<const sip::NameAddr> record_route, bool reversed);
+
   std::uint32_t local_cseq = 0;
   std::uint32_t remote_cseq = 0;
   bool remote_cseq_known = false;
-  std::vector<std::string> route_set;  // Route values in the order we send them
-  std::string remote_target;           // the peer's Contact URI
-  bool confirmed = false;              // a 2xx established the dialog
+  bool confirmed = false;  // a 2xx established the dialog
 
   // ---- where and how we talk to the peer
-  txn::Destination peer;
-  const cfg::Trunk* trunk = nullptr;
-  const ListenerInfo* listener = nullptr;
   bool peer_100rel = false;  // Supported/Require: 100rel
   bool peer_timer = false;   // Supported: timer
   bool peer_update = false;  // Allow: UPDATE
+  txn::Destination peer;
+  const cfg::Trunk* trunk = nullptr;
+  const ListenerInfo* listener = nullptr;
 
   LegSdp sdp;
   SessionTimerState st;
   std::unique_ptr<DigestState> auth;  // only once the peer has challenged us
 
   // The ACK we sent for the peer's last 2xx (B side, or an A-leg re-INVITE),
-  // re-sent when that 2xx is retransmitted.
-  std::optional<sip::Message> last_ack;
+  // re-sent when that 2xx is retransmitted; only its bytes (a resend is
+  // rare, and re-parsed then). Dropped with the INVITE transaction (Timer M).
+  std::string last_ack;
   std::uint32_t last_ack_cseq = 0;
+
+ private:
+  enum : std::uint8_t {
+    kCallId,
+    kLocalTag,
+    kRemoteTag,
+    kLocalNaddr,
+    kRemoteNaddr,
+    kRemoteTarget,
+    kRoutes,  // each route: 4-byte length, then the value
+    kSlots,
+  };
+  PackedStrings<kSlots> ids_;
 };
+
+inline std::size_t Leg::routeCount() const {
+  std::string_view r = ids_.get(kRoutes);
+  std::size_t n = 0;
+  while (r.size() >= 4) {
+    std::uint32_t len = 0;
+    std::memcpy(&len, r.data(), 4);
+    r.remove_prefix(4 + len);
+    ++n;
+  }
+  return n;
+}
+
+inline std::string_view Leg::route(std::size_t i) const {
+  std::string_view r = ids_.get(kRoutes);
+  while (r.size() >= 4) {
+    std::uint32_t len = 0;
+    std::memcpy(&len, r.data(), 4);
+    if (i-- == 0) return r.substr(4, len);
+    r.remove_prefix(4 + len);
+  }
+  return {};
+}
+
+inline void Leg::setRoutes(std::span<const sip::NameAddr> record_route, bool reversed) {
+  std::string packed;
+  for (std::size_t k = 0; k < record_route.size(); ++k) {
+    const std::string_view v = record_route[reversed ? record_route.size() - 1 - k : k].text;
+    const auto len = static_cast<std::uint32_t>(v.size());
+    char prefix[4];
+    std::memcpy(prefix, &len, 4);
+    packed.append(prefix, 4);
+    packed.append(v);
+  }
+  ids_.set(kRoutes, packed);
+}
 
 }  // namespace sbc::b2bua

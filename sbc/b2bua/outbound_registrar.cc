@@ -9,6 +9,8 @@
 namespace sbc::b2bua {
 namespace {
 
+constexpr int kMaxDnsWaits = 5;
+
 std::string hostPort(std::string_view host, std::uint16_t port) {
   std::string s;
   const bool v6 = host.find(':') != std::string_view::npos;
@@ -30,7 +32,7 @@ bool sameRegistration(const cfg::Trunk& a, const cfg::Trunk& b) {
   for (std::size_t i = 0; i < a.gateways.size(); ++i) {
     const cfg::Gateway &x = a.gateways[i], &y = b.gateways[i];
     if (x.id != y.id || x.host != y.host || x.port != y.port || x.transport != y.transport ||
-        x.enabled != y.enabled || x.priority != y.priority)
+        x.enabled != y.enabled || x.priority != y.priority || x.tls_profile != y.tls_profile)
       return false;
   }
   return true;
@@ -72,6 +74,7 @@ struct OutboundRegistrar::Entry {
   std::optional<DigestChallenge> challenge;  // reused on refreshes
   bool challenge_proxy = false;
   std::uint32_t nc = 0;
+  int dns_waits = 0;  // short retries while the registrar's name resolves
 };
 
 OutboundRegistrar::OutboundRegistrar(RequestSender& sender, txn::TimerService& timers,
@@ -231,10 +234,28 @@ void OutboundRegistrar::send(Entry& e, std::uint32_t expires, const std::string*
     m.addHeader(proxy ? sip::HeaderId::ProxyAuthorization : sip::HeaderId::Authorization,
                 *authorization);
 
+  // A registrar given by DNS name is sent to at the address the health
+  // view's cache holds (resolved off the SIP thread); the URIs keep the name.
+  std::optional<std::string> address =
+      health_ ? health_->addressOf(e.gateway->host) : std::optional<std::string>(e.gateway->host);
+  if (!address) {
+    // Not resolved yet (a new name): try again soon rather than after the
+    // failure backoff, a few times, then fail like an unanswered REGISTER.
+    if (!e.unregistering && e.dns_waits < kMaxDnsWaits) {
+      ++e.dns_waits;
+      schedule(e, std::chrono::duration_cast<txn::Duration>(options_.dns_wait));
+    } else if (!e.unregistering) {
+      e.dns_waits = 0;
+      failed(e, 0);
+    }
+    return;
+  }
+  e.dns_waits = 0;
   txn::Destination to;
   to.protocol = toTxnProtocol(e.gateway->transport);
-  to.address = e.gateway->host;
+  to.address = std::move(*address);
   to.port = e.gateway->port;
+  to.tls_profile = e.gateway->tls_profile;
   e.in_flight = true;
   std::weak_ptr<int> alive = alive_;
   const cfg::TrunkId id = e.trunk.id;

@@ -7,6 +7,9 @@
 // default). A new snapshot that changes a trunk's registration settings
 // restarts that trunk's registration; a trunk that no longer registers is
 // unregistered (Expires: 0). Timers run on the SIP thread's TimerService.
+// A gateway given by DNS name keeps its name in the Request-URI, To and From
+// (the AOR); the REGISTER goes to the address the HealthView's DNS cache
+// holds for it (never resolved on the SIP thread).
 //
 // Threading: one OutboundRegistrar per node, on one SIP thread.
 #include <chrono>
@@ -28,6 +31,9 @@ struct OutboundRegistrarOptions {
   std::chrono::seconds initial_backoff{30};
   std::chrono::seconds max_backoff{600};
   std::chrono::seconds min_refresh{5};  // never refresh more often than this
+  // A registrar given by DNS name that has no address yet is retried after
+  // this, a few times, before it counts as a failure.
+  std::chrono::milliseconds dns_wait{1000};
 };
 
 enum class OutboundState : std::uint8_t { Registering, Registered, Failed };

@@ -58,10 +58,17 @@ struct Identity {
 struct Target {
   const cfg::Trunk* trunk = nullptr;  // the trunk the B leg goes to
   // Where to send: a gateway of the trunk, or a registered contact of a PBX.
-  std::string host;  // IP literal or name
+  std::string host;  // where to send: an IP literal (a name only without a DNS cache)
   std::uint16_t port = 5060;
   txn::Protocol protocol = txn::Protocol::Udp;
+  // The gateway's configured host when it is a DNS name: the Request-URI and
+  // To carry it (RFC 3263: the name is the target, the address only where the
+  // bytes go). Empty: `host` is used in the URIs too.
+  std::string uri_host;
   std::string tls_server_name;
+  // The TLS client profile for protocol Tls (cfg::TlsProfileRegistry id; 0:
+  // the node default). Travels to the transport in txn::Destination.
+  std::uint32_t tls_profile = 0;
   std::int64_t gateway_id = 0;  // 0 for a registered contact
   // The Request-URI user part as this trunk expects it (normalized number,
   // with ";rn=...;npdi" per trunk policy), and the To user part.

@@ -231,18 +231,20 @@ void Router::gatewayTargets(const cfg::Trunk& trunk, const Target& base,
   for (const cfg::Gateway* g : gws) {
     Target t = base;
     if (health_) {
-      // A host name is sent to at its cached address (the Request-URI then
-      // carries the address too); one that never resolved is skipped, even
-      // as a last resort, since nothing could be sent to it.
+      // A host name is sent to at its cached address while the URIs keep the
+      // name; one that never resolved is skipped, even as a last resort,
+      // since nothing could be sent to it.
       std::optional<std::string> address = health_->addressOf(g->host);
       if (!address) continue;
       t.host = std::move(*address);
+      if (!isIpLiteral(g->host)) t.uri_host = g->host;
     } else {
       t.host = g->host;
     }
     t.port = g->port;
     t.protocol = toTxnProtocol(g->transport);
     t.tls_server_name = g->tls_server_name.empty() ? g->host : g->tls_server_name;
+    t.tls_profile = g->tls_profile;
     t.gateway_id = g->id;
     if (health_ && health_->isDown(g->id))
       down.push_back(std::move(t));

@@ -4,7 +4,10 @@
 // of the snapshot, equal priorities ordered by weighted random, each trunk's
 // enabled gateways by priority then weighted random, down gateways skipped
 // (unless all are down), gateways given by a host name that has no address
-// in the health view's DNS cache skipped (dns_cache.h). Inbound (from a carrier): the DID decides:
+// in the health view's DNS cache skipped (dns_cache.h); a named one is sent
+// to its cached address with the name kept for the Request-URI and To
+// (Target::uri_host), and a TLS one carries its trunk's client profile
+// (Target::tls_profile). Inbound (from a carrier): the DID decides:
 // active -> the PBX trunk's registered contacts (auth Register) or gateways; porting_in / reserved
 // / unknown -> 404; ported_out -> 404 or re-routed by LNP per the carrier trunk's PortedOutAction.
 #include <cstddef>

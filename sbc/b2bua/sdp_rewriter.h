@@ -71,6 +71,7 @@ struct MediaResult {
 struct MediaLeg {
   std::string_view realm;  // "inside" / "outside"; empty when not known yet
   cfg::MediaPolicy policy = cfg::MediaPolicy::Rtp;
+  cfg::MediaLatch latch = cfg::MediaLatch::Strict;  // the trunk's relay latching rule
 };
 
 class MediaAnchor {

@@ -118,16 +118,17 @@ sip::Message buildInDialogRequest(const Leg& leg, sip::Method method, std::uint3
   // Strict routing (RFC 3261 12.2.1.1): the first route without ;lr becomes
   // the Request-URI and the remote target goes last in the Route set.
   bool strict = false;
-  if (!leg.route_set.empty()) {
-    auto first = sip::parseNameAddr(leg.route_set.front(), false);
+  const std::size_t routes = leg.routeCount();
+  if (routes > 0) {
+    auto first = sip::parseNameAddr(leg.route(0), false);
     strict = first.ok() && !first->uri.lr();
   }
   std::string ruri;
   if (strict) {
-    auto first = sip::parseNameAddr(leg.route_set.front(), false);
+    auto first = sip::parseNameAddr(leg.route(0), false);
     ruri.assign(first->uri.text);
   } else {
-    ruri = leg.remote_target;
+    ruri = leg.remoteTarget();
   }
   auto created = sip::Message::createRequest(method, ruri);
   // A remote target that does not parse came from a peer's Contact; the
@@ -137,13 +138,13 @@ sip::Message buildInDialogRequest(const Leg& leg, sip::Method method, std::uint3
   if (leg.listener)
     m.addHeader(sip::HeaderId::Via, viaValue(*leg.listener, leg.peer.protocol, branch));
   m.addHeader(sip::HeaderId::MaxForwards, std::to_string(max_forwards));
-  for (std::size_t i = strict ? 1 : 0; i < leg.route_set.size(); ++i) {
-    m.addHeader(sip::HeaderId::Route, leg.route_set[i]);
+  for (std::size_t i = strict ? 1 : 0; i < routes; ++i) {
+    m.addHeader(sip::HeaderId::Route, leg.route(i));
   }
-  if (strict) m.addHeader(sip::HeaderId::Route, "<" + leg.remote_target + ">");
-  m.addHeader(sip::HeaderId::From, withTag(leg.local_naddr, leg.local_tag));
-  m.addHeader(sip::HeaderId::To, withTag(leg.remote_naddr, leg.remote_tag));
-  m.addHeader(sip::HeaderId::CallId, leg.call_id);
+  if (strict) m.addHeader(sip::HeaderId::Route, "<" + std::string(leg.remoteTarget()) + ">");
+  m.addHeader(sip::HeaderId::From, withTag(leg.localNaddr(), leg.localTag()));
+  m.addHeader(sip::HeaderId::To, withTag(leg.remoteNaddr(), leg.remoteTag()));
+  m.addHeader(sip::HeaderId::CallId, leg.callId());
   m.addHeader(sip::HeaderId::CSeq,
               std::to_string(cseq) + " " + std::string(sip::methodName(method)));
   if (isTargetRefresh(method) && !contact.empty()) m.addHeader(sip::HeaderId::Contact, contact);

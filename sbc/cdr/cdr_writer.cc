@@ -16,6 +16,19 @@ std::vector<std::string_view> views(const std::vector<std::string>& v) {
   return {v.begin(), v.end()};
 }
 
+// An escape string literal, right whatever standard_conforming_strings says.
+// libpq's quote() cost an allocation or three per value, 42 values a row.
+// Rows hold no NUL (toRow cleans them); one from a damaged spool file
+// becomes '?' rather than ending the literal.
+void appendQuoted(std::string& sql, std::string_view value) {
+  sql += "E'";
+  for (const char c : value) {
+    if (c == '\\' || c == '\'') sql += c;
+    sql += c == '\0' ? '?' : c;
+  }
+  sql += '\'';
+}
+
 }  // namespace
 
 CdrWriter::CdrWriter(CdrWriterOptions options)
@@ -235,7 +248,10 @@ bool CdrWriter::insert(const std::vector<std::string>& columns, const std::vecto
     sql += '(';
     for (std::size_t i = 0; i < row.size(); ++i) {
       if (i) sql += ',';
-      sql += row[i] ? conn_->quote(*row[i]) : "NULL";
+      if (row[i])
+        appendQuoted(sql, *row[i]);
+      else
+        sql += "NULL";
     }
     sql += ')';
   };

@@ -67,7 +67,9 @@ void loadTrunks(pqxx::transaction_base& tx, Snapshot& snap) {
       " pass_lnp_params, ported_out_action, media_policy,"
       " session_expires, min_se, max_call_seconds, ring_timeout_seconds, failover_timeout_ms,"
       " register_outbound, register_expires, register_user, version,"
-      " sip_trace"  // 0010
+      " sip_trace,"                                                 // 0010
+      " tls_client_cert, tls_client_key, tls_ca_file, tls_verify,"  // 0012
+      " media_latch"                                                // 0013
       " FROM trunks ORDER BY id");
   snap.trunks.reserve(rows.size());
   for (const auto& r : rows) {
@@ -107,6 +109,12 @@ void loadTrunks(pqxx::transaction_base& tx, Snapshot& snap) {
     t.register_user = r[31].as<std::string>();
     t.version = r[32].as<std::int64_t>();
     t.sip_trace = r[33].as<bool>();
+    t.tls.certificate_file = r[34].as<std::string>();
+    t.tls.private_key_file = r[35].as<std::string>();
+    t.tls.ca_file = r[36].as<std::string>();
+    t.tls.verify = r[37].as<bool>();
+    t.media_latch = std::string_view(r[38].c_str()) == "window_any" ? MediaLatch::WindowAny
+                                                                    : MediaLatch::Strict;
     snap.trunks.push_back(std::move(t));
   }
 }

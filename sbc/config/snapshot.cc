@@ -1,5 +1,7 @@
 #include "sbc/config/snapshot.h"
 
+#include "sbc/config/tls_profiles.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cstring>
@@ -70,6 +72,13 @@ void Snapshot::index() {
   }
   std::sort(ported.begin(), ported.end(),
             [](const PortedEntry& a, const PortedEntry& b) { return a.number < b.number; });
+  auto& profiles = TlsProfileRegistry::instance();
+  for (Trunk& t : trunks) {
+    for (Gateway& g : t.gateways) {
+      g.tls_profile =
+          g.transport == Transport::Tls ? profiles.intern(tlsProfileOf(t, g)) : std::uint32_t{0};
+    }
+  }
 }
 
 const Trunk* Snapshot::trunk(TrunkId id) const {

@@ -32,6 +32,10 @@ enum class AuthMode : std::uint8_t {
 };
 
 enum class MediaPolicy : std::uint8_t { Rtp, SrtpOptional, SrtpMandatory };
+// Which first RTP source the relay latches on a trunk's leg (0013): the
+// signalled one (Strict), or any within the relay's window (WindowAny, for
+// multi-homed PBXs). Never re-latched mid-call either way.
+enum class MediaLatch : std::uint8_t { Strict, WindowAny };
 
 // RFC 3325: whether P-Asserted-Identity from/to this trunk is trusted.
 enum class PaiTrust : std::uint8_t { Trusted, Untrusted };
@@ -60,6 +64,18 @@ struct Gateway {
   bool enabled = true;
   bool options_ping = true;     // health-check with OPTIONS
   std::string tls_server_name;  // SNI; empty: host
+  // transport Tls: the TLS client profile (tls_profiles.h) built from the
+  // trunk's TlsClient and this gateway's name by Snapshot::index(); 0 otherwise.
+  std::uint32_t tls_profile = 0;
+};
+
+// What we present to and accept from a trunk's TLS gateways (0012). The
+// name sent as SNI and verified is per gateway (Gateway::tls_server_name).
+struct TlsClient {
+  std::string certificate_file;  // PEM chain; empty: no client certificate
+  std::string private_key_file;  // PEM; set exactly when certificate_file is
+  std::string ca_file;           // PEM; empty: the system trust store
+  bool verify = true;            // verify the gateway's certificate and name
 };
 
 struct Credentials {
@@ -115,6 +131,8 @@ struct Trunk {
   bool pass_lnp_params = true;  // rn/npdi towards this (carrier) trunk
   PortedOutAction ported_out = PortedOutAction::Reject404;
   MediaPolicy media = MediaPolicy::Rtp;
+  MediaLatch media_latch = MediaLatch::Strict;
+  TlsClient tls;                         // towards gateways with transport Tls
   std::uint32_t session_expires = 1800;  // RFC 4028; 0 disables session timers
   std::uint32_t min_se = 90;
   std::uint32_t max_call_seconds = 14400;    // hard cap
@@ -155,7 +173,9 @@ class Snapshot {
   std::vector<Route> routes;                  // any order; see routesFor()
   std::vector<PortedEntry> ported;            // sorted by number
 
-  // Builds the lookup indexes; call once after filling the vectors.
+  // Builds the lookup indexes and the TLS gateways' client profiles (an
+  // interning table shared by the process, see tls_profiles.h); call once
+  // after filling the vectors, off the SIP threads.
   void index();
 
   const Trunk* trunk(TrunkId id) const;

@@ -16,6 +16,14 @@ using b2bua::CallHandle;
 using b2bua::LegSide;
 using b2bua::MediaResult;
 
+// The destroy answers of a call's stream sessions, summed for the CDR.
+struct StatsJoin {
+  int pending = 0;      // destroys not answered yet
+  bool ok = true;       // every destroy at release was answered
+  bool report = false;  // released: report once pending reaches 0
+  std::array<relayctl::LegStats, 2> legs{};
+};
+
 // One anchored m= line: a relay session of its own.
 struct StreamState {
   std::string call_id;   // the relay session id
@@ -34,6 +42,14 @@ struct StreamState {
   bool rejected = false;  // the answer declined it (port 0)
 };
 
+// One offer or answer crossing the relay: the SDP being rewritten, what each
+// peer stream said, and where the result goes.
+struct RelayAnchor::Exchange {
+  std::shared_ptr<sdp::SessionDescription> sdp;
+  std::vector<std::optional<PeerStream>> peers;
+  Continuation done;
+};
+
 struct RelayAnchor::Session {
   CallHandle handle = 0;
   std::string call_id;  // base of the stream session ids
@@ -42,14 +58,19 @@ struct RelayAnchor::Session {
   bool released = false;  // released while requests were in flight
   std::array<std::string, 2> realm;
   std::array<cfg::MediaPolicy, 2> policy{cfg::MediaPolicy::Rtp, cfg::MediaPolicy::Rtp};
+  std::array<cfg::MediaLatch, 2> latch{cfg::MediaLatch::Strict, cfg::MediaLatch::Strict};
   // What the current relay sessions were created for: a failover to a trunk
   // in another realm or with another policy needs new ones.
   std::array<std::string, 2> created_realm;
   std::array<cfg::MediaPolicy, 2> created_policy{cfg::MediaPolicy::Rtp, cfg::MediaPolicy::Rtp};
+  std::array<cfg::MediaLatch, 2> created_latch{cfg::MediaLatch::Strict, cfg::MediaLatch::Strict};
   unsigned generation = 0;
   std::size_t primary = 0;           // the m= line whose events end the call
   std::vector<StreamState> streams;  // by m= line index
   int offer_from = -1;               // leg of the last offer (answers come from the other)
+  // Final counters of every stream destroyed so far (streams turned off
+  // mid-call, an earlier anchoring, and at release): the CDR gets the sum.
+  std::shared_ptr<StatsJoin> totals = std::make_shared<StatsJoin>();
 
   bool anyCreated() const {
     for (const StreamState& st : streams) {
@@ -127,6 +148,35 @@ void keepKeys(StreamState& st, const std::array<bool, 2>& plain) {
   }
 }
 
+// The crypto change of the update for the leg a peer's SDP came from: a new
+// peer key re-keys, the same key changes nothing, SAVP -> AVP drops both of
+// the leg's keys at the relay.
+void peerCrypto(relayctl::LegUpdate& u, const StreamState& st, int leg, const PeerStream& p) {
+  if (p.srtp && p.spec.crypto != st.peer_key[leg]) {
+    u.crypto = p.spec.crypto;
+  } else if (!p.srtp && st.relay_key[leg]) {
+    u.plain = true;
+  }
+}
+
+// What an answered create/update tells about a stream, `leg` being the leg
+// whose peer's SDP the request carried.
+void takeAllocation(StreamState& st, const std::array<relayctl::LegAllocation, 2>& legs,
+                    const std::array<bool, 2>& plain, int leg, const PeerStream& p) {
+  st.alloc = legs;
+  keepKeys(st, plain);
+  st.srtp[leg] = p.srtp;
+  st.peer_key[leg] = p.spec.crypto;
+  st.peer_tag[leg] = p.cryptoTag;
+  st.feedback[leg] = p.feedback;
+  st.mux[leg] = p.spec.rtcpMux;
+}
+
+relayctl::LatchMode latchOf(cfg::MediaLatch l) {
+  return l == cfg::MediaLatch::WindowAny ? relayctl::LatchMode::kWindowAny
+                                         : relayctl::LatchMode::kStrict;
+}
+
 // What leg `leg` gets for a stream: the relay's side of that leg.
 LocalStream localFor(const StreamState& st, int leg, bool srtp, bool feedback, bool mux,
                      std::uint32_t tag) {
@@ -196,6 +246,8 @@ void RelayAnchor::setLegs(CallHandle call, const b2bua::MediaLeg& a, const b2bua
   slot->realm[1] = b.realm;
   slot->policy[0] = a.policy;
   slot->policy[1] = b.policy;
+  slot->latch[0] = a.latch;
+  slot->latch[1] = b.latch;
 }
 
 void RelayAnchor::anchorOffer(CallHandle call, LegSide from, std::string body, Continuation done) {
@@ -228,10 +280,11 @@ void RelayAnchor::anchorOffer(CallHandle call, LegSide from, std::string body, C
     fail(done);
     return;
   }
-  if (s.anyCreated() && (s.realm != s.created_realm || s.policy != s.created_policy)) {
+  if (s.anyCreated() &&
+      (s.realm != s.created_realm || s.policy != s.created_policy || s.latch != s.created_latch)) {
     // A failover (or overflow) to a trunk in another realm or with another
-    // media policy: the relay cannot move a leg to another realm, so the
-    // call gets new sessions and the old ones go.
+    // media policy (or latching rule): the relay cannot move a leg to another
+    // realm, so the call gets new sessions and the old ones go.
     spdlog::info("call {}: re-anchoring for the new target (realm {}, media policy {})", call,
                  s.realm[1], static_cast<int>(s.policy[1]));
     ++stats_.reanchored;
@@ -254,26 +307,22 @@ void RelayAnchor::anchorOffer(CallHandle call, LegSide from, std::string body, C
   s.offer_from = in;
   s.created_realm = s.realm;
   s.created_policy = s.policy;
+  s.created_latch = s.latch;
 
   // One request per carried stream, all in flight at once; the SDP is
   // written when the last one is answered.
-  struct Join {
-    std::shared_ptr<sdp::SessionDescription> sdp;
-    std::vector<std::optional<PeerStream>> peers;
-    Continuation done;
-  };
-  auto join = std::make_shared<Join>();
-  join->sdp = std::make_shared<sdp::SessionDescription>(std::move(*parsed));
-  join->peers = std::move(plan.streams);
-  join->done = std::move(done);
+  auto ex = std::make_shared<Exchange>();
+  ex->sdp = std::make_shared<sdp::SessionDescription>(std::move(*parsed));
+  ex->peers = std::move(plan.streams);
+  ex->done = std::move(done);
   std::vector<std::pair<std::size_t, relayctl::RequestBody>> requests;
   for (std::size_t i = 0; i < s.streams.size(); ++i) {
     StreamState& st = s.streams[i];
-    st.active = i < join->peers.size() && join->peers[i].has_value();
+    st.active = i < ex->peers.size() && ex->peers[i].has_value();
     st.failed = false;
     st.rejected = false;
-    if (!st.active) continue;
-    const PeerStream& p = *join->peers[i];
+    if (!st.active) continue;  // turned off: its session goes with the answer
+    const PeerStream& p = *ex->peers[i];
     const bool out_srtp = offerSrtp(s.policy[out], p.srtp);
     const std::string suite = p.srtp ? p.spec.crypto->suite : std::string(kDefaultSuite);
     st.out_srtp = out_srtp;
@@ -288,19 +337,14 @@ void RelayAnchor::anchorOffer(CallHandle call, LegSide from, std::string body, C
       for (int k = 0; k < 2; ++k) {
         c.legs[k].realm = realmOf(s.realm[k]);
         c.legs[k].mediaTimeoutSeconds = options_.media_timeout_seconds;
+        c.legs[k].latch = latchOf(s.latch[k]);
       }
       requests.emplace_back(i, std::move(c));
     } else {
       relayctl::UpdateRequest u;
       u.callId = st.call_id;
       u.legs[in] = toUpdate(p.spec);
-      // A new key from the peer re-keys its leg; the same key changes nothing.
-      // SAVP -> AVP on a leg drops both its keys at the relay.
-      if (p.srtp && p.spec.crypto != st.peer_key[in]) {
-        u.legs[in].crypto = p.spec.crypto;
-      } else if (!p.srtp && st.relay_key[in]) {
-        u.legs[in].plain = true;
-      }
+      peerCrypto(u.legs[in], st, in, p);
       u.legs[out].payloadTypes = p.spec.payloadTypes;
       u.legs[out].telephoneEventPt = p.spec.telephoneEventPt;
       if (out_srtp && !st.relay_key[out]) {
@@ -311,88 +355,41 @@ void RelayAnchor::anchorOffer(CallHandle call, LegSide from, std::string body, C
       requests.emplace_back(i, std::move(u));
     }
   }
-  s.pending = static_cast<int>(requests.size());
-  std::weak_ptr<bool> alive = alive_;
-  auto finish = [this, call, in, out, join]() {
-    auto sit = sessions_.find(call);
-    if (sit == sessions_.end()) return;
-    Session& ss = *sit->second;
-    if (ss.released) {
-      // The call ended while the relay worked: free what it made.
-      ss.released = false;
-      release(call);
-      return;
-    }
-    std::vector<std::optional<LocalStream>> locals(ss.streams.size());
-    for (std::size_t i = 0; i < ss.streams.size(); ++i) {
-      StreamState& st = ss.streams[i];
+  if (requests.empty()) {
+    // readOfferStreams always carries the primary stream.
+    fail(ex->done);
+    return;
+  }
+  auto finish = [this, call, in, out, ex]() {
+    Session* ss = settled(call);
+    if (ss == nullptr) return;
+    std::vector<std::optional<LocalStream>> locals(ss->streams.size());
+    for (std::size_t i = 0; i < ss->streams.size(); ++i) {
+      StreamState& st = ss->streams[i];
       if (!st.active) continue;
       if (st.failed) {
         ++stats_.failures;
-        fail(join->done);
+        fail(ex->done);
         return;
       }
       if (st.out_srtp && !st.relay_key[out]) {
         ++stats_.failures;
         spdlog::warn("call {}: relay returned no key for the SRTP leg", call);
-        fail(join->done);
+        fail(ex->done);
         return;
       }
       locals[i] = localFor(st, out, st.out_srtp, st.feedback[in], false, kOurCryptoTag);
     }
-    if (!rewriteStreams(*join->sdp, locals)) {
-      ++stats_.failures;
-      fail(join->done);
-      return;
-    }
-    join->done(MediaResult{true, join->sdp->serialize()});
+    writeSdp(*ex, locals);
   };
-  for (auto& entry : requests) {
-    const std::size_t i = entry.first;
-    relayctl::RequestBody& request = entry.second;
-    const bool is_create = std::holds_alternative<relayctl::CreateRequest>(request);
-    const std::array<bool, 2> plain = plainLegs(request);
-    client_.send(*s.relay, std::move(request),
-                 [this, alive, call, in, i, is_create, plain, join,
-                  finish](const relayctl::ResponseBody& rsp) {
-                   if (!alive.lock()) return;
-                   auto sit = sessions_.find(call);
-                   if (sit == sessions_.end()) return;
-                   Session& ss = *sit->second;
-                   StreamState& st = ss.streams[i];
-                   const auto* legs = allocationOf(rsp);
-                   if (is_create && legs) {
-                     st.created = true;
-                     ++stats_.sessions_created;
-                   }
-                   if (!legs) {
-                     st.failed = true;
-                     spdlog::warn("call {}: relay refused the offer (m= {}): {}", call, i,
-                                  describeFailure(rsp));
-                   } else {
-                     const PeerStream& p = *join->peers[i];
-                     st.alloc = *legs;
-                     keepKeys(st, plain);
-                     st.srtp[in] = p.srtp;
-                     st.peer_key[in] = p.spec.crypto;
-                     st.peer_tag[in] = p.cryptoTag;
-                     st.feedback[in] = p.feedback;
-                     st.mux[in] = p.spec.rtcpMux;
-                   }
-                   if (--ss.pending == 0) finish();
-                 });
-  }
-  if (requests.empty()) {
-    // readOfferStreams always carries the primary stream.
-    fail(join->done);
-  }
+  sendRequests(s, in, std::move(requests), ex, std::move(finish), "offer");
 }
 
 void RelayAnchor::anchorAnswer(CallHandle call, LegSide from, std::string body, Continuation done) {
   ++stats_.answers;
   auto it = sessions_.find(call);
   const int ans = idx(from);
-  if (it == sessions_.end() || !it->second->anyCreated() || it->second->pending > 0 ||
+  if (it == sessions_.end() || !it->second->relay || it->second->pending > 0 ||
       it->second->offer_from != 1 - ans) {
     ++stats_.failures;
     fail(done);
@@ -406,18 +403,24 @@ void RelayAnchor::anchorAnswer(CallHandle call, LegSide from, std::string body, 
     fail(done);
     return;
   }
-  struct Join {
-    std::shared_ptr<sdp::SessionDescription> sdp;
-    std::vector<std::optional<PeerStream>> peers;
-    Continuation done;
-  };
-  auto join = std::make_shared<Join>();
-  join->peers.resize(s.streams.size());
+  auto ex = std::make_shared<Exchange>();
+  ex->peers.resize(s.streams.size());
   std::vector<std::pair<std::size_t, relayctl::RequestBody>> requests;
+  std::vector<std::size_t> turned_off;
   for (std::size_t i = 0; i < s.streams.size(); ++i) {
     StreamState& st = s.streams[i];
-    if (!st.active) continue;
+    if (!st.active) {
+      // Left out of (or disabled in) the offer this answers.
+      if (st.created) turned_off.push_back(i);
+      continue;
+    }
     st.failed = false;
+    if (!st.created) {
+      // An earlier answer to this offer (an 18x) declined it and its session
+      // is gone: it stays declined towards the offerer.
+      st.rejected = true;
+      continue;
+    }
     auto peer = readAnswer(*parsed, i, st.out_srtp);
     if (!peer) {
       ++stats_.not_acceptable;
@@ -427,144 +430,176 @@ void RelayAnchor::anchorAnswer(CallHandle call, LegSide from, std::string body, 
       return;
     }
     st.rejected = peer.value().rejected;
-    if (st.rejected) continue;
+    if (st.rejected) {
+      turned_off.push_back(i);
+      continue;
+    }
     relayctl::UpdateRequest u;
     u.callId = st.call_id;
     u.legs[ans] = toUpdate(peer.value().spec);
-    if (peer.value().srtp && peer.value().spec.crypto != st.peer_key[ans]) {
-      u.legs[ans].crypto = peer.value().spec.crypto;
-    } else if (!peer.value().srtp && st.relay_key[ans]) {
-      u.legs[ans].plain = true;
-    }
-    join->peers[i] = std::move(peer).value();
+    peerCrypto(u.legs[ans], st, ans, peer.value());
+    ex->peers[i] = std::move(peer).value();
     requests.emplace_back(i, std::move(u));
   }
-  join->sdp = std::make_shared<sdp::SessionDescription>(std::move(*parsed));
-  join->done = std::move(done);
-  auto finish = [this, call, off, join]() {
-    auto sit = sessions_.find(call);
-    if (sit == sessions_.end()) return;
-    Session& ss = *sit->second;
-    if (ss.released) {
-      ss.released = false;
-      release(call);
-      return;
-    }
+  // The exchange removes these streams (RFC 3264 8.2: port 0 in the offer or
+  // the answer): their relay sessions go now rather than at the call's end.
+  for (std::size_t i : turned_off) {
+    spdlog::info("call {}: m= {} turned off, its relay session goes", call, i);
+    ++stats_.streams_removed;
+    destroyStream(s, i, false);
+  }
+  ex->sdp = std::make_shared<sdp::SessionDescription>(std::move(*parsed));
+  ex->done = std::move(done);
+  auto finish = [this, call, off, ex]() {
+    Session* ss = settled(call);
+    if (ss == nullptr) return;
     // offer_from stays: an 18x and then the 2xx (or a failover target)
     // answer the same offer again.
-    std::vector<std::optional<LocalStream>> locals(ss.streams.size());
-    for (std::size_t i = 0; i < ss.streams.size(); ++i) {
-      StreamState& st = ss.streams[i];
+    std::vector<std::optional<LocalStream>> locals(ss->streams.size());
+    for (std::size_t i = 0; i < ss->streams.size(); ++i) {
+      StreamState& st = ss->streams[i];
       if (!st.active) continue;
+      if (st.rejected) {
+        LocalStream declined = localFor(st, off, false, false, false, kOurCryptoTag);
+        declined.rejected = true;
+        locals[i] = declined;
+        continue;
+      }
       if (st.failed) {
         ++stats_.failures;
-        fail(join->done);
+        fail(ex->done);
         return;
       }
       LocalStream local = localFor(st, off, st.srtp[off], st.feedback[off], st.mux[off],
                                    st.peer_tag[off].value_or(kOurCryptoTag));
-      local.rejected = st.rejected;
       if (st.srtp[off] && !local.crypto) {
         ++stats_.failures;
-        fail(join->done);
+        fail(ex->done);
         return;
       }
       locals[i] = local;
     }
-    if (!rewriteStreams(*join->sdp, locals)) {
-      ++stats_.failures;
-      fail(join->done);
-      return;
-    }
-    join->done(MediaResult{true, join->sdp->serialize()});
+    writeSdp(*ex, locals);
   };
   if (requests.empty()) {
     finish();  // every stream declined: nothing for the relay to learn
     return;
   }
+  sendRequests(s, ans, std::move(requests), ex, std::move(finish), "answer");
+}
+
+RelayAnchor::Session* RelayAnchor::settled(CallHandle call) {
+  auto it = sessions_.find(call);
+  if (it == sessions_.end()) return nullptr;
+  if (it->second->released) {
+    // The call ended while the relay worked: free what it made.
+    it->second->released = false;
+    release(call);
+    return nullptr;
+  }
+  return it->second.get();
+}
+
+void RelayAnchor::writeSdp(Exchange& ex, const std::vector<std::optional<LocalStream>>& locals) {
+  if (!rewriteStreams(*ex.sdp, locals)) {
+    ++stats_.failures;
+    fail(ex.done);
+    return;
+  }
+  ex.done(MediaResult{true, ex.sdp->serialize()});
+}
+
+void RelayAnchor::sendRequests(Session& s, int leg,
+                               std::vector<std::pair<std::size_t, relayctl::RequestBody>> requests,
+                               const std::shared_ptr<Exchange>& ex, std::function<void()> finish,
+                               std::string_view what) {
   s.pending = static_cast<int>(requests.size());
+  const CallHandle call = s.handle;
   std::weak_ptr<bool> alive = alive_;
+  auto shared_finish = std::make_shared<std::function<void()>>(std::move(finish));
   for (auto& entry : requests) {
     const std::size_t i = entry.first;
     relayctl::RequestBody& request = entry.second;
+    const bool is_create = std::holds_alternative<relayctl::CreateRequest>(request);
     const std::array<bool, 2> plain = plainLegs(request);
-    client_.send(
-        *s.relay, std::move(request),
-        [this, alive, call, ans, i, plain, join, finish](const relayctl::ResponseBody& rsp) {
-          if (!alive.lock()) return;
-          auto sit = sessions_.find(call);
-          if (sit == sessions_.end()) return;
-          Session& ss = *sit->second;
-          StreamState& st = ss.streams[i];
-          const auto* legs = allocationOf(rsp);
-          if (!legs) {
-            st.failed = true;
-            spdlog::warn("call {}: relay refused the answer (m= {}): {}", call, i,
-                         describeFailure(rsp));
-          } else {
-            const PeerStream& p = *join->peers[i];
-            st.alloc = *legs;
-            keepKeys(st, plain);
-            st.srtp[ans] = p.srtp;
-            st.peer_key[ans] = p.spec.crypto;
-            st.peer_tag[ans] = p.cryptoTag;
-            st.feedback[ans] = p.feedback;
-            st.mux[ans] = p.spec.rtcpMux;
-          }
-          if (--ss.pending == 0) finish();
-        });
+    client_.send(*s.relay, std::move(request),
+                 [this, alive, call, leg, i, is_create, plain, ex, shared_finish,
+                  what](const relayctl::ResponseBody& rsp) {
+                   if (!alive.lock()) return;
+                   auto sit = sessions_.find(call);
+                   if (sit == sessions_.end()) return;
+                   Session& ss = *sit->second;
+                   StreamState& st = ss.streams[i];
+                   const auto* legs = allocationOf(rsp);
+                   if (is_create && legs) {
+                     st.created = true;
+                     ++stats_.sessions_created;
+                   }
+                   if (!legs) {
+                     st.failed = true;
+                     spdlog::warn("call {}: relay refused the {} (m= {}): {}", call, what, i,
+                                  describeFailure(rsp));
+                   } else {
+                     takeAllocation(st, *legs, plain, leg, *ex->peers[i]);
+                   }
+                   if (--ss.pending == 0) (*shared_finish)();
+                 });
   }
 }
 
-void RelayAnchor::destroyStreams(Session& s, bool report) {
-  if (!s.relay) return;
-  const std::size_t relay = *s.relay;
+void RelayAnchor::destroyStream(Session& s, std::size_t i, bool final) {
+  StreamState& st = s.streams[i];
+  if (!st.created || !s.relay) return;
+  ++stats_.sessions_destroyed;
   const CallHandle call = s.handle;
-  // The final stats are the sums over the call's streams (jitter: the
-  // primary stream's), reported once every destroy is answered.
-  struct Join {
-    int pending = 0;
-    bool ok = true;
-    std::array<relayctl::LegStats, 2> legs{};
-  };
-  auto join = std::make_shared<Join>();
-  const std::size_t primary = s.primary;
-  for (std::size_t i = 0; i < s.streams.size(); ++i) {
-    StreamState& st = s.streams[i];
-    if (!st.created) continue;
-    st.created = false;
-    ++join->pending;
-    ++stats_.sessions_destroyed;
-    relayctl::DestroyRequest d;
-    d.callId = st.call_id;
-    std::weak_ptr<bool> alive = alive_;
-    client_.send(relay, std::move(d),
-                 [this, alive, call, i, primary, report, join](const relayctl::ResponseBody& rsp) {
-                   if (!alive.lock()) return;
-                   const auto* r = std::get_if<relayctl::DestroyResponse>(&rsp);
-                   if (!r) {
-                     join->ok = false;
-                     spdlog::warn("call {}: relay destroy failed: {}", call, describeFailure(rsp));
-                   } else {
-                     for (int k = 0; k < 2; ++k) {
-                       relayctl::LegStats& sum = join->legs[k];
-                       const relayctl::LegStats& one = r->legs[k];
-                       sum.packetsIn += one.packetsIn;
-                       sum.bytesIn += one.bytesIn;
-                       sum.packetsOut += one.packetsOut;
-                       sum.bytesOut += one.bytesOut;
-                       sum.lost += one.lost;
-                       sum.srtpAuthFailures += one.srtpAuthFailures;
-                       sum.rtpTimeouts += one.rtpTimeouts;
-                       if (i == primary) sum.jitterUs = one.jitterUs;
-                     }
+  const bool primary = i == s.primary;
+  std::shared_ptr<StatsJoin> totals = s.totals;
+  ++totals->pending;
+  relayctl::DestroyRequest d;
+  d.callId = st.call_id;
+  // A later offer that enables the line again creates a new session (same
+  // id: the relay has forgotten it by then, requests run in order).
+  StreamState fresh;
+  fresh.call_id = std::move(st.call_id);
+  fresh.alloc = std::move(st.alloc);  // the relay address a declined line still names
+  st = std::move(fresh);
+  std::weak_ptr<bool> alive = alive_;
+  client_.send(*s.relay, std::move(d),
+               [this, alive, call, primary, final, totals](const relayctl::ResponseBody& rsp) {
+                 if (!alive.lock()) return;
+                 const auto* r = std::get_if<relayctl::DestroyResponse>(&rsp);
+                 if (!r) {
+                   // Only a failure at release makes the CDR say "no stats": a stream
+                   // turned off earlier just misses from the sums.
+                   if (final) totals->ok = false;
+                   spdlog::warn("call {}: relay destroy failed: {}", call, describeFailure(rsp));
+                 } else {
+                   for (int k = 0; k < 2; ++k) {
+                     relayctl::LegStats& sum = totals->legs[k];
+                     const relayctl::LegStats& one = r->legs[k];
+                     sum.packetsIn += one.packetsIn;
+                     sum.bytesIn += one.bytesIn;
+                     sum.packetsOut += one.packetsOut;
+                     sum.bytesOut += one.bytesOut;
+                     sum.lost += one.lost;
+                     sum.srtpAuthFailures += one.srtpAuthFailures;
+                     sum.rtpTimeouts += one.rtpTimeouts;
+                     if (primary) sum.jitterUs = one.jitterUs;  // jitter does not add up
                    }
-                   if (--join->pending > 0 || !report) return;
-                   destroying_.erase(call);
-                   if (stats_sink_) stats_sink_(call, join->ok ? &join->legs : nullptr);
-                 });
-  }
-  if (report && join->pending > 0) destroying_[call] = client_.status(relay).endpoint;
+                 }
+                 if (--totals->pending > 0 || !totals->report) return;
+                 destroying_.erase(call);
+                 if (stats_sink_) stats_sink_(call, totals->ok ? &totals->legs : nullptr);
+               });
+}
+
+void RelayAnchor::destroyStreams(Session& s, bool report) {
+  for (std::size_t i = 0; i < s.streams.size(); ++i) destroyStream(s, i, report);
+  if (!report || !s.relay) return;
+  // The final stats are the sums over the call's streams, reported once
+  // every destroy (including earlier ones still in flight) is answered.
+  s.totals->report = true;
+  if (s.totals->pending > 0) destroying_[s.handle] = client_.status(*s.relay).endpoint;
 }
 
 void RelayAnchor::release(CallHandle call) {

@@ -17,6 +17,8 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "common/relayctl/protocol.h"
 #include "sbc/b2bua/engine.h"
@@ -50,6 +52,7 @@ struct AnchorStats {
   std::uint64_t media_timeouts = 0;    // calls ended by a media timeout event
   std::uint64_t relay_lost_calls = 0;  // calls ended because their relay went away
   std::uint64_t reanchored = 0;        // calls given new sessions for a new target
+  std::uint64_t streams_removed = 0;   // m= lines turned off mid-call (session destroyed)
 };
 
 class RelayAnchor final : public b2bua::MediaAnchor {
@@ -85,7 +88,22 @@ class RelayAnchor final : public b2bua::MediaAnchor {
   struct Session;
 
  private:
+  struct Exchange;
   void onEvent(std::size_t relay, const relayctl::Event& event);
+  // The call's session when a relay exchange completes; null when the call
+  // is gone, or was released meanwhile (its sessions are then freed).
+  Session* settled(b2bua::CallHandle call);
+  // Sends one exchange's create/update requests (all in flight at once);
+  // `leg` is the leg whose peer's SDP they carry; `finish` runs on the last
+  // answer.
+  void sendRequests(Session& s, int leg,
+                    std::vector<std::pair<std::size_t, relayctl::RequestBody>> requests,
+                    const std::shared_ptr<Exchange>& ex, std::function<void()> finish,
+                    std::string_view what);
+  void writeSdp(Exchange& ex, const std::vector<std::optional<LocalStream>>& locals);
+  // Destroys stream `i`'s relay session (its counters go into the call's
+  // totals); `final`: at release, where a failure means "no stats".
+  void destroyStream(Session& s, std::size_t i, bool final);
   // Sends destroy for every created stream session of `s`; with `report`,
   // the summed stats go to the StatsSink once all are answered.
   void destroyStreams(Session& s, bool report);

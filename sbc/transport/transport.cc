@@ -76,6 +76,10 @@ void Transport::closeConnection(ConnectionId id) {
 ReloadResult Transport::reloadCertificates() {
   return core_->reloadCertificates();
 }
+std::optional<std::size_t> Transport::addTlsClient(const TlsClientOptions& options,
+                                                   std::string* error) {
+  return core_->addTlsClient(options, error);
+}
 Endpoint Transport::localEndpoint(ListenerIndex listener) const {
   return core_->localEndpoint(listener);
 }
@@ -440,6 +444,26 @@ ReloadResult TransportCore::reloadCertificates() {
   }
   client_contexts_ = std::move(clients);
   return {};
+}
+
+std::optional<std::size_t> TransportCore::addTlsClient(const TlsClientOptions& options,
+                                                       std::string* error) {
+  if (stopped_) {
+    if (error) *error = "transport stopped";
+    return std::nullopt;
+  }
+  // Before start() the profile joins the configured ones and start() loads it.
+  if (started_) {
+    std::string why;
+    auto context = makeClientContext(options, &why);
+    if (!context) {
+      if (error) *error = std::move(why);
+      return std::nullopt;
+    }
+    client_contexts_.push_back(std::move(context));
+  }
+  config_.tls_clients.push_back(options);
+  return config_.tls_clients.size() - 1;
 }
 
 Endpoint TransportCore::localEndpoint(ListenerIndex listener) const {

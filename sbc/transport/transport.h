@@ -243,6 +243,12 @@ class Transport {
   // changes. Meant for SIGHUP.
   ReloadResult reloadCertificates();
 
+  // Adds an outbound TLS profile at run time (per-trunk profiles arrive with
+  // configuration reloads) and returns its SendTarget::tls_profile index;
+  // nullopt with `*error` set when a file cannot be loaded, or after stop().
+  // Reads the files: call once per profile, not per send.
+  std::optional<std::size_t> addTlsClient(const TlsClientOptions& options, std::string* error);
+
   // The bound address of a listener (the real port when configured as 0).
   Endpoint localEndpoint(ListenerIndex listener) const;
   const Config& config() const;

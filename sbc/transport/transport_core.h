@@ -2,6 +2,10 @@
 // Internal to sbc_transport: the implementation behind Transport. Includes
 // Asio; never include it from outside this folder.
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <array>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -140,16 +144,20 @@ class UdpListener : public std::enable_shared_from_this<UdpListener> {
   const Endpoint& local() const { return local_; }
 
  private:
-  void receive();
-  void onReceive(const boost::system::error_code& ec, std::size_t n);
-  bool handleDatagram(std::size_t n);
+  static constexpr std::size_t kReceiveBatch = 16;  // datagrams per recvmmsg
+
+  void wait();
+  void onReadable(const boost::system::error_code& ec);
+  bool handleDatagram(std::size_t slot);
 
   TransportCore* core_;
   ListenerIndex index_;
   udp::socket socket_;
   Endpoint local_;
-  std::unique_ptr<char[]> buffer_;
-  udp::endpoint sender_;
+  std::unique_ptr<char[]> buffer_;  // kReceiveBatch slots of 64 KiB
+  std::array<mmsghdr, kReceiveBatch> msgs_{};
+  std::array<iovec, kReceiveBatch> iov_{};
+  std::array<sockaddr_storage, kReceiveBatch> names_{};
   std::size_t pending_bytes_ = 0;  // asynchronous sends in flight
 };
 
@@ -183,6 +191,7 @@ class TransportCore {
   ConnectionId send(const SendTarget& target, std::string_view bytes, std::string* owned);
   void closeConnection(ConnectionId id);
   ReloadResult reloadCertificates();
+  std::optional<std::size_t> addTlsClient(const TlsClientOptions& options, std::string* error);
   Endpoint localEndpoint(ListenerIndex listener) const;
   const Config& config() const { return config_; }
   std::optional<ConnectionInfo> connectionInfo(ConnectionId id) const;

@@ -1,15 +1,21 @@
 // UDP listeners: one socket per listener, used for receiving and for sending
 // from that listener's address.
 
+#include <sys/socket.h>
+
+#include <boost/asio/post.hpp>
+#include <cerrno>
+#include <cstring>
+
 #include "sbc/transport/transport_core.h"
 
 namespace sbc::transport::detail {
 namespace {
 
 constexpr std::size_t kDatagramBufferSize = std::size_t{64} * 1024;
-// Datagrams already queued in the kernel are read in a burst of up to this
-// many before going back through the reactor.
-constexpr int kReceiveBurst = 32;
+// Rounds of recvmmsg per readiness event before going back through the
+// reactor (timers and the other sockets get their turn).
+constexpr int kReceiveRounds = 4;
 
 bool onlyLineBreaks(std::string_view data) {
   for (const char c : data) {
@@ -24,7 +30,8 @@ UdpListener::UdpListener(TransportCore& core, ListenerIndex index, udp::socket s
     : core_(&core),
       index_(index),
       socket_(std::move(socket)),
-      buffer_(new char[kDatagramBufferSize]) {
+      // Pages of a slot are only touched as far as its datagrams reach.
+      buffer_(std::make_unique_for_overwrite<char[]>(kDatagramBufferSize * kReceiveBatch)) {
   boost::system::error_code ec;
   local_ = fromAsioEndpoint(socket_.local_endpoint(ec));
 }
@@ -32,7 +39,7 @@ UdpListener::UdpListener(TransportCore& core, ListenerIndex index, udp::socket s
 UdpListener::~UdpListener() = default;
 
 void UdpListener::start() {
-  receive();
+  wait();
 }
 
 void UdpListener::close() {
@@ -41,44 +48,77 @@ void UdpListener::close() {
   socket_.close(ignored);
 }
 
-void UdpListener::receive() {
-  socket_.async_receive_from(
-      asio::buffer(buffer_.get(), kDatagramBufferSize), sender_,
-      [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
-        self->onReceive(ec, n);
-      });
+// Readiness, then recvmmsg until the socket is drained: one system call per
+// burst, and none that only learns EAGAIN when a batch comes back short
+// (async_receive_from cost two such calls per datagram at light load). Asio
+// arms each wait with EPOLL_CTL_MOD, which re-reports data already queued,
+// so a wait never strands datagrams; after kReceiveRounds full batches the
+// listener posts itself instead, so that timers and other sockets get a turn.
+void UdpListener::wait() {
+  socket_.async_wait(
+      udp::socket::wait_read,
+      [self = shared_from_this()](const boost::system::error_code& ec) { self->onReadable(ec); });
 }
 
-void UdpListener::onReceive(const boost::system::error_code& ec, std::size_t n) {
+void UdpListener::onReadable(const boost::system::error_code& ec) {
   if (core_ == nullptr || ec == asio::error::operation_aborted) return;
-  // Other errors (an ICMP error queued on the socket, say) concern one
-  // datagram, not the socket: keep receiving.
-  if (!ec) {
-    if (!handleDatagram(n)) return;
-    for (int i = 0; i < kReceiveBurst; ++i) {
-      boost::system::error_code burst_ec;
-      const std::size_t size = socket_.receive_from(
-          asio::buffer(buffer_.get(), kDatagramBufferSize), sender_, 0, burst_ec);
-      if (burst_ec) break;  // would_block: drained
-      if (!handleDatagram(size)) return;
+  for (int round = 0; round < kReceiveRounds; ++round) {
+    for (std::size_t i = 0; i < kReceiveBatch; ++i) {
+      iov_[i].iov_base = buffer_.get() + i * kDatagramBufferSize;
+      iov_[i].iov_len = kDatagramBufferSize;
+      msgs_[i].msg_hdr = {};
+      msgs_[i].msg_hdr.msg_name = &names_[i];
+      msgs_[i].msg_hdr.msg_namelen = sizeof(names_[i]);
+      msgs_[i].msg_hdr.msg_iov = &iov_[i];
+      msgs_[i].msg_hdr.msg_iovlen = 1;
+      msgs_[i].msg_len = 0;
+    }
+    const int n = ::recvmmsg(socket_.native_handle(), msgs_.data(),
+                             static_cast<unsigned>(kReceiveBatch), MSG_DONTWAIT, nullptr);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {  // drained
+        wait();
+        return;
+      }
+      // Anything else (an ICMP error queued on the socket, EINTR) concerns
+      // one datagram, not the socket, and is consumed by this call.
+      continue;
+    }
+    for (int i = 0; i < n; ++i) {
+      if (!handleDatagram(static_cast<std::size_t>(i))) return;
+    }
+    if (static_cast<std::size_t>(n) < kReceiveBatch) {
+      wait();
+      return;
     }
   }
-  receive();
+  if (core_ == nullptr) return;
+  // A full batch (or errors) every round: more may be queued; let the
+  // reactor run other handlers first.
+  asio::post(socket_.get_executor(),
+             [self = shared_from_this()] { self->onReadable(boost::system::error_code{}); });
 }
 
-bool UdpListener::handleDatagram(std::size_t n) {
+bool UdpListener::handleDatagram(std::size_t slot) {
+  const mmsghdr& m = msgs_[slot];
+  const std::size_t n = m.msg_len;
   core_->counters(Protocol::kUdp).bytes_in += n;
-  const std::string_view data(buffer_.get(), n);
+  const std::string_view data(buffer_.get() + slot * kDatagramBufferSize, n);
   // CRLF keepalives over UDP are answered by nobody (RFC 5626 uses STUN on
-  // UDP) and are not messages.
-  if (n > core_->limits().max_message_size || onlyLineBreaks(data)) {
+  // UDP) and are not messages. A truncated datagram was too big anyway.
+  if ((m.msg_hdr.msg_flags & MSG_TRUNC) != 0 || n > core_->limits().max_message_size ||
+      onlyLineBreaks(data)) {
     ++core_->counters().datagrams_dropped;
     return true;
   }
+  udp::endpoint sender;
+  const std::size_t name_len = std::min<std::size_t>(m.msg_hdr.msg_namelen, sender.capacity());
+  std::memcpy(sender.data(), &names_[slot], name_len);
+  sender.resize(name_len);
   InboundMessage message;
   message.bytes.assign(data);
   message.protocol = Protocol::kUdp;
-  message.remote = fromAsioEndpoint(sender_);
+  message.remote = fromAsioEndpoint(sender);
   message.local = local_;
   message.listener = index_;
   message.realm = core_->realm(index_);

@@ -23,7 +23,26 @@ Transaction::Transaction(TransactionLayer& layer, TxnId id, TxnKind kind, sip::M
              : kind == TxnKind::InviteServer    ? TxnState::Proceeding
                                                 : TxnState::Trying),
       reliable_(reliable),
-      created_at_(layer.timers().now()) {}
+      created_at_(layer.timers().now()) {
+  if (auto cid = request_.callId(); cid.ok()) call_id_.assign(*cid);
+  if (auto cseq = request_.cseq(); cseq.ok()) cseq_number_ = cseq->number;
+}
+
+const sip::Message& Transaction::request() const {
+  if (!request_parsed_) {
+    request_parsed_ = true;
+    sip::ParseResult parsed = sip::parseDatagram(request_wire_);
+    if (parsed.message) request_ = std::move(*parsed.message);
+  }
+  return request_;
+}
+
+void Transaction::dropParsedRequest(std::string wire) {
+  if (!request_parsed_ || wire.empty()) return;
+  request_wire_ = std::move(wire);
+  sip::Message gone = std::move(request_);
+  request_parsed_ = false;
+}
 
 Transaction::~Transaction() {
   stopAllTimers();
@@ -92,7 +111,7 @@ void ClientTransaction::sendAck(const sip::Message& response) {
     retransmitWire(ack_wire_, peer_);
     return;
   }
-  auto ack = makeAck(request_, response);
+  auto ack = makeAck(request(), response);
   if (!ack) return;
   ack_wire_ = ack->serialize();
   transmit(*ack, ack_wire_, peer_);
@@ -100,7 +119,16 @@ void ClientTransaction::sendAck(const sip::Message& response) {
 
 void ClientTransaction::stopRetransmitting() {
   stopTimer(retransmit_timer_);
-  // The request itself stays (the TU may read it; CANCEL and ACK copy it).
+  // The request and its bytes stay: CANCEL and ACK copy it, and after the
+  // final response the bytes replace the parsed form (onFinal()).
+}
+
+void ClientTransaction::onFinal() {
+  layer_.compactLater(id());
+}
+
+void ClientTransaction::compact() {
+  dropParsedRequest(std::move(wire_));
   std::string().swap(wire_);
 }
 
@@ -136,12 +164,14 @@ void ClientTransaction::onResponse(const sip::Message& response) {
         setState(TxnState::Accepted);
         startTimer(timeout_timer_, TimerId::M, cfg.timeout64());
         tu.onResponse(*this, response);
+        onFinal();
         return;
       }
       setState(TxnState::Completed);
       sendAck(response);
       startTimer(timeout_timer_, TimerId::D, reliable() ? Duration::zero() : cfg.timer_d);
       tu.onResponse(*this, response);
+      onFinal();
       return;
     }
     if (s == TxnState::Accepted) {
@@ -173,6 +203,7 @@ void ClientTransaction::onResponse(const sip::Message& response) {
     setState(TxnState::Completed);
     startTimer(timeout_timer_, TimerId::K, reliable() ? Duration::zero() : cfg.t4);
     tu.onResponse(*this, response);
+    onFinal();
     return;
   }
   ++layer_.stats_.response_retransmissions;  // Completed absorbs everything
@@ -331,6 +362,7 @@ bool ServerTransaction::sendResponse(sip::Message response) {
       }
       emit(std::move(response));
       std::string().swap(last_wire_);
+      onFinal();
       return true;
     }
     setState(TxnState::Completed);
@@ -340,27 +372,39 @@ bool ServerTransaction::sendResponse(sip::Message response) {
       startTimer(retransmit_timer_, TimerId::G, interval_);
     }
     startTimer(timeout_timer_, TimerId::H, cfg.timeout64());
+    onFinal();
     return true;
   }
 
   setState(TxnState::Completed);
   emit(std::move(response));
   startTimer(timeout_timer_, TimerId::J, reliable() ? Duration::zero() : cfg.timeout64());
+  onFinal();
   return true;
+}
+
+void ServerTransaction::onFinal() {
+  // RFC 2543 matching compares against the parsed request: keep it there.
+  if (key_2543_.empty()) layer_.compactLater(id());
+}
+
+void ServerTransaction::compact() {
+  if (request_parsed_) dropParsedRequest(request_.serialize());
 }
 
 bool ServerTransaction::matches2543(const sip::Message& request, bool is_ack) const {
   // The hashed key already covered Call-ID, CSeq number, method, From tag and
   // sent-by; what is left: Request-URI, the full top Via, and the To tag
   // (of our final response for an ACK, of the original request otherwise).
-  if (!sip::uriEquals(request.requestUri(), request_.requestUri())) return false;
+  const sip::Message& original = this->request();
+  if (!sip::uriEquals(request.requestUri(), original.requestUri())) return false;
   auto a = request.topVia();
-  auto b = request_.topVia();
+  auto b = original.topVia();
   if (!a || !b || !sameVia2543(*a, *b)) return false;
   auto to = request.to();
   if (!to) return false;
   if (is_ack) return to->tag == final_to_tag_;
-  auto orig_to = request_.to();
+  auto orig_to = original.to();
   return orig_to && to->tag == orig_to->tag;
 }
 
@@ -370,7 +414,7 @@ void ServerTransaction::onTimer(TimerId which) {
     case TimerId::Trying100:
       if (state() != TxnState::Proceeding || provisional_sent_) return;
       provisional_sent_ = true;
-      emit(sip::makeResponse(request_, 100));
+      emit(sip::makeResponse(request(), 100));
       return;
     case TimerId::G:
       if (state() != TxnState::Completed) return;

@@ -32,8 +32,14 @@ class Transaction {
   bool isInvite() const { return kind_ == TxnKind::InviteClient || kind_ == TxnKind::InviteServer; }
   bool reliable() const { return reliable_; }
   // The request that created the transaction (for a server transaction, as
-  // received, with received/rport stamped into its top Via).
-  const sip::Message& request() const { return request_; }
+  // received, with received/rport stamped into its top Via). Once a final
+  // response is sent or received only its bytes are kept (a parsed Message
+  // costs kilobytes and a finished transaction lives up to 64*T1); a later
+  // call parses them again, so prefer callId()/cseqNumber() then.
+  const sip::Message& request() const;
+  // The request's Call-ID and CSeq number, kept for the transaction's life.
+  std::string_view callId() const { return call_id_; }
+  std::uint32_t cseqNumber() const { return cseq_number_; }
   // Client: where the request goes. Server: where the request came from.
   const Peer& peer() const { return peer_; }
   TimePoint createdAt() const { return created_at_; }
@@ -62,12 +68,16 @@ class Transaction {
   void retransmitWire(std::string_view wire, const Destination& to);
   void setState(TxnState s) { state_ = s; }
   void terminate();
+  // Keeps only `wire` (the request's bytes) in place of the parsed request.
+  void dropParsedRequest(std::string wire);
 
   virtual void onTimer(TimerId which) = 0;
   virtual void onTransportError() = 0;
 
   TransactionLayer& layer_;
-  sip::Message request_;
+  mutable sip::Message request_;  // moved-from while only request_wire_ is kept
+  std::string request_wire_;
+  mutable bool request_parsed_ = true;
   Peer peer_;
   TimerHandle retransmit_timer_;  // A, E, G
   TimerHandle timeout_timer_;     // B, D, F, H, I, J, K, L, M, ServerGuard
@@ -77,6 +87,8 @@ class Transaction {
   // Matching keys, kept to erase the map entries on termination.
   std::string key_;
   std::string key_2543_;
+  std::string call_id_;
+  std::uint32_t cseq_number_ = 0;
 
  private:
   friend class TransactionLayer;
@@ -111,8 +123,10 @@ class ClientTransaction final : public Transaction {
   void onTransportError() override;
   void sendAck(const sip::Message& response);
   void stopRetransmitting();
+  void onFinal();
+  void compact();
 
-  std::string wire_;      // the request's wire form while it may be retransmitted
+  std::string wire_;      // the request's wire form until a final response
   std::string ack_wire_;  // only the bytes: an ACK is resent rarely, and re-parsed then
   int last_status_ = 0;
   bool cancel_pending_ = false;
@@ -157,6 +171,8 @@ class ServerTransaction final : public Transaction {
   void resendLast();
   // Records and sends a response; keeps the parsed message only for 1xx.
   void emit(sip::Message response);
+  void onFinal();
+  void compact();
   void forgetLast();
 
   Destination response_to_;

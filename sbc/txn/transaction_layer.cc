@@ -50,6 +50,7 @@ const char* toString(SendError e) {
 }
 
 TransactionLayer::Reentry::~Reentry() {
+  if (layer_.depth_ == 1 && !layer_.compact_.empty()) layer_.compactPending();
   if (--layer_.depth_ == 0 && !layer_.graveyard_.empty()) {
     // Destructors may not call back into the layer, but a TU callback made
     // from onTerminated could in principle terminate more: loop until empty.
@@ -249,6 +250,17 @@ void TransactionLayer::sendStateless(const sip::Message& message, const Destinat
   send(message, wire, to, TxnId{});
 }
 
+void TransactionLayer::sendStateless(const sip::Message& message, std::string_view wire,
+                                     const Destination& to) {
+  send(message, wire, to, TxnId{});
+}
+
+void TransactionLayer::resendStateless(std::string_view wire, const Destination& to) {
+  if (wire.empty()) return;
+  sip::ParseResult parsed = sip::parseDatagram(std::string(wire));
+  if (parsed.message) send(*parsed.message, wire, to, TxnId{});
+}
+
 bool TransactionLayer::send(const sip::Message& message, std::string_view wire,
                             const Destination& to, TxnId owner) {
   return sender_.send(message, wire, to, owner);
@@ -279,6 +291,23 @@ ServerTransaction* TransactionLayer::findInviteServerTransactionForCancel(
 }
 
 // ------------------------------------------------------ transaction plumbing
+
+void TransactionLayer::compactPending() {
+  // Swapped out first: nothing here calls back, but keep the loop obvious.
+  std::vector<TxnId> ids;
+  ids.swap(compact_);
+  for (TxnId id : ids) {
+    Transaction* t = find(id);
+    if (!t || t->state() == TxnState::Terminated) continue;
+    if (t->isClient()) {
+      static_cast<ClientTransaction*>(t)->compact();
+    } else {
+      static_cast<ServerTransaction*>(t)->compact();
+    }
+  }
+  ids.clear();
+  if (compact_.empty()) compact_.swap(ids);  // keep the capacity
+}
 
 void TransactionLayer::fireTimer(Transaction& txn, TimerId which) {
   Reentry guard(*this);

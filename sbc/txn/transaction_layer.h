@@ -105,6 +105,12 @@ class TransactionLayer {
   // No transaction: the ACK for a 2xx, 2xx retransmissions after Timer L, or
   // stateless answers. Failures are not reported.
   void sendStateless(const sip::Message& message, const Destination& to);
+  // The same with the wire form already serialized (the caller keeps it to
+  // resend later), and the resend from those bytes alone (re-parsed for the
+  // sender, which wants a Message: resends are rare, keeping parsed
+  // messages for them is not).
+  void sendStateless(const sip::Message& message, std::string_view wire, const Destination& to);
+  void resendStateless(std::string_view wire, const Destination& to);
 
   // ---- lookups
   Transaction* find(TxnId id);
@@ -160,6 +166,11 @@ class TransactionLayer {
   void terminate(Transaction& txn);
   bool send(const sip::Message& message, std::string_view wire, const Destination& to, TxnId owner);
   void sendPendingCancel(ClientTransaction& invite);
+  // After a final response a transaction keeps the request's bytes instead
+  // of its parsed form; done when the outermost entry point returns, so
+  // that no TU callback on the stack loses the request it is reading.
+  void compactLater(TxnId id) { compact_.push_back(id); }
+  void compactPending();
 
   TimerService& timers_;
   MessageSender& sender_;
@@ -172,6 +183,7 @@ class TransactionLayer {
   KeyMap client_by_key_;
   KeyMultiMap server_by_2543_;
   std::vector<std::unique_ptr<Transaction>> graveyard_;
+  std::vector<TxnId> compact_;
   std::string scratch_;  // key buffer reused across lookups
   std::uint64_t next_id_ = 1;
   int depth_ = 0;

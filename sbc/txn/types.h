@@ -24,6 +24,9 @@ struct Peer {
   std::uint64_t connection = 0;
   // Which listener (realm) received it / should send it: the transport's index.
   std::uint32_t listener = 0;
+  // Outbound TLS only: the client profile for a new connection
+  // (cfg::TlsProfileRegistry id; 0: the node default).
+  std::uint32_t tls_profile = 0;
 
   friend bool operator==(const Peer&, const Peer&) = default;
 };

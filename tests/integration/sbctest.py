@@ -1,32 +1,100 @@
 """Helpers shared by the integration tests: free ports, throwaway TLS
 certificates, starting and stopping the sbc binary, minimal SIP I/O."""
+import fcntl
 import os
+import random
 import re
 import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 
 STATUS_RE = re.compile(rb"^SIP/2\.0 (\d{3}) ")
 
 
+# Free ports: a port picked here and bound later by another process (the
+# sbc, SIPp) could be taken in between. Two things close that window:
+#  - ports come from below the kernel's ephemeral range, so no socket bound
+#    to port 0 (mgmt listeners, outgoing connections, other tools) can get
+#    one, in a slice of their own per build directory (derived from its
+#    PostgreSQL test port) so that parallel runs of several build directories
+#    never pick the same ports;
+#  - each port handed out is reserved with a lock file held until this
+#    process exits, so concurrent tests of one build directory skip it.
+_PORT_LOCK_DIR = os.path.join(tempfile.gettempdir(), "sbc-test-ports")
+_PORT_SLICES = 40
+_held_ports = {}  # port -> open lock file (the flock lasts as long as the process)
+
+
+def _port_slice():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            ephemeral_low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_low = 32768
+    first = 10000
+    size = (ephemeral_low - first) // _PORT_SLICES
+    if size < 100:
+        return None  # an unusual range: fall back to ephemeral ports
+    m = re.search(r"\bport=(\d+)", os.environ.get("SBC_TEST_DSN", ""))
+    slot = (int(m.group(1)) if m else os.getpid()) % _PORT_SLICES
+    return first + slot * size, first + (slot + 1) * size
+
+
+def _reserve(port):
+    os.makedirs(_PORT_LOCK_DIR, exist_ok=True)
+    f = open(os.path.join(_PORT_LOCK_DIR, str(port)), "a")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.close()
+        return False
+    _held_ports[port] = f
+    return True
+
+
+def _release(port):
+    f = _held_ports.pop(port, None)
+    if f is not None:
+        f.close()
+
+
+def _bindable(host, port, kinds):
+    for kind in kinds:
+        s = socket.socket(socket.AF_INET, kind)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+        finally:
+            s.close()
+    return True
+
+
 def free_port(host="127.0.0.1", kind=socket.SOCK_STREAM):
-    """A port free for both UDP and TCP on host (the sbc binds both)."""
+    """A port free for both UDP and TCP on host (the sbc binds both),
+    reserved for this process (see above)."""
+    other = socket.SOCK_DGRAM if kind == socket.SOCK_STREAM else socket.SOCK_STREAM
+    span = _port_slice()
+    if span is not None:
+        lo, hi = span
+        start = random.randrange(lo, hi)
+        for i in range(hi - lo):
+            port = lo + (start - lo + i) % (hi - lo)
+            if port in _held_ports or not _reserve(port):
+                continue
+            if _bindable(host, port, (kind, other)):
+                return port
+            _release(port)
     for _ in range(50):
         s = socket.socket(socket.AF_INET, kind)
         s.bind((host, 0))
         port = s.getsockname()[1]
         s.close()
-        other = socket.socket(socket.AF_INET,
-                              socket.SOCK_DGRAM if kind == socket.SOCK_STREAM else socket.SOCK_STREAM)
-        try:
-            other.bind((host, port))
+        if _bindable(host, port, (other,)):
             return port
-        except OSError:
-            continue
-        finally:
-            other.close()
     raise RuntimeError("no free port")
 
 

@@ -4,7 +4,7 @@
 // "Older" stays correct while new entries arrive.
 import { useEffect, useState } from "preact/hooks";
 import { get, query } from "./api.js";
-import { Banner, Field, bind, fmtTime, focusField, html } from "./ui.js";
+import { Banner, Field, bind, fmtTime, focusField, html, useChanges } from "./ui.js";
 
 const PAGE = 50;
 const ENTITIES = ["trunk", "did", "route", "user", "api_token", "port_order", "ported_number"];
@@ -86,12 +86,11 @@ export function Audit() {
     return () => { live = false; };
   }, [filter, before, reload]);
 
-  // The newest page follows new changes by itself; older pages stay still.
-  useEffect(() => {
-    if (pages.length > 1) return undefined;
-    const t = setInterval(() => setReload((n) => n + 1), 10000);
-    return () => clearInterval(t);
-  }, [pages.length]);
+  // The newest page follows new changes as they are pushed (every write
+  // adds an audit row); older pages stay still.
+  useChanges("audit", () => {
+    if (pages.length === 1) setReload((n) => n + 1);
+  });
 
   const apply = (e) => {
     e.preventDefault();

@@ -3,7 +3,7 @@
 // a link to the call's SIP ladder, and a CSV export with the same filters.
 import { useEffect, useState } from "preact/hooks";
 import { get, query } from "./api.js";
-import { Banner, Field, Pager, bind, fmtDuration, fmtTime, focusField, html } from "./ui.js";
+import { Banner, Field, Pager, bind, fmtDuration, fmtTime, focusField, html, useChangeCount, useChanges } from "./ui.js";
 
 const PAGE = 50;
 
@@ -37,12 +37,25 @@ export function Cdrs() {
   const [offset, setOffset] = useState(0);
   const [state, setState] = useState({});
   const [trunks, setTrunks] = useState([]);
+  const [tick, setTick] = useState(0);
+  const trunkChanges = useChangeCount("trunks");
 
   useEffect(() => {
     get("/api/v1/trunks" + query({ limit: 1000, sort: "name" })).then((r) => {
       if (r.ok) setTrunks(r.data.items);
     });
-  }, []);
+  }, [trunkChanges]);
+
+  // New records: a search whose end is about now follows them (its end moves
+  // on as calls end); a search of the past stays still.
+  useChanges("cdrs", () => {
+    if (!filter) return;
+    const to = new Date(filter.to).getTime();
+    const now = Date.now();
+    if (to < now - 5 * 60 * 1000) return;
+    if (to < now + 30 * 1000) setFilter({ ...filter, to: new Date(now + 60 * 1000).toISOString() });
+    else setTick((n) => n + 1);
+  });
 
   const build = (f) => {
     const from = toIso(f.from);
@@ -81,7 +94,7 @@ export function Cdrs() {
       }
     });
     return () => { live = false; };
-  }, [filter, offset]);
+  }, [filter, offset, tick]);
 
   const items = state.data ? state.data.items : [];
   const csv = filter ? "/api/v1/cdrs.csv" + query(filter) : null;

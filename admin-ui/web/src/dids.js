@@ -2,7 +2,7 @@
 // create form that shows the server's field errors in place.
 import { useEffect, useState } from "preact/hooks";
 import { get, post, query } from "./api.js";
-import { Banner, Field, Pager, bind, focusField, html } from "./ui.js";
+import { Banner, Field, Pager, bind, focusField, html, useChangeCount } from "./ui.js";
 
 const PAGE = 25;
 const blank = () => ({ number: "", trunk_id: "", status: "active", description: "" });
@@ -16,20 +16,24 @@ export function Dids({ canWrite }) {
   const [errors, setErrors] = useState({});
   const [banner, setBanner] = useState(null);
   const [notice, setNotice] = useState(null);
+  // Another operator's change (or a port-in completing) reloads the list in
+  // place; the add form keeps what is being typed.
+  const didChanges = useChangeCount("dids");
+  const trunkChanges = useChangeCount("trunks");
 
   useEffect(() => {
     // DIDs are delivered to PBX trunks only (the server refuses others).
     get("/api/v1/trunks" + query({ limit: 1000, sort: "name", kind: "pbx" })).then((r) => {
       if (r.ok) setTrunks(r.data.items);
     });
-  }, []);
+  }, [trunkChanges]);
   useEffect(() => {
     let live = true;
     get("/api/v1/dids" + query({ limit: PAGE, offset, sort: "number" })).then((r) => {
       if (live) setState(r.ok ? { data: r.data } : { error: r.message });
     });
     return () => { live = false; };
-  }, [offset, reload]);
+  }, [offset, reload, didChanges]);
 
   const trunkName = (tid) => (trunks.find((t) => t.id === tid) || {}).name || (tid ? `#${tid}` : "—");
 

@@ -131,8 +131,10 @@ function App() {
         return null;
       });
     });
-    get("/api/v1/session").then((r) => {
-      if (r.ok) {
+    // probe=1: "not logged in" is a 200 {authenticated:false}, not a 401
+    // that the browser would log as an error before anyone has logged in.
+    get("/api/v1/session?probe=1").then((r) => {
+      if (r.ok && r.data && r.data.authenticated !== false) {
         setCsrfToken(r.data.csrf_token);
         setUser(r.data.user);
       } else {

@@ -3,7 +3,7 @@
 // upload progress) and the server's report of bad rows by line number.
 import { useEffect, useState } from "preact/hooks";
 import { csrfHeader, get, query } from "./api.js";
-import { Banner, Pager, html } from "./ui.js";
+import { Banner, Pager, html, useChangeCount } from "./ui.js";
 
 const PAGE = 50;
 
@@ -98,6 +98,8 @@ export function PortedNumbers({ canWrite }) {
   const [reload, setReload] = useState(0);
   const [state, setState] = useState({ loading: true });
   const [searchError, setSearchError] = useState(null);
+  // Imports, port-outs and other consoles' edits show up in place.
+  const changes = useChangeCount("ported_numbers");
 
   useEffect(() => {
     let live = true;
@@ -105,7 +107,7 @@ export function PortedNumbers({ canWrite }) {
       if (live) setState(r.ok ? { data: r.data } : { error: r.message });
     });
     return () => { live = false; };
-  }, [applied, offset, reload]);
+  }, [applied, offset, reload, changes]);
 
   const search = (e) => {
     e.preventDefault();

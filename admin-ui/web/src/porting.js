@@ -3,7 +3,7 @@
 // status allows (GET/POST/PATCH /api/v1/port-orders*).
 import { useEffect, useState } from "preact/hooks";
 import { get, post, query } from "./api.js";
-import { Banner, Field, bind, focusField, html, navigate } from "./ui.js";
+import { Banner, Field, bind, focusField, html, navigate, useChangeCount, useChanges } from "./ui.js";
 
 const STATUSES = ["draft", "submitted", "foc_confirmed", "completed", "rejected", "cancelled"];
 const LABEL = {
@@ -66,6 +66,7 @@ export function PortOrderBoard({ canWrite }) {
   const [direction, setDirection] = useState("");
   const [number, setNumber] = useState("");
   const [applied, setApplied] = useState("");
+  const changes = useChangeCount("port_orders"); // other consoles, the FOC scheduler
 
   useEffect(() => {
     let live = true;
@@ -73,7 +74,7 @@ export function PortOrderBoard({ canWrite }) {
       if (live) setState(r.ok ? { data: r.data } : { error: r.message });
     });
     return () => { live = false; };
-  }, [direction, applied]);
+  }, [direction, applied, changes]);
 
   const items = state.data ? state.data.items : [];
   return html`<section aria-labelledby="po-h">
@@ -331,12 +332,9 @@ export function PortOrderView({ id, canWrite }) {
       if (r.ok) setTrunks(r.data.items);
     });
   }, []);
-  // A confirmed port-in completes by itself at its FOC time: follow it.
-  useEffect(() => {
-    if (!order || order.status !== "foc_confirmed") return undefined;
-    const t = setInterval(() => load(order.status), 5000);
-    return () => clearInterval(t);
-  }, [order && order.status]);
+  // Changes elsewhere (another console, the FOC scheduler completing a
+  // confirmed port-in) are pushed: follow them, announcing a new status.
+  useChanges("port_orders", () => load(order ? order.status : undefined));
 
   if (!order) return html`<section><h1>Port order</h1><${Banner} error=${banner} />
     ${!banner && html`<p class="muted">Loading…</p>`}<p><a href="#/port-orders">Back to port orders</a></p></section>`;

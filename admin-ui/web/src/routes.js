@@ -4,16 +4,17 @@
 // node's own routing code (GET /api/v1/routes/test), never guessed here.
 import { useEffect, useState } from "preact/hooks";
 import { del, get, patch, post, query } from "./api.js";
-import { Banner, ConfirmButton, Field, Pager, SortTh, bind, focusField, html } from "./ui.js";
+import { Banner, ConfirmButton, Field, Pager, SortTh, StaleNotice, bind, focusField, html, useChangeCount, useStale } from "./ui.js";
 
 const PAGE = 25;
 const blank = () => ({ prefix: "", trunk_id: "", priority: "10", weight: "100", enabled: true, description: "" });
 
-function RouteForm({ carriers, editing, onDone, onCancel }) {
+function RouteForm({ carriers, editing, onDone, onCancel, onReload }) {
   const [form, setForm] = useState(editing ? {
     prefix: editing.prefix, trunk_id: String(editing.trunk_id), priority: String(editing.priority),
     weight: String(editing.weight), enabled: editing.enabled, description: editing.description || "",
   } : blank());
+  const stale = useStale("routes", editing ? `/api/v1/routes/${editing.id}` : null, editing && editing.version);
   const [errors, setErrors] = useState({});
   const [banner, setBanner] = useState(null);
   const [busy, setBusy] = useState(false);
@@ -54,6 +55,7 @@ function RouteForm({ carriers, editing, onDone, onCancel }) {
 
   return html`<form class="form inline-form" novalidate onSubmit=${submit}
       aria-label=${editing ? "Edit route" : "Add a route"}>
+    ${stale && html`<div class="span-all"><${StaleNotice} stale=${stale} what="route" onReload=${onReload} /></div>`}
     <${Field} label="Prefix" name="prefix" error=${errors.prefix} hint="E.164 digits, no +; empty: any number">
       <input ...${bind(form, setForm, "prefix", errors)} placeholder="44" inputmode="numeric" /></${Field}>
     <${Field} label="Carrier trunk" name="trunk_id" error=${errors.trunk_id}>
@@ -166,19 +168,21 @@ export function Routes({ canWrite }) {
   const [editing, setEditing] = useState(null);
   const [notice, setNotice] = useState(null);
   const [banner, setBanner] = useState(null);
+  const routeChanges = useChangeCount("routes");
+  const trunkChanges = useChangeCount("trunks");
 
   useEffect(() => {
     get("/api/v1/trunks" + query({ limit: 1000, sort: "name" })).then((r) => {
       if (r.ok) setTrunks(r.data.items);
     });
-  }, [reload]);
+  }, [reload, trunkChanges]);
   useEffect(() => {
     let live = true;
     get("/api/v1/routes" + query({ limit: PAGE, offset, sort, q: applied.q, trunk_id: applied.trunk_id })).then((r) => {
       if (live) setState(r.ok ? { data: r.data } : { error: r.message });
     });
     return () => { live = false; };
-  }, [offset, sort, applied, reload]);
+  }, [offset, sort, applied, reload, routeChanges]);
 
   const carriers = trunks.filter((t) => t.kind === "carrier");
   const trunkName = (id) => (trunks.find((t) => t.id === id) || {}).name || `#${id}`;
@@ -203,8 +207,8 @@ export function Routes({ canWrite }) {
       <span class="muted">Outbound calls take the longest matching prefix, then the lowest priority; equal priorities share calls by weight.</span></div>
     <${RouteTester} trunks=${trunks} />
     ${canWrite && !editing && html`<${RouteForm} key="new" carriers=${carriers} onDone=${done} />`}
-    ${canWrite && editing && html`<${RouteForm} key=${"edit-" + editing.id} carriers=${carriers} editing=${editing}
-      onDone=${done} onCancel=${() => setEditing(null)} />`}
+    ${canWrite && editing && html`<${RouteForm} key=${"edit-" + editing.id + "-" + editing.version} carriers=${carriers} editing=${editing}
+      onDone=${done} onCancel=${() => setEditing(null)} onReload=${(fresh) => setEditing(fresh)} />`}
     <${Banner} error=${notice} kind="ok" />
     <${Banner} error=${banner} />
     <form class="filters" role="search" aria-label="Filter routes"

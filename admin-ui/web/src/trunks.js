@@ -5,7 +5,7 @@
 // the server's 422 names the field and the message appears next to it.
 import { useEffect, useState } from "preact/hooks";
 import { get, patch, post, query } from "./api.js";
-import { Banner, Field, Pager, bind, fieldId, focusField, html, navigate } from "./ui.js";
+import { Banner, Field, Pager, StaleNotice, bind, fieldId, focusField, html, navigate, useChangeCount, useStale } from "./ui.js";
 
 const PAGE = 20;
 // [name, min, max] as the server checks them (admin-ui/trunk_routes.cc).
@@ -17,18 +17,23 @@ const NUMBER_FIELDS = [
 ];
 const INTEGER = new Set(NUMBER_FIELDS.map(([k]) => k).filter((k) => k !== "cps"));
 const TEXT_FIELDS = ["name", "description", "kind", "realm", "auth_mode", "pai_trust",
-  "media_policy", "country_code", "national_prefix", "international_prefix", "reject_reason",
-  "ported_out_action", "register_user"];
-const BOOL_FIELDS = ["enabled", "send_plus", "pass_lnp_params", "register_outbound", "sip_trace"];
+  "media_policy", "media_latch", "country_code", "national_prefix", "international_prefix", "reject_reason",
+  "ported_out_action", "register_user", "tls_client_cert", "tls_client_key", "tls_ca_file"];
+const BOOL_FIELDS = ["enabled", "send_plus", "pass_lnp_params", "register_outbound", "sip_trace", "tls_verify"];
 const LIST_FIELDS = ["header_strip", "header_allow_x"];
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
 const HOST = /^[A-Za-z0-9.:_\[\]-]{1,253}$/;
+const SERVER_NAME = /^[A-Za-z0-9.-]{0,253}$/;
+// Files on the SBC nodes (admin-ui/trunk_routes.cc): absolute, or empty.
+const ABSOLUTE_PATH = /^(\/[^\r\n]{0,4095})?$/;
+const TLS_PATHS = ["tls_client_cert", "tls_client_key", "tls_ca_file"];
 
 export function TrunkList({ canWrite }) {
   const [offset, setOffset] = useState(0);
   const [q, setQ] = useState("");
   const [applied, setApplied] = useState("");
   const [state, setState] = useState({ loading: true });
+  const changes = useChangeCount("trunks"); // another operator's edit reloads the page in place
 
   useEffect(() => {
     let live = true;
@@ -37,7 +42,7 @@ export function TrunkList({ canWrite }) {
       if (live) setState(r.ok ? { data: r.data } : { error: r.message });
     });
     return () => { live = false; };
-  }, [offset, applied]);
+  }, [offset, applied, changes]);
 
   const items = state.data ? state.data.items : [];
   return html`<section aria-labelledby="trunks-h">
@@ -79,8 +84,9 @@ const emptyAcl = () => ({ cidr: "", description: "" });
 const emptyCred = () => ({ on: false, stored: false, username: "", realm: "", password: "" });
 
 function toForm(t) {
-  const f = { enabled: true, kind: "carrier", realm: "outside", auth_mode: "acl", media_policy: "rtp",
+  const f = { enabled: true, kind: "carrier", realm: "outside", auth_mode: "acl", media_policy: "rtp", media_latch: "strict",
     pai_trust: "untrusted", ported_out_action: "reject_404", send_plus: true, pass_lnp_params: true,
+    tls_verify: true, tls_client_cert: "", tls_client_key: "", tls_ca_file: "",
     header_strip: "", header_allow_x: "", product_header: "", acl: [],
     cred: { inbound: emptyCred(), outbound: emptyCred() } };
   if (!t) return { ...f, gateways: [emptyGateway()] };
@@ -118,7 +124,7 @@ const CRED_DIRS = ["inbound", "outbound"];
 function toBody(f, editing) {
   const b = {};
   for (const k of TEXT_FIELDS) {
-    if (f[k] !== undefined && (f[k] !== "" || editing)) b[k] = f[k];
+    if (f[k] !== undefined && (f[k] !== "" || editing)) b[k] = TLS_PATHS.includes(k) ? String(f[k]).trim() : f[k];
   }
   for (const k of BOOL_FIELDS) b[k] = !!f[k];
   for (const [k] of NUMBER_FIELDS) {
@@ -183,6 +189,7 @@ function clientErrors(f, editing) {
     if (!HOST.test(g.host.trim())) e[`gateways[${i}].host`] = "A host name or IP address.";
     const p = Number(g.port);
     if (g.port !== "" && (!Number.isInteger(p) || p < 1 || p > 65535)) e[`gateways[${i}].port`] = "1 to 65535.";
+    if (g.transport === "tls" && !SERVER_NAME.test(g.tls_server_name.trim())) e[`gateways[${i}].tls_server_name`] = "A host name (letters, digits, . -).";
   });
   f.acl.forEach((a, i) => {
     if (!validCidr(a.cidr.trim())) e[`acl[${i}].cidr`] = "An address or CIDR, e.g. 192.0.2.0/24 or 2001:db8::/32.";
@@ -196,6 +203,14 @@ function clientErrors(f, editing) {
   if (f.auth_mode === "digest" && !f.cred.inbound.on) e["cred.inbound.on"] = "Digest authentication needs the inbound credentials.";
   if (f.register_outbound && !f.cred.outbound.on) e["cred.outbound.on"] = "Registering needs the outbound credentials.";
   if (f.register_outbound && !String(f.register_user || "").trim()) e.register_user = "Registering needs the user to register as.";
+  for (const k of TLS_PATHS) {
+    if (!ABSOLUTE_PATH.test(String(f[k] || "").trim())) e[k] = "An absolute path on the SBC nodes (starting with /), or empty.";
+  }
+  const hasCert = String(f.tls_client_cert || "").trim() !== "";
+  const hasKey = String(f.tls_client_key || "").trim() !== "";
+  if (hasCert !== hasKey && !e.tls_client_cert && !e.tls_client_key) {
+    e[hasCert ? "tls_client_key" : "tls_client_cert"] = "A client certificate and its key go together.";
+  }
   return e;
 }
 
@@ -226,6 +241,9 @@ export function TrunkForm({ id, canWrite }) {
       else setBanner(r.status === 404 ? "This trunk does not exist (any more)." : r.message);
     });
   }, [id]);
+  // Changed elsewhere while open: say so, keep what is typed until asked.
+  const stale = useStale("trunks", editing ? `/api/v1/trunks/${encodeURIComponent(id)}` : null,
+    form ? form.version : undefined);
 
   if (!form) return html`<section><h1>Trunk</h1><${Banner} error=${banner} />
     ${!banner && html`<p class="muted">Loading…</p>`}<p><a href="#/trunks">Back to trunks</a></p></section>`;
@@ -334,6 +352,7 @@ export function TrunkForm({ id, canWrite }) {
   return html`<section aria-labelledby="trunk-h">
     <div class="page-head"><h1 id="trunk-h">${editing ? `Trunk ${form.name}` : "New trunk"}</h1>
       <a href="#/trunks">Back to trunks</a></div>
+    <${StaleNotice} stale=${stale} what="trunk" onReload=${(t) => { setErrors({}); setBanner(null); setForm(toForm(t)); }} />
     <${Banner} error=${banner} />
     <form class="form" novalidate onSubmit=${submit}>
       <fieldset disabled=${off}>
@@ -395,6 +414,16 @@ export function TrunkForm({ id, canWrite }) {
         ${credSection("outbound", "Outbound credentials", "What we answer a carrier's challenge with, and register with.")}
       </fieldset>
       <fieldset disabled=${off}>
+        <legend>TLS to the gateways</legend>
+        <p class="hint">For gateways with transport tls. The name sent (SNI) and verified is the gateway's TLS server name, else its host.</p>
+        <div class="grid">
+          ${inp("tls_client_cert", "Client certificate (PEM file)", "text", "Absolute path on the SBC nodes; empty: none")}
+          ${inp("tls_client_key", "Client key (PEM file)", "text", "Required with a client certificate")}
+          ${inp("tls_ca_file", "CA file (PEM)", "text", "Empty: the system trust store")}
+          ${check("tls_verify", "Verify the gateway's certificate and name")}
+        </div>
+      </fieldset>
+      <fieldset disabled=${off}>
         <legend>Header policy</legend>
         <div class="grid">
           ${area("header_strip", "Headers to strip", "Names, separated by commas or spaces")}
@@ -418,6 +447,7 @@ export function TrunkForm({ id, canWrite }) {
         <legend>Media and timers</legend>
         <div class="grid">
           ${sel("media_policy", "Media", ["rtp", "srtp-optional", "srtp-mandatory"], "SRTP needs TLS signalling to be private")}
+          ${sel("media_latch", "RTP latching", [["strict", "strict (signalled address)"], ["window_any", "any source in the first seconds"]], "For PBXs whose RTP leaves from another address than their SDP names; never re-latched mid-call")}
           ${inp("session_expires", "Session-Expires (s)", "number", "0: no session timer")}
           ${inp("min_se", "Min-SE (s)", "number", "At least 90")}
           ${inp("ring_timeout_seconds", "Ring timeout (s)", "number")}

@@ -161,3 +161,195 @@ export function fmtTime(iso) {
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? String(iso) : d.toLocaleString();
 }
+
+// ---- Changes pushed by the server (GET /api/v1/events)
+//
+// One EventSource per tab, shared by every page: each "change" event names
+// a resource ("trunks", "dids", "routes", "ported_numbers", "port_orders",
+// "users", "api_tokens", "audit", "cdrs"), and the pages listening to it
+// reload their data. EventSource reconnects by itself; after a reconnect
+// every listener reloads (changes may have been missed meanwhile). When the
+// stream keeps failing (a proxy that buffers, a browser without
+// EventSource) the pages are refreshed by polling every 10 s instead, and
+// the stream is tried again now and then. <html data-events> tells the state
+// ("connecting", "open", "polling") to tests and to the curious.
+const changeListeners = new Map(); // resource -> Set of callbacks
+let changeSource = null;
+let changeFailures = 0;
+let changeEverOpen = false;
+let pollTimer = null;
+let retryTimer = null;
+let idleTimer = null;
+const POLL_MS = 10000;
+const FAILURES_BEFORE_POLLING = 4;
+
+function setEventsState(s) {
+  document.documentElement.dataset.events = s;
+}
+
+function dispatchChange(resource) {
+  const set = changeListeners.get(resource);
+  if (set) for (const fn of [...set]) fn(resource);
+}
+
+function dispatchAllChanges() {
+  for (const resource of [...changeListeners.keys()]) dispatchChange(resource);
+}
+
+function closeChangeSource() {
+  if (changeSource) {
+    changeSource.close();
+    changeSource = null;
+  }
+}
+
+function startPolling() {
+  closeChangeSource();
+  setEventsState("polling");
+  if (!pollTimer) pollTimer = setInterval(dispatchAllChanges, POLL_MS);
+  // Try the stream again in a while: the proxy or the network may recover.
+  clearTimeout(retryTimer);
+  retryTimer = setTimeout(() => {
+    changeFailures = 0;
+    openChangeSource();
+  }, 6 * POLL_MS);
+}
+
+function openChangeSource() {
+  if (changeSource || changeListeners.size === 0) return;
+  if (typeof EventSource === "undefined") {
+    startPolling();
+    return;
+  }
+  setEventsState("connecting");
+  const es = new EventSource("/api/v1/events");
+  changeSource = es;
+  es.addEventListener("open", () => {
+    if (changeSource !== es) return;
+    setEventsState("open");
+    if (pollTimer) {
+      clearInterval(pollTimer);
+      pollTimer = null;
+    }
+    // Back after a gap: whatever changed meanwhile was not announced.
+    if (changeEverOpen && changeFailures > 0) dispatchAllChanges();
+    changeEverOpen = true;
+    changeFailures = 0;
+  });
+  es.addEventListener("change", (e) => {
+    let resource = null;
+    try {
+      resource = JSON.parse(e.data).resource;
+    } catch (err) {
+      resource = null;
+    }
+    if (resource) dispatchChange(resource);
+  });
+  es.addEventListener("error", () => {
+    if (changeSource !== es) return;
+    changeFailures += 1;
+    if (changeFailures >= FAILURES_BEFORE_POLLING) {
+      startPolling();
+    } else if (es.readyState === EventSource.CLOSED) {
+      // An HTTP error (401, 503): EventSource gives up; we retry later.
+      changeSource = null;
+      setEventsState("connecting");
+      clearTimeout(retryTimer);
+      retryTimer = setTimeout(openChangeSource, 2000 * changeFailures);
+    } else {
+      setEventsState("connecting"); // EventSource retries by itself
+    }
+  });
+}
+
+function addChangeListener(resource, fn) {
+  if (!changeListeners.has(resource)) changeListeners.set(resource, new Set());
+  changeListeners.get(resource).add(fn);
+  clearTimeout(idleTimer);
+  if (!pollTimer) openChangeSource();
+}
+
+function removeChangeListener(resource, fn) {
+  const set = changeListeners.get(resource);
+  if (!set) return;
+  set.delete(fn);
+  if (set.size === 0) changeListeners.delete(resource);
+  if (changeListeners.size === 0) {
+    // Pages come and go on navigation: keep the stream for the next one,
+    // close it once nothing has listened for a while (logged out).
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => {
+      if (changeListeners.size > 0) return;
+      closeChangeSource();
+      clearInterval(pollTimer);
+      pollTimer = null;
+      clearTimeout(retryTimer);
+      changeEverOpen = false;
+      delete document.documentElement.dataset.events;
+    }, 5000);
+  }
+}
+
+// Calls fn(resource) whenever one of `resources` (a name or a list) changed
+// anywhere: another browser, the API, psql, the porting scheduler.
+export function useChanges(resources, fn) {
+  const saved = useRef(fn);
+  saved.current = fn;
+  const key = [].concat(resources).join(",");
+  useEffect(() => {
+    const names = key.split(",").filter(Boolean);
+    const cb = (r) => saved.current(r);
+    for (const r of names) addChangeListener(r, cb);
+    return () => {
+      for (const r of names) removeChangeListener(r, cb);
+    };
+  }, [key]);
+}
+
+// A number that goes up whenever one of `resources` changes: add it to a
+// loading effect's dependencies and the page reloads in place (its paging,
+// sorting and filters are state of its own, so they stay).
+export function useChangeCount(resources) {
+  const [n, setN] = useState(0);
+  useChanges(resources, () => setN((x) => x + 1));
+  return n;
+}
+
+// For an open edit form: when `resource` changes, GET `path` and compare its
+// version with the one being edited. Returns null while nothing changed,
+// {deleted:true} when it is gone, or {item} (the newer row) otherwise; the
+// form shows <StaleNotice> rather than losing what the operator typed.
+export function useStale(resource, path, version) {
+  const [stale, setStale] = useState(null);
+  useEffect(() => setStale(null), [path, version]);
+  useChanges(resource, async () => {
+    if (!path || version === undefined || version === null) return;
+    const h = { Accept: "application/json" };
+    let res;
+    try {
+      res = await fetch(path, { headers: h, credentials: "same-origin" });
+    } catch (e) {
+      return;
+    }
+    if (res.status === 404) {
+      setStale({ deleted: true });
+      return;
+    }
+    if (!res.ok) return;
+    const item = await res.json().catch(() => null);
+    if (item && item.version !== undefined && item.version !== version) setStale({ item });
+  });
+  return stale;
+}
+
+export function StaleNotice({ stale, what, onReload }) {
+  if (!stale) return null;
+  return html`<div class="banner warn" role="status">
+    ${stale.deleted
+      ? `This ${what} was deleted elsewhere.`
+      : `This ${what} was changed elsewhere (version ${stale.item.version}).`}
+    ${!stale.deleted && onReload
+      ? html` <button type="button" onClick=${() => onReload(stale.item)}>Reload it</button> (your unsaved edits are dropped)`
+      : null}
+  </div>`;
+}

@@ -4,7 +4,7 @@
 // secret is shown once, here, and never again), list, revoke.
 import { useEffect, useState } from "preact/hooks";
 import { get, patch, post, query, del } from "./api.js";
-import { Banner, ConfirmButton, Field, Pager, SortTh, bind, fmtTime, focusField, html } from "./ui.js";
+import { Banner, ConfirmButton, Field, Pager, SortTh, StaleNotice, bind, fmtTime, focusField, html, useChangeCount, useStale } from "./ui.js";
 
 const PAGE = 25;
 const ROLES = ["admin", "operator", "viewer"];
@@ -51,8 +51,9 @@ function NewUser({ onDone }) {
   </form>`;
 }
 
-function EditUser({ user, onDone, onCancel }) {
+function EditUser({ user, onDone, onCancel, onReload }) {
   const [form, setForm] = useState({ role: user.role, disabled: !!user.disabled, password: "", unlock: false });
+  const stale = useStale("users", `/api/v1/users/${user.id}`, user.version);
   const [errors, setErrors] = useState({});
   const [banner, setBanner] = useState(null);
   const locked = user.locked_until && new Date(user.locked_until) > new Date();
@@ -73,6 +74,7 @@ function EditUser({ user, onDone, onCancel }) {
   };
   return html`<form class="form inline-form edit-user" novalidate onSubmit=${submit} aria-label=${"Edit user " + user.username}>
     <p class="span-all"><strong>Edit ${user.username}</strong></p>
+    ${stale && html`<div class="span-all"><${StaleNotice} stale=${stale} what="user" onReload=${onReload} /></div>`}
     <${Field} label="Role" name="role" error=${errors.role}>
       <select ...${bind(form, setForm, "role", errors)} onChange=${(e) => setForm({ ...form, role: e.currentTarget.value })}>
         ${ROLES.map((r) => html`<option value=${r}>${r}</option>`)}
@@ -98,6 +100,7 @@ function UserList({ me }) {
   const [editing, setEditing] = useState(null);
   const [notice, setNotice] = useState(null);
   const [banner, setBanner] = useState(null);
+  const changes = useChangeCount("users");
 
   useEffect(() => {
     let live = true;
@@ -105,7 +108,7 @@ function UserList({ me }) {
       if (live) setState(r.ok ? { data: r.data } : { error: r.message });
     });
     return () => { live = false; };
-  }, [offset, sort, applied, reload]);
+  }, [offset, sort, applied, reload, changes]);
   const done = (msg) => { setNotice(msg); setBanner(null); setEditing(null); setReload((n) => n + 1); };
   const remove = async (u) => {
     setNotice(null);
@@ -121,7 +124,7 @@ function UserList({ me }) {
   };
   return html`<section aria-labelledby="users-h">
     <h2 id="users-h">Users</h2>
-    ${editing ? html`<${EditUser} key=${editing.id} user=${editing} onDone=${done} onCancel=${() => setEditing(null)} />`
+    ${editing ? html`<${EditUser} key=${editing.id + "-" + editing.version} user=${editing} onDone=${done} onCancel=${() => setEditing(null)} onReload=${(fresh) => setEditing(fresh)} />`
       : html`<${NewUser} onDone=${done} />`}
     <${Banner} error=${notice} kind="ok" />
     <${Banner} error=${banner} />
@@ -163,6 +166,7 @@ function Tokens() {
   const [created, setCreated] = useState(null);
   const [banner, setBanner] = useState(null);
   const [copied, setCopied] = useState(false);
+  const changes = useChangeCount("api_tokens");
 
   useEffect(() => {
     let live = true;
@@ -170,7 +174,7 @@ function Tokens() {
       if (live) setState(r.ok ? { data: r.data } : { error: r.message });
     });
     return () => { live = false; };
-  }, [offset, reload, showRevoked]);
+  }, [offset, reload, showRevoked, changes]);
 
   const submit = async (e) => {
     e.preventDefault();

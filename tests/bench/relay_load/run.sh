@@ -146,10 +146,16 @@ fi
 results=$work/results
 : > "$results"
 step() {  # relay-kind control pid calls mode
-  local out
+  local out drops
+  python3 "$here/udp_drops.py" save "$work/drops.json" 2>/dev/null || true
   if out=$("${prio[@]}" "$loadgen" --relay "$1" --control "$2" --relay-pid "$3" --calls "$4" --mode "$5" \
       --seconds "$seconds" --warmup "$warmup" --label "$1" 2>>"$work/loadgen.log"); then
-    echo "$out" | grep '^RESULT' >> "$results"
+    # Socket receive-queue overflows during the step: on the relays' ports
+    # (the relay read too late) or elsewhere (the generator's sockets, or
+    # anything else on the machine).
+    drops=$(python3 "$here/udp_drops.py" diff "$work/drops.json" 10000-29999=relay 2>/dev/null \
+      | sed 's/relay=/drops_relay=/; s/other=/drops_other=/' || true)
+    echo "$(echo "$out" | grep '^RESULT') $drops" >> "$results"
   else
     echo "RESULT label=$1 relay=$1 mode=$5 calls=$4 failed=1" >> "$results"
     tail -3 "$work/loadgen.log" >&2
@@ -188,11 +194,12 @@ function val(line, key,   re, m) {
 function cell(line) {
   if (line == "") return "| - | - | - | - | - "
   if (val(line, "failed") == "1") return "| failed | | | | "
-  return sprintf("| %s / %s | %s | %s / %s | %s | %s ", val(line, "pps"), val(line, "offered_pps"), val(line, "loss_pct"),
+  return sprintf("| %s / %s | %s (%s/%s) | %s / %s | %s | %s ", val(line, "pps"), val(line, "offered_pps"), val(line, "loss_pct"),
+                 val(line, "drops_relay"), val(line, "drops_other"),
                  val(line, "p50_us"), val(line, "p99_us"), val(line, "relay_us_per_pkt"), val(line, "gen_cpu_pct"))
 }
 END {
-  printf "| mode | calls | ours pps fwd / offered | loss %% | p50/p99 us | CPU us/pkt | gen %% | rtpengine pps fwd / offered | loss %% | p50/p99 us | CPU us/pkt | gen %% | CPU ratio ours/rtpe |\n"
+  printf "| mode | calls | ours pps fwd / offered | loss %% (drops relay/other) | p50/p99 us | CPU us/pkt | gen %% | rtpengine pps fwd / offered | loss %% (drops relay/other) | p50/p99 us | CPU us/pkt | gen %% | CPU ratio ours/rtpe |\n"
   printf "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
   for (i = 1; i <= n; i++) {
     k = order[i]; split(k, parts, SUBSEP)

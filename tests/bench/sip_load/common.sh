@@ -2,7 +2,8 @@
 # sip_memory/run.sh, never run alone): a release build, a private PostgreSQL,
 # a database with a PBX trunk (127.0.0.2) and a carrier trunk (127.0.0.3)
 # routed to a SIPp UAS, and the sbc itself. The caller sets `here`, cds to the
-# repository and may set BENCH_BUILD_DIR, BENCH_PG_PORT, BENCH_KEEP.
+# repository and may set BENCH_BUILD_DIR, BENCH_PG_PORT, BENCH_KEEP,
+# BENCH_SBC_WRAP.
 repo=$(pwd)
 build=${BENCH_BUILD_DIR:-build/release}
 pg_port=${BENCH_PG_PORT:-55497}
@@ -114,7 +115,10 @@ transport = "udp"
 address = "127.0.0.10"
 port = $sbc_out_port
 TOML
-  "$sbc_bin" --config "$work/sbc.toml" >"$work/sbc.log" 2>&1 &
+  # BENCH_SBC_WRAP: a command prefix that execs the sbc (env VAR=..., say),
+  # for experiments; the pid stays the sbc's.
+  # shellcheck disable=SC2086
+  ${BENCH_SBC_WRAP:-} "$sbc_bin" --config "$work/sbc.toml" >"$work/sbc.log" 2>&1 &
   sbc_pid=$!
   pids+=("$sbc_pid")
   for _ in $(seq 1 100); do

@@ -22,19 +22,20 @@
 # processes) over the step divided by the calls completed.
 #
 # Settings: BENCH_BUILD_DIR (default build/release; built if missing),
-# BENCH_PG_PORT (55497), BENCH_RATES, BENCH_CALLS, BENCH_KEEP=1 keeps the
-# work directory. Not a test: no assertion on the figures.
+# BENCH_PG_PORT (55497), BENCH_RATES, BENCH_CALLS, BENCH_PEERS ("sbc kam";
+# "sbc" alone for profiling), BENCH_KEEP=1 keeps the work directory. Not a test: no assertion on the figures.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/../../.."
 rates=${BENCH_RATES:-"1000 1500 2000 2500 3000 3500 4000 5000 6000"}
 calls=${BENCH_CALLS:-20000}
+peers=${BENCH_PEERS:-"sbc kam"}
 # shellcheck source=common.sh
 . "$here/common.sh"
 
 # ---------------------------------------------------------------------------
 say "peers and tools"
-if ! command -v kamailio >/dev/null; then
+if [[ " $peers " == *" kam "* ]] && ! command -v kamailio >/dev/null; then
   [ "$(id -u)" = 0 ] || die "kamailio missing and not root: apt-get install kamailio"
   echo "    installing kamailio (Debian package)"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kamailio >/dev/null
@@ -52,15 +53,17 @@ bench_database "$uas_sbc_port" "$limit"
 say "starting the sbc ($sbc_bin) and kamailio"
 bench_start_sbc
 
-sed -e "s/@PORT@/$kam_port/" -e "s/@UAS@/127.0.0.3:$uas_kam_port/" -e "s/@LIMIT@/$limit/" \
-  "$here/kamailio.cfg.in" >"$work/kamailio.cfg"
-kamailio -f "$work/kamailio.cfg" -DD -E -x tlsf -X tlsf -m 3072 -M 32 >"$work/kamailio.log" 2>&1 &
-kam_pid=$!
-pids+=("$kam_pid")
-sleep 1
-kill -0 "$kam_pid" 2>/dev/null || { tail "$work/kamailio.log" >&2; die "kamailio exited"; }
+if [[ " $peers " == *" kam "* ]]; then
+  sed -e "s/@PORT@/$kam_port/" -e "s/@UAS@/127.0.0.3:$uas_kam_port/" -e "s/@LIMIT@/$limit/" \
+    "$here/kamailio.cfg.in" >"$work/kamailio.cfg"
+  kamailio -f "$work/kamailio.cfg" -DD -E -x tlsf -X tlsf -m 3072 -M 32 >"$work/kamailio.log" 2>&1 &
+  kam_pid=$!
+  pids+=("$kam_pid")
+  sleep 1
+  kill -0 "$kam_pid" 2>/dev/null || { tail "$work/kamailio.log" >&2; die "kamailio exited"; }
+fi
 
-for peer in sbc kam; do
+for peer in $peers; do
   port_var=uas_${peer}_port
   sipp -sf "$here/uas_rr.xml" -i 127.0.0.3 -p "${!port_var}" -nostdin -buff_size 4194304 \
     -mp "$(free_port 127.0.0.3)" -trace_err -error_file "$work/uas_$peer.err" \
@@ -142,11 +145,13 @@ printf '%-8s %6s %7s %7s %9s %8s %9s %8s  %s\n' peer rate calls failed "calls/s"
   "mean_ms" "p99_ms" verdict
 echo "    (calls/s: SIPp's achieved rate; cpu_us: peer CPU per call; p99_ms: SIPp's bucket)"
 for rate in $rates; do
-  for peer in sbc kam; do
+  for peer in $peers; do
     [ -n "${failed_at[$peer]:-}" ] && continue
     step "$peer" "$rate"
   done
-  [ -n "${failed_at[sbc]:-}" ] && [ -n "${failed_at[kam]:-}" ] && break
+  all_failed=1
+  for peer in $peers; do [ -n "${failed_at[$peer]:-}" ] || all_failed=0; done
+  [ $all_failed = 1 ] && break
 done
 
 # ---------------------------------------------------------------------------

@@ -21,7 +21,10 @@
 # dialog from its own statistics).
 #
 # Settings: --calls N (100000), --rate R (1000), BENCH_BUILD_DIR (build/release,
-# built if missing), BENCH_PG_PORT (55497), BENCH_KEEP=1. Not a test.
+# built if missing), BENCH_SBC_BIN (measure that sbc binary instead),
+# BENCH_SBC_WRAP (a prefix, e.g. "env MALLOC_ARENA_MAX=2"), BENCH_TRIM=1
+# (also VmRSS after a malloc_trim(0) through gdb), BENCH_PG_PORT (55497),
+# BENCH_KEEP=1. Not a test.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/../../.."
@@ -36,6 +39,9 @@ while [ $# -gt 0 ]; do
 done
 # shellcheck source=../sip_load/common.sh
 . "$here/../sip_load/common.sh"
+# BENCH_SBC_BIN: another sbc binary to measure (e.g. a copy built before a
+# change), with the build's sbc-migrate for the schema.
+sbc_bin=${BENCH_SBC_BIN:-$sbc_bin}
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 active_calls() {  # calls holding a channel on the carrier trunk (each call once)
@@ -99,6 +105,15 @@ say "waiting 40 s for the set-up transactions to expire (64*T1)"
 sleep 40
 up2=$(active_calls)
 rss2=$(rss_kib "$sbc_pid")
+rss3=
+if [ -n "${BENCH_TRIM:-}" ] && command -v gdb >/dev/null; then
+  # How much of VmRSS is memory glibc holds free: ask it to hand that back
+  # (malloc_trim(0) from gdb, timed: the sbc does not do this by itself).
+  t0=$(date +%s%N)
+  gdb -p "$sbc_pid" -batch -ex 'call (int) malloc_trim(0)' >/dev/null 2>&1 || true
+  trim_ms=$((($(date +%s%N) - t0) / 1000000))
+  rss3=$(rss_kib "$sbc_pid")
+fi
 
 per_call() { echo "($1 - $rss0) * 1024 / $up" | bc; }
 echo
@@ -108,6 +123,8 @@ printf '    %-44s %10s %12s\n' "idle" "$rss0" "-"
 if [ "${up:-0}" -gt 0 ]; then
   printf '    %-44s %10s %12s\n' "all calls up (set-up transactions alive)" "$rss1" "$(per_call "$rss1")"
   printf '    %-44s %10s %12s\n' "40 s later ($up2 calls still up)" "$rss2" "$(per_call "$rss2")"
+  [ -n "$rss3" ] && printf '    %-44s %10s %12s\n' "after malloc_trim(0) (gdb, ${trim_ms} ms)" "$rss3" \
+    "$(per_call "$rss3")"
 fi
 if [ "$half_calls" -gt 0 ] && [ "$up" -gt "$half_calls" ]; then
   printf '    %-44s %10s %12s\n' "slope from $half_calls to $up calls up" "+$((rss1 - half_rss))" \

@@ -91,6 +91,30 @@ def free_tcp_port(host):
     return sbctest.free_port(host, socket.SOCK_STREAM)
 
 
+def stop_process(proc, log_file=None, timeout=15):
+    """SIGTERM, then SIGKILL after `timeout` s; closes its log file. Returns
+    the exit code (negative: killed by that signal)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if log_file is not None:
+        log_file.close()
+    return proc.returncode
+
+
+def log_tail(path, n=60):
+    """The last `n` lines of a process's log file ("" when unreadable)."""
+    try:
+        with open(path, "rb") as f:
+            return "\n".join(f.read().decode(errors="replace").splitlines()[-n:])
+    except OSError:
+        return ""
+
+
 def udp_port_bound(host, port, kind=socket.SOCK_DGRAM):
     s = socket.socket(socket.AF_INET, kind)
     try:
@@ -877,7 +901,10 @@ class TlsUas:
     per-trunk CA in the node configuration yet), so the test points
     SSL_CERT_FILE at `ca_path` for the sbc process."""
 
-    def __init__(self, workdir, ip, port):
+    def __init__(self, workdir, ip, port, client_ca=None):
+        """With `client_ca`, a client certificate signed by it is required.
+        `sni` lists the server names clients sent, `client_cns` the common
+        names of their certificates."""
         import ssl
         certdir = os.path.join(workdir, f"tls-{ip}")
         os.makedirs(certdir, exist_ok=True)
@@ -887,6 +914,12 @@ class TlsUas:
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         self.ctx.load_cert_chain(certs["cert"], certs["key"])
+        self.sni = []
+        self.client_cns = []
+        self.ctx.sni_callback = lambda sock, name, ctx: self.sni.append(name) and None
+        if client_ca:
+            self.ctx.verify_mode = ssl.CERT_REQUIRED
+            self.ctx.load_verify_locations(client_ca)
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.listener.bind((ip, port))
@@ -916,6 +949,10 @@ class TlsUas:
                 self.errors.append(f"handshake with {peer}: {e}")
                 raw.close()
                 continue
+            cert = conn.getpeercert() or {}
+            subject = dict(x[0] for x in cert.get("subject", ()))
+            if subject.get("commonName"):
+                self.client_cns.append(subject["commonName"])
             th = threading.Thread(target=self._serve, args=(conn, peer), daemon=True)
             self._threads.append(th)
             th.start()

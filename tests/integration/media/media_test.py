@@ -29,7 +29,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "calls"))
 from harness import (CARRIER1_IP, CARRIER2_IP, CARRIER_MEDIA_IP, PBX_IP,  # noqa: E402
                      PBX_MEDIA_IP,
-                     TestFailure, Tools, free_tcp_port, free_udp_port, log, run_case)
+                     TestFailure, Tools, free_tcp_port, free_udp_port, log, log_tail,
+                     run_case, stop_process)
 from harness import tool_parser  # noqa: E402
 from calls_test import basic_config  # noqa: E402
 
@@ -132,22 +133,10 @@ media_timeout = {media_timeout}
         return out
 
     def tail(self, n=60):
-        try:
-            with open(self.log_path, "rb") as f:
-                return "\n".join(f.read().decode(errors="replace").splitlines()[-n:])
-        except OSError:
-            return ""
+        return log_tail(self.log_path, n)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        return self.proc.returncode
+        return stop_process(self.proc, self.log, 10)
 
 
 # ---------------------------------------------------------------------------
@@ -326,12 +315,12 @@ class RtpEcho:
         self.thread.join(2)
 
 
-# baresip's RTP socket is not bound to the address it signals: it sends from
-# the kernel's source address for the relay (127.0.0.1 on loopback), and the
-# relay's strict-source rule (RTP Bleed) rightly drops packets from an IP
-# other than the SDP's. So baresip signals 127.0.0.1 for media (net_interface)
-# while its SIP comes from the PBX trunk's address (sip_listen).
-BARESIP_MEDIA_IP = "127.0.0.1"
+# baresip's RTP socket is not bound to the address it signals: it signals its
+# net_interface (the PBX's 127.0.0.2, as its SIP) but sends from the kernel's
+# source address for the relay (127.0.0.1 on loopback), like a multi-homed
+# PBX. The relay's strict-source rule (RTP Bleed) drops packets from an IP
+# other than the SDP's, so its trunk latches with media_latch = window_any.
+BARESIP_MEDIA_IP = PBX_IP
 
 
 class Baresip:
@@ -392,14 +381,7 @@ module_app menu.so
             raise TestFailure(f"baresip did not quit within {timeout} s")
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+        stop_process(self.proc, self.log, 5)
 
 
 def sdp_bodies(text):
@@ -634,6 +616,95 @@ def two_streams(t):
             f"the CDR sums both streams (40 packets from each side: {cdr})")
 
 
+def wait_nth_sdp(t, sipp, pick, n, what, timeout=10.0):
+    """The body of the n-th (1-based) message with SDP that pick(msg) selects."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        bodies = [m.body for m in sipp.messages() if pick(m) and "m=audio" in m.body]
+        if len(bodies) >= n:
+            return bodies[n - 1]
+        time.sleep(0.1)
+    raise TestFailure(f"no SDP {what} within {timeout} s")
+
+
+def wait_relay_sessions(relay, want, timeout=5.0):
+    """Polls the relay's session count until it is `want`; returns the last."""
+    deadline = time.monotonic() + timeout
+    got = None
+    while time.monotonic() < deadline:
+        got = relay.ping().get("sessions")
+        if got == want:
+            break
+        time.sleep(0.1)
+    return got
+
+
+@case(120)
+def two_streams_reinvite(t):
+    """Audio + video, then a re-INVITE from the PBX turns the video off
+    (port 0): once answered, the video's relay session is gone (one session
+    left, relay_sessions 1), the line stays at port 0 in both legs' SDP, the
+    audio keeps its relay ports and still flows both ways, the old video port
+    forwards nothing, and the CDR still counts the video's packets."""
+    start(t)
+    t.carrier_rtp = rtp_socket(CARRIER_MEDIA_IP)
+    carrier_video = rtp_socket(CARRIER_MEDIA_IP)
+    c = t.sipp("carrier", os.path.join(HERE, "media_carrier_uas_two_streams_reinvite.xml"),
+               CARRIER1_IP, port=t.c1_port, server=True, calls=1, media_ip=CARRIER_MEDIA_IP,
+               subst={"PROTO": "RTP/AVP", "CRYPTO": "a=ptime:20"},
+               sets={"rtp_ip": CARRIER_MEDIA_IP, "rtp_port": t.carrier_rtp.getsockname()[1],
+                     "video_port": carrier_video.getsockname()[1]})
+    t.pbx_rtp = rtp_socket(PBX_MEDIA_IP)
+    pbx_video = rtp_socket(PBX_MEDIA_IP)
+    p = t.sipp("pbx", os.path.join(HERE, "media_pbx_uac_two_streams_reinvite.xml"), PBX_IP,
+               remote=t.inside, service="12125550123", cid_prefix="pbx-secret-", calls=1,
+               duration_ms=4000, timeout=40, media_ip=PBX_MEDIA_IP,
+               sets={"caller": "14155550100", "rtp_ip": PBX_MEDIA_IP,
+                     "rtp_port": t.pbx_rtp.getsockname()[1],
+                     "video_port": pbx_video.getsockname()[1]})
+    om = m_lines(wait_nth_sdp(t, c, received_invite, 1, "in the carrier's INVITE"))
+    am = m_lines(wait_nth_sdp(t, p, received_200_invite, 1, "in the PBX's 200"))
+    t.check(om[1][1] != 0 and am[1][1] != 0, f"video anchored at first ({om}, {am})")
+    t.check(wait_relay_sessions(t.relay, 2) == 2, "two relay sessions for the call")
+    for name, src, dst, sink, ssrc in (
+            ("PBX -> carrier audio", t.pbx_rtp, (RELAY_INSIDE_IP, am[0][1]), t.carrier_rtp, 0x1111),
+            ("PBX -> carrier video", pbx_video, (RELAY_INSIDE_IP, am[1][1]), carrier_video, 0x2222),
+            ("carrier -> PBX audio", t.carrier_rtp, (RELAY_OUTSIDE_IP, om[0][1]), t.pbx_rtp,
+             0x3333)):
+        ok, got = pump(src, dst, sink, 20, ssrc)
+        t.check(ok >= 18, f"before the re-INVITE, {name}: RTP arrives ({ok}/20)")
+
+    reoffer = wait_nth_sdp(t, c, received_invite, 2, "in the carrier's re-INVITE")
+    reanswer = wait_nth_sdp(t, p, received_200_invite, 2, "in the PBX's 200 to the re-INVITE")
+    check_only_relay(t, reoffer, RELAY_OUTSIDE_IP, "carrier's re-offer")
+    check_only_relay(t, reanswer, RELAY_INSIDE_IP, "PBX's re-answer")
+    rom, ram = m_lines(reoffer), m_lines(reanswer)
+    t.check([m[1] for m in rom] == [om[0][1], 0, 0],
+            f"the carrier's re-offer: same audio relay port, video and third line at port 0 ({rom})")
+    t.check([m[1] for m in ram] == [am[0][1], 0, 0],
+            f"the PBX's re-answer: same audio relay port, video and third line at port 0 ({ram})")
+    sessions = wait_relay_sessions(t.relay, 1)
+    t.check(sessions == 1, f"the video's relay session is gone once answered ({sessions} left)")
+    t.check(t.relay.metrics().get("relay_sessions") == 1, "relay_sessions gauge says 1")
+    for name, src, dst, sink, ssrc in (
+            ("PBX -> carrier audio", t.pbx_rtp, (RELAY_INSIDE_IP, am[0][1]), t.carrier_rtp, 0x4444),
+            ("carrier -> PBX audio", t.carrier_rtp, (RELAY_OUTSIDE_IP, om[0][1]), t.pbx_rtp,
+             0x5555)):
+        ok, got = pump(src, dst, sink, 20, ssrc)
+        t.check(ok >= 18, f"after the re-INVITE, {name}: RTP still arrives ({ok}/20)")
+    ok, got = pump(pbx_video, (RELAY_INSIDE_IP, am[1][1]), carrier_video, 5, 0x6666)
+    t.check(not got, f"the old video relay port forwards nothing ({len(got)} got)")
+    t.expect_exit(p, 0, successful=1)
+    t.expect_exit(c, 0, successful=1)
+    relay_sessions_zero(t, t.relay)
+    t.expect_channels_free()
+    cdr = t.cdrs(expected=1)[0]
+    t.check(cdr.get("media_stats") is True and cdr.get("a_packets") == 60
+            and cdr.get("b_packets") == 40,
+            f"the CDR counts the removed video stream too (60 from the PBX, 40 from the "
+            f"carrier: {cdr})")
+
+
 @case(120)
 def failover_reanchor(t):
     """The first carrier (plain RTP) answers 503; the call fails over to an
@@ -751,10 +822,17 @@ def srtp_baresip(t):
     SDP has no a=crypto and only the relay's address, baresip's answer has
     the relay's a=crypto, RTP flows both ways through the relay (SRTP on
     baresip's leg) with no SRTP failure on either side."""
-    start(t, pbx_cols={"media_policy": "srtp-mandatory"})
+    start(t, pbx_cols={"media_policy": "srtp-mandatory", "media_latch": "window_any"})
     c = carrier(t, scenario="media_carrier_uas.xml")
     c.wait_bound()
     echo = RtpEcho(t.carrier_rtp)
+    # The relay sends the carrier's leg RTCP to its RTP port + 1.
+    carrier_rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        carrier_rtcp.bind((CARRIER_MEDIA_IP, t.carrier_rtp.getsockname()[1] + 1))
+    except OSError:
+        carrier_rtcp.close()
+        carrier_rtcp = None  # taken by someone else: the RTCP check is skipped
     phone = Baresip(t, f"sip:12125550123@{t.inside[0]}:{t.inside[1]}", seconds=8)
     try:
         offer = wait_sdp(t, c, received_invite, "in the carrier's INVITE", timeout=10)
@@ -781,9 +859,39 @@ def srtp_baresip(t):
             "the answer accepts baresip's tag with the relay's own key")
     t.check(not re.search(r"srtp.*(fail|error)|unprotect", text, re.I),
             "baresip reports no SRTP failure")
+    t.check(re.search(r"^c=IN IP4 127\.0\.0\.2\r?$", bodies[0] if bodies else "", re.M),
+            "baresip signals 127.0.0.2 (its RTP comes from 127.0.0.1)")
     m = t.relay.metrics()
     drops = {k: v for k, v in m.items() if k.startswith("relay_dropped_total") and v}
     log(f"   relay drops: {drops}")
+
+    def dropped(reason):
+        return m.get(f'relay_dropped_total{{reason="{reason}"}}', 0)
+    t.check(dropped("strict_source") == 0,
+            "window_any: the relay latched baresip's real source, nothing dropped as strict_source")
+    # baresip (libre) sends two RTCP packets in the clear on its SRTP leg: an
+    # APP "PING"/"PONG" NAT-pinhole packet when the stream starts (16 bytes,
+    # before its SRTP is engaged; it sends the same APP again as SRTCP right
+    # after) and, at hang-up, BYE ("Adjo") + SDES after its SRTP context is
+    # freed. RFC 3711 makes SRTCP authentication mandatory, so the relay must
+    # drop both (libsrtp: bad length / E-bit clear = cant_check, counted as
+    # srtp_other); every real SRTCP packet passes (checked below).
+    t.check(dropped("srtp_auth") == 0 and dropped("srtp_replay") == 0
+            and dropped("srtp_other") <= 2,
+            f"SRTCP: no authentication or replay drop, at most baresip's two plain RTCP "
+            f"packets refused ({drops})")
+    if carrier_rtcp is not None:
+        carrier_rtcp.setblocking(False)
+        rtcp = []
+        while True:
+            try:
+                rtcp.append(carrier_rtcp.recv(2048))
+            except OSError:
+                break
+        carrier_rtcp.close()
+        reports = [p for p in rtcp if len(p) >= 8 and p[0] >> 6 == 2 and p[1] == 200]
+        t.check(reports, f"baresip's SRTCP sender report reached the carrier as plain RTCP "
+                f"({len(reports)} SR of {len(rtcp)} RTCP packets)")
     srtp_in = m.get('relay_packets_total{direction="in",kind="srtp"}', 0)
     srtp_out = m.get('relay_packets_total{direction="out",kind="srtp"}', 0)
     rtp_in = m.get('relay_packets_total{direction="in",kind="rtp"}', 0)

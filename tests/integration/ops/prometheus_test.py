@@ -46,7 +46,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "calls"))
 sys.path.insert(0, os.path.join(HERE, ".."))
 import sbctest  # noqa: E402
 from harness import (CARRIER1_IP, PBX_IP, CallTest, TestFailure, Tools,  # noqa: E402
-                     free_udp_port, log)
+                     free_udp_port, log, log_tail, stop_process)
 from harness import tool_parser  # noqa: E402
 
 PROM_DIR = os.path.join(REPO, "deploy", "prometheus")
@@ -145,21 +145,10 @@ class Prometheus:
         return got
 
     def tail(self, n=20):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return "".join(f.readlines()[-n:])
-        except OSError:
-            return ""
+        return log_tail(self.log_path, n)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+        stop_process(self.proc, self.log)
 
 
 class Helper:
@@ -182,14 +171,7 @@ class Helper:
         self.name = name
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+        stop_process(self.proc, self.log)
 
 
 def run(t, args):

@@ -3,6 +3,9 @@
 
 #include <regex>
 #include <set>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "sbc/cdr/cdr.h"
 
@@ -20,6 +23,20 @@ TEST(Cdr, UuidsAreVersion4AndUnique) {
     seen.insert(c.uuid);
   }
   EXPECT_EQ(seen.size(), 1000u);
+}
+
+// Each thread draws from its own generator, seeded once: two threads must
+// not produce the same keys.
+TEST(Cdr, UuidsAreDistinctAcrossThreads) {
+  std::vector<std::string> a, b;
+  std::thread t([&] {
+    for (int i = 0; i < 1000; ++i) a.push_back(newUuid());
+  });
+  for (int i = 0; i < 1000; ++i) b.push_back(newUuid());
+  t.join();
+  std::set<std::string> all(a.begin(), a.end());
+  all.insert(b.begin(), b.end());
+  EXPECT_EQ(all.size(), 2000u);
 }
 
 TEST(Cdr, DurationIsAnswerToEnd) {

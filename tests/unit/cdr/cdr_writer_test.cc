@@ -161,12 +161,35 @@ TEST_F(CdrWriterTest, EveryFieldLandsInItsColumn) {
                       failed.uuid + "'"));
 }
 
+// The writer quotes values itself (E'' literals): quotes, backslashes, SQL
+// and UTF-8 from the network must land byte for byte, never as SQL.
+TEST_F(CdrWriterTest, QuotesBackslashesAndUtf8LandVerbatim) {
+  TestDatabase db;
+  CdrWriter w(options(db.dsn()));
+  w.start();
+  Cdr c = make(7);
+  c.caller_in = "O'Brien \\ \"x\" '');DROP TABLE cdrs;--";
+  c.sip_reason = "Caf\xc3\xa9 \\n \\'";
+  c.tried_gateways = {"a'b", "c\\d"};
+  ASSERT_TRUE(w.submit(c));
+  w.stop();
+  auto row = db.exec(
+      "SELECT caller_in, sip_reason, array_to_string(tried_gateways, '|') FROM cdrs"
+      " WHERE uuid = '" +
+      c.uuid + "'");
+  ASSERT_EQ(row.size(), 1u);
+  EXPECT_EQ(row[0][0].as<std::string>(), c.caller_in);
+  EXPECT_EQ(row[0][1].as<std::string>(), c.sip_reason);
+  EXPECT_EQ(row[0][2].as<std::string>(), "a'b|c\\d");
+}
+
 TEST_F(CdrWriterTest, TenThousandRecordsInBatches) {
   TestDatabase db;
   CdrWriter w(options(db.dsn()));
   w.start();
   std::set<std::string> sent;
   std::vector<Cdr> batch;
+  batch.reserve(10'000);
   for (int i = 0; i < 10'000; ++i) batch.push_back(make(i));
   std::vector<std::int64_t> ns;
   ns.reserve(batch.size());

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "sbc/config/loader.h"
+#include "sbc/config/tls_profiles.h"
 #include "tests/pg/pg_test_support.h"
 
 namespace sbc::cfg {
@@ -207,6 +208,61 @@ TEST_F(Loader, ASecretThatDoesNotDecryptLeavesThatCredentialEmpty) {
   EXPECT_EQ(s->trunkByName("b")->inbound.password, "right key");
 }
 
+TEST_F(Loader, TrunkTlsClientProfileReachesItsTlsGateways) {
+  const auto t = std::to_string(db_.scalar<long>(
+      "INSERT INTO trunks (name, kind, tls_client_cert, tls_client_key, tls_ca_file, tls_verify)"
+      " VALUES ('tls', 'carrier', '/etc/sbc/c.pem', '/etc/sbc/c.key', '/etc/sbc/ca.pem', false)"
+      " RETURNING id"));
+  db_.exec(
+      "INSERT INTO trunk_gateways (trunk_id, host, port, transport, tls_server_name) VALUES"
+      " (" +
+      t +
+      ", 'sip.carrier.test', 5061, 'tls', ''),"
+      " (" +
+      t +
+      ", '192.0.2.5', 5061, 'tls', 'edge.carrier.test'),"
+      " (" +
+      t + ", '192.0.2.6', 5060, 'udp', '')");
+  db_.exec("INSERT INTO trunks (name, kind) VALUES ('plain', 'carrier')");
+  auto s = load();
+  const Trunk* tr = s->trunkByName("tls");
+  ASSERT_NE(tr, nullptr);
+  EXPECT_EQ(tr->tls.certificate_file, "/etc/sbc/c.pem");
+  EXPECT_EQ(tr->tls.private_key_file, "/etc/sbc/c.key");
+  EXPECT_EQ(tr->tls.ca_file, "/etc/sbc/ca.pem");
+  EXPECT_FALSE(tr->tls.verify);
+  EXPECT_TRUE(s->trunkByName("plain")->tls.verify);  // verification defaults on
+  ASSERT_EQ(tr->gateways.size(), 3u);
+  auto& reg = TlsProfileRegistry::instance();
+  for (const Gateway& g : tr->gateways) {
+    if (g.transport != Transport::Tls) {
+      EXPECT_EQ(g.tls_profile, 0u) << g.host;
+      continue;
+    }
+    auto p = reg.get(g.tls_profile);
+    ASSERT_TRUE(p.has_value()) << g.host;
+    EXPECT_EQ(p->ca_file, "/etc/sbc/ca.pem");
+    EXPECT_FALSE(p->verify);
+    EXPECT_EQ(p->server_name,
+              g.host == "sip.carrier.test" ? "sip.carrier.test" : "edge.carrier.test");
+  }
+}
+
+TEST_F(Loader, TheDatabaseRefusesRelativeOrUnpairedTlsFiles) {
+  EXPECT_THROW(db_.exec("INSERT INTO trunks (name, kind, tls_ca_file) VALUES ('a', 'carrier', "
+                        "'certs/ca.pem')"),
+               pqxx::check_violation);
+  EXPECT_THROW(db_.exec("INSERT INTO trunks (name, kind, tls_client_cert) VALUES ('b', 'carrier', "
+                        "'/etc/sbc/c.pem')"),
+               pqxx::check_violation);
+  EXPECT_THROW(db_.exec("INSERT INTO trunks (name, kind, tls_client_cert, tls_client_key) VALUES "
+                        "('c', 'carrier', '/etc/sbc/c.pem', 'c.key')"),
+               pqxx::check_violation);
+  EXPECT_NO_THROW(
+      db_.exec("INSERT INTO trunks (name, kind, tls_client_cert, tls_client_key) "
+               "VALUES ('d', 'carrier', '/etc/sbc/c.pem', '/etc/sbc/c.key')"));
+}
+
 TEST_F(Loader, AMillionPortedNumbersLoadFastAndSmall) {
   db_.exec(
       "INSERT INTO ported_numbers (number, routing_number, source)"
@@ -259,6 +315,16 @@ TEST_F(Loader, ReusesPortedNumbersWhenAsked) {
   EXPECT_TRUE(st.ported_reused);
   ASSERT_EQ(s->ported.size(), 2u);
   EXPECT_EQ(s->routingNumber(3), 4u);
+}
+
+TEST_F(Loader, TrunkMediaLatchDefaultsToStrict) {
+  db_.exec("INSERT INTO trunks (name, kind, media_latch) VALUES ('any', 'pbx', 'window_any')");
+  db_.exec("INSERT INTO trunks (name, kind) VALUES ('strict', 'pbx')");
+  EXPECT_THROW(db_.exec("INSERT INTO trunks (name, kind, media_latch) VALUES ('x', 'pbx', 'any')"),
+               pqxx::check_violation);
+  auto s = load();
+  EXPECT_EQ(s->trunkByName("any")->media_latch, MediaLatch::WindowAny);
+  EXPECT_EQ(s->trunkByName("strict")->media_latch, MediaLatch::Strict);
 }
 
 }  // namespace

@@ -242,7 +242,7 @@ TEST_F(RelayAnchorTest, CallsOnALostRelayAreEnded) {
 TEST_F(RelayAnchorTest, ReleaseWhileCreatingDestroysWhenTheRelayAnswers) {
   anchor->setLegs(10, {"inside", cfg::MediaPolicy::Rtp}, {"outside", cfg::MediaPolicy::Rtp});
   bool ran = false;
-  anchor->anchorOffer(10, LegSide::A, kPbxOffer, [&](MediaResult) { ran = true; });
+  anchor->anchorOffer(10, LegSide::A, kPbxOffer, [&](const MediaResult&) { ran = true; });
   anchor->release(10);
   ASSERT_TRUE(
       runUntil(io, [&] { return relay.receivedOf<relayctl::DestroyRequest>().size() == 1; }));
@@ -396,6 +396,129 @@ TEST_F(RelayAnchorTest, ReOfferFromSavpToAvpTurnsTheLegPlain) {
   auto a3 = answer(41, LegSide::B, plain_answer);
   ASSERT_TRUE(a3 && a3->ok);
   EXPECT_NE(a3->sdp.find("a=crypto:7 "), std::string::npos) << a3->sdp;
+}
+
+// audio + video, both answered.
+const std::string kTwoStreamAnswer =
+    "v=0\r\no=car 2 2 IN IP4 127.0.0.3\r\ns=car\r\nc=IN IP4 127.0.0.3\r\nt=0 0\r\n"
+    "m=audio 20000 RTP/AVP 0\r\nm=video 20002 RTP/AVP 96\r\nm=audio 0 RTP/AVP 8\r\n";
+
+std::string withVersion(std::string sdp, char v) {
+  sdp[sdp.find(" 1 1 IN") + 3] = v;
+  return sdp;
+}
+
+TEST_F(RelayAnchorTest, ReOfferTurningAStreamOffDestroysItsSessionAtTheAnswer) {
+  ASSERT_TRUE(
+      offer(51, LegSide::A, kTwoStreamOffer, cfg::MediaPolicy::Rtp, cfg::MediaPolicy::Rtp)->ok);
+  ASSERT_TRUE(answer(51, LegSide::B, kTwoStreamAnswer)->ok);
+  ASSERT_EQ(relay.receivedOf<relayctl::CreateRequest>().size(), 2u);
+
+  // re-INVITE: the PBX turns the video off (port 0).
+  std::string off = withVersion(kTwoStreamOffer, '2');
+  off.replace(off.find("m=video 10002"), 13, "m=video 0");
+  auto o = offer(51, LegSide::A, off, cfg::MediaPolicy::Rtp, cfg::MediaPolicy::Rtp);
+  ASSERT_TRUE(o && o->ok);
+  EXPECT_NE(o->sdp.find("m=video 0 RTP/AVP 96\r\n"), std::string::npos) << o->sdp;
+  EXPECT_NE(o->sdp.find("m=audio 40002 RTP/AVP 0\r\n"), std::string::npos) << o->sdp;
+  // Not before the answer: a refused re-INVITE leaves the video as it was.
+  EXPECT_TRUE(relay.receivedOf<relayctl::DestroyRequest>().empty());
+
+  std::string declined = kTwoStreamAnswer;
+  declined.replace(declined.find("m=video 20002"), 13, "m=video 0");
+  auto a = answer(51, LegSide::B, declined);
+  ASSERT_TRUE(a && a->ok);
+  EXPECT_NE(a->sdp.find("m=video 0 RTP/AVP 96\r\n"), std::string::npos) << a->sdp;
+  EXPECT_NE(a->sdp.find("m=audio 40000 RTP/AVP 0\r\n"), std::string::npos) << a->sdp;
+  ASSERT_TRUE(
+      runUntil(io, [&] { return relay.receivedOf<relayctl::DestroyRequest>().size() == 1; }));
+  EXPECT_EQ(relay.receivedOf<relayctl::DestroyRequest>()[0]->callId, "node1.abcd-51_m1");
+  EXPECT_EQ(anchor->stats().streams_removed, 1u);
+  // Only the audio session was told about the answer.
+  EXPECT_EQ(relay.receivedOf<relayctl::UpdateRequest>().back()->callId, "node1.abcd-51");
+
+  // A media timeout of the gone video session is nobody's business.
+  relayctl::Event e;
+  e.kind = relayctl::EventKind::kSessionExpired;
+  e.callId = "node1.abcd-51_m1";
+  relay.sendLine(relayctl::encode(e));
+  EXPECT_FALSE(runUntil(
+      io, [&] { return !ended.empty(); }, 200ms));
+
+  // Turned on again by a later re-offer: a new session for it.
+  auto on = offer(51, LegSide::A, withVersion(kTwoStreamOffer, '3'), cfg::MediaPolicy::Rtp,
+                  cfg::MediaPolicy::Rtp);
+  ASSERT_TRUE(on && on->ok);
+  auto creates = relay.receivedOf<relayctl::CreateRequest>();
+  ASSERT_EQ(creates.size(), 3u);
+  EXPECT_EQ(creates[2]->callId, "node1.abcd-51_m1");
+  EXPECT_NE(on->sdp.find("m=video 40002 RTP/AVP 96\r\n"), std::string::npos) << on->sdp;
+  ASSERT_TRUE(answer(51, LegSide::B, kTwoStreamAnswer)->ok);
+
+  // The CDR sums every stream the call had, the one destroyed early too.
+  std::optional<std::array<relayctl::LegStats, 2>> stats;
+  anchor->setStatsSink([&](b2bua::CallHandle, const std::array<relayctl::LegStats, 2>* st) {
+    ASSERT_NE(st, nullptr);
+    stats = *st;
+  });
+  anchor->release(51);
+  ASSERT_TRUE(runUntil(io, [&] { return stats.has_value(); }));
+  EXPECT_EQ(relay.receivedOf<relayctl::DestroyRequest>().size(), 3u);
+  EXPECT_EQ((*stats)[0].packetsIn, 150u);
+  EXPECT_EQ((*stats)[1].packetsIn, 147u);
+}
+
+TEST_F(RelayAnchorTest, ReOfferDroppingTheSecondStreamDestroysItsSession) {
+  ASSERT_TRUE(
+      offer(52, LegSide::A, kTwoStreamOffer, cfg::MediaPolicy::Rtp, cfg::MediaPolicy::Rtp)->ok);
+  ASSERT_TRUE(answer(52, LegSide::B, kTwoStreamAnswer)->ok);
+  // A re-INVITE with the audio line only (not RFC 3264, but seen in the wild).
+  std::string audio_only = withVersion(kTwoStreamOffer, '2');
+  audio_only.erase(audio_only.find("m=video"));
+  auto o = offer(52, LegSide::A, audio_only, cfg::MediaPolicy::Rtp, cfg::MediaPolicy::Rtp);
+  ASSERT_TRUE(o && o->ok);
+  EXPECT_EQ(o->sdp.find("m=video"), std::string::npos) << o->sdp;
+  const std::string audio_answer = kTwoStreamAnswer.substr(0, kTwoStreamAnswer.find("m=video"));
+  auto a = answer(52, LegSide::B, audio_answer);
+  ASSERT_TRUE(a && a->ok);
+  EXPECT_NE(a->sdp.find("m=audio 40000 RTP/AVP 0\r\n"), std::string::npos) << a->sdp;
+  ASSERT_TRUE(
+      runUntil(io, [&] { return relay.receivedOf<relayctl::DestroyRequest>().size() == 1; }));
+  EXPECT_EQ(relay.receivedOf<relayctl::DestroyRequest>()[0]->callId, "node1.abcd-52_m1");
+  anchor->release(52);
+  ASSERT_TRUE(
+      runUntil(io, [&] { return relay.receivedOf<relayctl::DestroyRequest>().size() == 2; }));
+  EXPECT_EQ(relay.receivedOf<relayctl::DestroyRequest>()[1]->callId, "node1.abcd-52");
+}
+
+TEST_F(RelayAnchorTest, StreamDeclinedByAnEarlyAnswerStaysDeclinedInTheFinalOne) {
+  ASSERT_TRUE(
+      offer(53, LegSide::A, kTwoStreamOffer, cfg::MediaPolicy::Rtp, cfg::MediaPolicy::Rtp)->ok);
+  std::string declined = kTwoStreamAnswer;
+  declined.replace(declined.find("m=video 20002"), 13, "m=video 0");
+  ASSERT_TRUE(answer(53, LegSide::B, declined)->ok);  // 183
+  ASSERT_TRUE(
+      runUntil(io, [&] { return relay.receivedOf<relayctl::DestroyRequest>().size() == 1; }));
+  // The 200 takes the video after all: its session is gone, so the PBX is
+  // told it was declined rather than given a port nobody listens on.
+  auto a = answer(53, LegSide::B, kTwoStreamAnswer);
+  ASSERT_TRUE(a && a->ok);
+  EXPECT_NE(a->sdp.find("m=video 0 RTP/AVP 96\r\n"), std::string::npos) << a->sdp;
+  EXPECT_NE(a->sdp.find("m=audio 40000 RTP/AVP 0\r\n"), std::string::npos) << a->sdp;
+  EXPECT_EQ(relay.receivedOf<relayctl::CreateRequest>().size(), 2u);
+}
+
+TEST_F(RelayAnchorTest, CreateCarriesEachLegsLatchingRule) {
+  anchor->setLegs(61, {"inside", cfg::MediaPolicy::Rtp, cfg::MediaLatch::WindowAny},
+                  {"outside", cfg::MediaPolicy::Rtp, cfg::MediaLatch::Strict});
+  std::optional<MediaResult> got;
+  anchor->anchorOffer(61, LegSide::A, kPbxOffer, [&](MediaResult r) { got = std::move(r); });
+  ASSERT_TRUE(runUntil(io, [&] { return got.has_value(); }));
+  ASSERT_TRUE(got->ok);
+  auto creates = relay.receivedOf<relayctl::CreateRequest>();
+  ASSERT_EQ(creates.size(), 1u);
+  EXPECT_EQ(creates[0]->legs[0].latch, relayctl::LatchMode::kWindowAny);
+  EXPECT_EQ(creates[0]->legs[1].latch, relayctl::LatchMode::kStrict);
 }
 
 }  // namespace

@@ -53,6 +53,51 @@ TEST(Latch, NewSignalledRemoteReopensSameOneKeeps) {
   EXPECT_TRUE(l.accept(addr("10.0.0.9", 40000), t + 21s));
 }
 
+TEST(Latch, WindowAnyLatchesAnyFirstSourceWithinWindowThenNeverMoves) {
+  using sbc::relayctl::LatchMode;
+  auto t = Latch::Clock::time_point{} + 100s;
+  // A multi-homed PBX: its SDP says 127.0.0.2, its RTP leaves from 127.0.0.1.
+  Latch any;
+  any.signal(addr("127.0.0.2", 40000), t, 3s, LatchMode::kWindowAny);
+  EXPECT_TRUE(any.accept(addr("127.0.0.1", 40000), t + 1s));
+  EXPECT_EQ(*any.destination(), addr("127.0.0.1", 40000));
+  // Still no re-latching mid-call, not even to the signalled address.
+  EXPECT_FALSE(any.accept(addr("192.0.2.66", 40000), t + 2s));
+  EXPECT_FALSE(any.accept(addr("127.0.0.2", 40000), t + 2s));
+  EXPECT_TRUE(any.accept(addr("127.0.0.1", 40000), t + 30s));
+
+  // The same source in strict mode is refused, and does not latch.
+  Latch strict;
+  strict.signal(addr("127.0.0.2", 40000), t, 3s, LatchMode::kStrict);
+  EXPECT_FALSE(strict.accept(addr("127.0.0.1", 40000), t + 1s));
+  EXPECT_FALSE(strict.latched());
+  EXPECT_TRUE(strict.accept(addr("127.0.0.2", 40000), t + 1s));
+
+  // After the window, window_any is as strict as strict.
+  Latch late;
+  late.signal(addr("127.0.0.2", 40000), t, 3s, LatchMode::kWindowAny);
+  EXPECT_FALSE(late.accept(addr("127.0.0.1", 40000), t + 4s));
+  EXPECT_FALSE(late.accept(addr("127.0.0.2", 41000), t + 4s));
+  EXPECT_TRUE(late.accept(addr("127.0.0.2", 40000), t + 4s));
+
+  // A new signalled remote re-opens the window in the same mode.
+  any.signal(addr("127.0.0.3", 40000), t + 60s, 3s, LatchMode::kWindowAny);
+  EXPECT_TRUE(any.accept(addr("127.0.0.4", 5000), t + 61s));
+}
+
+TEST(Latch, RepeatedSignalReopensTheWindowOnlyWhileNothingLatched) {
+  using sbc::relayctl::LatchMode;
+  auto t = Latch::Clock::time_point{} + 100s;
+  Latch l;
+  l.signal(addr("127.0.0.2", 40000), t, 3s, LatchMode::kWindowAny);        // the offer
+  EXPECT_FALSE(l.accept(addr("127.0.0.1", 40000), t + 20s));               // ringing: window over
+  l.signal(addr("127.0.0.2", 40000), t + 25s, 3s, LatchMode::kWindowAny);  // the answer
+  EXPECT_TRUE(l.accept(addr("127.0.0.1", 40000), t + 26s));
+  l.signal(addr("127.0.0.2", 40000), t + 60s, 3s, LatchMode::kWindowAny);  // a re-INVITE
+  EXPECT_FALSE(l.accept(addr("192.0.2.66", 40000), t + 61s));              // latched: stays
+  EXPECT_TRUE(l.accept(addr("127.0.0.1", 40000), t + 61s));
+}
+
 TEST(Latch, Ipv6) {
   auto t = Latch::Clock::time_point{} + 1s;
   Latch l;

@@ -356,6 +356,28 @@ def test_nat_latch_and_direction(c, r):
     c.call("destroy", call_id="nat@test")
 
 
+def test_window_any_latch(c, r):
+    # A multi-homed PBX: the SDP names 127.0.0.2, the RTP leaves 127.0.0.1.
+    a, b = udp(), udp()
+    signalled = {"address": "127.0.0.2", "port": a.getsockname()[1]}
+    res = c.call("create", call_id="any@test",
+                 legs=[leg(None, rtp=signalled, latch="window_any"), leg(b)])
+    check("result" in res, f"create with latch window_any answered {res}")
+    strict = c.call("create", call_id="strict@test", legs=[leg(None, rtp=signalled), leg(b)])
+    ra, rb = relay_addr(res, 0), relay_addr(res, 1)
+    a.sendto(rtp(1, 1), ra)
+    check(recv_or_none(b) is not None, "window_any: another source latched within the window")
+    b.sendto(rtp(2, 2), rb)
+    check(recv_or_none(a) is not None, "replies go to the latched source")
+    stranger = udp()
+    stranger.sendto(rtp(3, 3), ra)
+    check(recv_or_none(b) is None, "window_any: no re-latch mid-call")
+    a.sendto(rtp(4, 4), relay_addr(strict, 0))
+    check(recv_or_none(b) is None, "strict: another IP never latches")
+    for cid in ("any@test", "strict@test"):
+        c.call("destroy", call_id=cid)
+
+
 def test_rtcp_mux(c, r):
     a, b, b_rtcp = udp(), udp(), udp()
     res = c.call("create", call_id="mux@test", legs=[
@@ -449,7 +471,7 @@ def main():
             check(pong.get("verb") == "ping" and pong["result"]["sessions"] == 0
                   and pong["result"]["ports_free"] == total, f"ping {pong}")
             for t in (test_plain_forwarding, test_srtp_chain, test_rekey_and_back_to_plain,
-                      test_nat_latch_and_direction,
+                      test_nat_latch_and_direction, test_window_any_latch,
                       test_rtcp_mux, test_media_timeout, test_hostile_lines, test_ttl):
                 print("--", t.__name__, flush=True)
                 try:

@@ -203,6 +203,25 @@ TEST(CodecValidation, PlainCannotGoWithCrypto) {
   EXPECT_EQ(c.error().field, "legs[0].plain");
 }
 
+TEST(CodecValidation, LatchModeOnlyInCreateAndOmittedWhenStrict) {
+  CreateRequest c = sampleCreate();
+  // strict is the default and stays off the wire: an older relay, which
+  // refuses unknown fields, still takes every create that does not need it.
+  EXPECT_EQ(encode(req(c)).find("latch"), std::string::npos);
+  c.legs[0].latch = LatchMode::kWindowAny;
+  EXPECT_NE(encode(req(c)).find(R"("latch":"window_any")"), std::string::npos);
+  expectRoundTrip(req(c));
+  auto bad = decodeRequest(
+      R"({"version":1,"id":"u","verb":"create","call_id":"c","legs":[{"realm":"inside","latch":"any"},{"realm":"outside"}]})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, ErrorCode::kBadField);
+  EXPECT_EQ(bad.error().field, "legs[0].latch");
+  auto upd = decodeRequest(
+      R"({"version":1,"id":"u","verb":"update","call_id":"c","legs":[{},{"latch":"strict"}]})");
+  ASSERT_FALSE(upd.ok());
+  EXPECT_EQ(upd.error().field, "legs[1].latch");
+}
+
 TEST(CodecValidation, TooManyPayloadTypes) {
   CreateRequest c = sampleCreate();
   for (int i = 0; i < 33; ++i)
@@ -228,7 +247,7 @@ TEST(CodecHostile, NeverThrowsNeverAcceptsGarbage) {
       {"\"create\"", ErrorCode::kBadJson},
       {deep, ErrorCode::kBadJson},
       {deepObj, ErrorCode::kBadJson},
-      {std::string("{\"version\":1,\0\"id\":\"x\"}", 24), ErrorCode::kBadJson},
+      {std::string("{\"version\":1,\0\"id\":\"x\"}", 23), ErrorCode::kBadJson},
       {R"({"version":1,"id":"x","verb":"ping"} trailing)", ErrorCode::kBadJson},
       {R"({"version":1e400,"id":"x","verb":"ping"})", ErrorCode::kBadField},  // parsed as inf
       {R"({"version":99999999999999999999999999,"id":"x","verb":"ping"})", ErrorCode::kBadField},

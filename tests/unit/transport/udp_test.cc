@@ -21,7 +21,7 @@ class UdpTest : public ::testing::Test {
   void SetUp() override {
     Config config;
     config.listeners = {listener(Protocol::kUdp, "inside"), listener(Protocol::kUdp, "outside")};
-    config.limits.max_message_size = 16 * 1024;
+    config.limits.max_message_size = std::size_t{16} * 1024;
     transport_ = std::make_unique<Transport>(io_, config, sink_.callbacks());
     transport_->start();
     peer_.open(udp::v4());
@@ -118,6 +118,34 @@ TEST_F(UdpTest, ManyDatagramsInABurstAllArrive) {
   for (int i = 0; i < 200; ++i) peer_.send_to(asio::buffer(sipMessage(std::to_string(i))), to);
   ASSERT_TRUE(runUntil(io_, [&] { return sink_.messages.size() == 200; }));
   EXPECT_EQ(sink_.messages[199].bytes, sipMessage("199"));
+}
+
+// The listener reads in batches (recvmmsg) and re-arms its wait only once the
+// socket is empty: a burst that ends exactly on a batch boundary, and a
+// datagram that comes after the socket went quiet, must still arrive.
+TEST_F(UdpTest, BurstsOnAndAcrossBatchBoundariesArriveInOrderWithTheirOrigin) {
+  const auto to = toUdp(transport_->localEndpoint(1));
+  udp::socket other(io_);
+  other.open(udp::v4());
+  other.bind(udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  for (const int burst : {16, 33, 1}) {
+    sink_.messages.clear();
+    for (int i = 0; i < burst; ++i) {
+      auto& from = i % 2 == 0 ? peer_ : other;
+      from.send_to(asio::buffer(sipMessage(std::to_string(burst) + "-" + std::to_string(i))), to);
+    }
+    ASSERT_TRUE(runUntil(io_, [&] { return sink_.messages.size() == std::size_t(burst); }))
+        << "burst of " << burst << ": " << sink_.messages.size() << " arrived";
+    for (int i = 0; i < burst; ++i) {
+      EXPECT_EQ(sink_.messages[i].bytes,
+                sipMessage(std::to_string(burst) + "-" + std::to_string(i)));
+      const auto& from = i % 2 == 0 ? peer_ : other;
+      EXPECT_EQ(sink_.messages[i].remote.port, from.local_endpoint().port());
+      EXPECT_EQ(sink_.messages[i].listener, 1u);
+    }
+    runFor(io_, 5ms);  // the socket goes quiet between bursts
+  }
+  EXPECT_EQ(transport_->stats().of(Protocol::kUdp).messages_in, 50u);
 }
 
 TEST_F(UdpTest, ErrorsAreReportedAfterSendReturns) {

@@ -73,4 +73,33 @@ inline std::string resolvePath(const std::string& path, const std::string& base_
   return (std::filesystem::path(base_dir) / p).lexically_normal().string();
 }
 
+// The files of a TLS server endpoint (the sbc's TLS listeners, the console's
+// HTTPS): `certificate` and `private_key` (PEM, resolved against `base_dir`),
+// and with `client_auth` also `ca` and `verify_client`. Checks what holds for
+// every user: certificate and key go together, verify_client needs ca. Whether
+// TLS is required at all is the caller's rule.
+struct TlsServerFiles {
+  std::string certificate;
+  std::string private_key;
+  std::string ca;
+  bool verify_client = false;
+  bool present() const { return !certificate.empty(); }
+};
+
+inline TlsServerFiles getTlsServerFiles(const toml::table& t, const std::string& origin,
+                                        const std::string& where, const std::string& base_dir,
+                                        bool client_auth) {
+  TlsServerFiles f;
+  f.certificate = resolvePath(get<std::string>(t, "certificate", "", origin, where), base_dir);
+  f.private_key = resolvePath(get<std::string>(t, "private_key", "", origin, where), base_dir);
+  if (f.certificate.empty() != f.private_key.empty())
+    fail(origin, where + ".certificate and " + where + ".private_key go together");
+  if (client_auth) {
+    f.ca = resolvePath(get<std::string>(t, "ca", "", origin, where), base_dir);
+    f.verify_client = get<bool>(t, "verify_client", false, origin, where);
+    if (f.verify_client && f.ca.empty()) fail(origin, where + ": verify_client needs ca");
+  }
+  return f;
+}
+
 }  // namespace sbc::tomlcfg
