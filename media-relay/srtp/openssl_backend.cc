@@ -23,6 +23,25 @@ constexpr int kSha1Length = 20;
 
 std::atomic<bool> gInstalled{false};
 
+// A cipher object (IcmCipher, GcmCipher: `base` first, then `state`) with its
+// own EVP context, filled in as libsrtp expects; nullptr when out of memory.
+template <typename Cipher, typename Variant>
+Cipher* newCipher(const Variant& v, const srtp_cipher_type_t& type, int keyLength) {
+  auto* cipher = new (std::nothrow) Cipher;
+  if (cipher == nullptr) return nullptr;
+  cipher->state.ctx = EVP_CIPHER_CTX_new();
+  if (cipher->state.ctx == nullptr) {
+    delete cipher;
+    return nullptr;
+  }
+  cipher->state.variant = &v;
+  cipher->base.type = &type;
+  cipher->base.state = &cipher->state;
+  cipher->base.key_len = keyLength;
+  cipher->base.algorithm = static_cast<int>(v.id);
+  return cipher;
+}
+
 // ---- AES-CM (RFC 3711 4.1.1) ------------------------------------------------
 // Counter block = (salt || 0x0000) XOR iv, where libsrtp builds iv from the
 // SSRC and packet index (or the KDF label); OpenSSL's CTR then increments the
@@ -62,18 +81,8 @@ template <std::size_t I>
 srtp_err_status_t icmAlloc(srtp_cipher_pointer_t* c, int keyLength, int /*tagLength*/) {
   const IcmVariant& v = kIcm[I];
   if (c == nullptr || keyLength != v.keyLength + kSaltLength) return srtp_err_status_bad_param;
-  auto* cipher = new (std::nothrow) IcmCipher;
+  auto* cipher = newCipher<IcmCipher>(v, kIcmTypes[I], keyLength);
   if (cipher == nullptr) return srtp_err_status_alloc_fail;
-  cipher->state.ctx = EVP_CIPHER_CTX_new();
-  if (cipher->state.ctx == nullptr) {
-    delete cipher;
-    return srtp_err_status_alloc_fail;
-  }
-  cipher->state.variant = &v;
-  cipher->base.type = &kIcmTypes[I];
-  cipher->base.state = &cipher->state;
-  cipher->base.key_len = keyLength;
-  cipher->base.algorithm = static_cast<int>(v.id);
   *c = &cipher->base;
   return srtp_err_status_ok;
 }
@@ -210,19 +219,9 @@ srtp_err_status_t gcmAlloc(srtp_cipher_pointer_t* c, int keyLength, int tagLengt
       (tagLength != 16 && tagLength != 8)) {
     return srtp_err_status_bad_param;
   }
-  auto* cipher = new (std::nothrow) GcmCipher;
+  auto* cipher = newCipher<GcmCipher>(v, kGcmTypes[I], keyLength);
   if (cipher == nullptr) return srtp_err_status_alloc_fail;
-  cipher->state.ctx = EVP_CIPHER_CTX_new();
-  if (cipher->state.ctx == nullptr) {
-    delete cipher;
-    return srtp_err_status_alloc_fail;
-  }
-  cipher->state.variant = &v;
   cipher->state.tagLength = tagLength;
-  cipher->base.type = &kGcmTypes[I];
-  cipher->base.state = &cipher->state;
-  cipher->base.key_len = keyLength;
-  cipher->base.algorithm = static_cast<int>(v.id);
   *c = &cipher->base;
   return srtp_err_status_ok;
 }

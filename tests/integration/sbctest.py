@@ -4,6 +4,7 @@ import fcntl
 import os
 import random
 import re
+import shutil
 import socket
 import ssl
 import subprocess
@@ -210,3 +211,25 @@ class StreamReader:
 def log(*args):
     print(*args, flush=True)
     sys.stdout.flush()
+
+
+def run_main(run_fn, workdir_prefix, logs=("admin.log",), errors=(Exception,), tail=40):
+    """A test's main(): run_fn(workdir) in a fresh temporary folder, removed
+    afterwards. Prints PASS and returns 0, or, on one of `errors`, prints
+    FAIL with the error and the last `tail` lines of each of `logs` (files
+    in that folder) and returns 1; other exceptions propagate."""
+    workdir = tempfile.mkdtemp(prefix=workdir_prefix)
+    try:
+        run_fn(workdir)
+    except errors as e:
+        log(f"FAIL: {e!r}")
+        for name in logs:
+            path = os.path.join(workdir, name)
+            if os.path.exists(path):
+                with open(path, errors="replace") as f:
+                    log(f"---- {name} (tail)\n" + "".join(f.readlines()[-tail:]))
+        return 1
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    log("PASS")
+    return 0

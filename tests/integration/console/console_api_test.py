@@ -11,11 +11,9 @@ import http.client
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -52,6 +50,11 @@ class Admin:
         return subprocess.run([self.binary, *args, "--config", self.config], input=stdin,
                               capture_output=True, text=True, timeout=120)
 
+    def create_admin(self, username, password):
+        """`sbc-admin create-admin` with the password on stdin."""
+        return self.run_command("create-admin", "--username", username, "--password-stdin",
+                                stdin=password + "\n")
+
     def start(self, timeout=60):
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen([self.binary, "--config", self.config],
@@ -84,6 +87,22 @@ class Admin:
                 self.proc.wait()
                 return None
         return self.proc.returncode if self.proc else None
+
+
+def web_console(binary, workdir, dist, dsn, key_file, migrate, shutdown_grace):
+    """sbc-admin serving the built web UI from `dist` (not started yet)."""
+    return Admin(binary, workdir, f"""
+log_level = "info"
+shutdown_grace = {shutdown_grace}
+[http]
+address = "127.0.0.1"
+port = 0
+static_dir = "{dist}"
+[database]
+dsn = "{dsn}"
+migrate = {"true" if migrate else "false"}
+secret_key_file = "{key_file}"
+""")
 
 
 class Client:
@@ -159,11 +178,9 @@ lockout = 300
 login_rate_per_minute = 20
 """)
         # ---- create-admin: from stdin, and generated (printed once)
-        r = admin.run_command("create-admin", "--username", "root", "--password-stdin",
-                              stdin=ADMIN_PASSWORD + "\n")
+        r = admin.create_admin("root", ADMIN_PASSWORD)
         check(r.returncode == 0, f"create-admin --password-stdin ({r.stderr.strip()})")
-        r = admin.run_command("create-admin", "--username", "root", "--password-stdin",
-                              stdin=ADMIN_PASSWORD + "\n")
+        r = admin.create_admin("root", ADMIN_PASSWORD)
         check(r.returncode != 0 and "exists" in r.stderr, "create-admin refuses an existing name")
         r = admin.run_command("create-admin", "--username", "second")
         m = re.search(r"password \(shown once\): (\S+)", r.stdout)
@@ -913,20 +930,9 @@ def main():
         return 2
     admin_bin, static_dir = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     sbc_bin = os.path.abspath(sys.argv[3]) if len(sys.argv) > 3 and sys.argv[3] else None
-    workdir = tempfile.mkdtemp(prefix="console-test-")
-    try:
-        run(admin_bin, static_dir, sbc_bin, workdir)
-    except (Failure, sbcdb.TestDbError, AssertionError, KeyError, TypeError) as e:
-        sbctest.log(f"FAIL: {e!r}")
-        log = os.path.join(workdir, "admin.log")
-        if os.path.exists(log):
-            with open(log, errors="replace") as f:
-                sbctest.log("---- admin.log (tail)\n" + "".join(f.readlines()[-60:]))
-        return 1
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    sbctest.log("PASS")
-    return 0
+    return sbctest.run_main(lambda workdir: run(admin_bin, static_dir, sbc_bin, workdir),
+                            "console-test-", tail=60,
+                            errors=(Failure, sbcdb.TestDbError, AssertionError, KeyError, TypeError))
 
 
 if __name__ == "__main__":

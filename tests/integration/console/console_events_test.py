@@ -14,10 +14,8 @@ import http.client
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -142,8 +140,7 @@ dsn = "{db.dsn}"
 migrate = true
 secret_key_file = "{key_file}"
 """)
-        r = admin.run_command("create-admin", "--username", "root", "--password-stdin",
-                              stdin=ROOT_PASSWORD + "\n")
+        r = admin.create_admin("root", ROOT_PASSWORD)
         check(r.returncode == 0, f"create-admin ({r.stderr.strip()})")
         admin.start()
         port = admin.port
@@ -311,21 +308,9 @@ def main():
     if web_dir and not os.path.exists(os.path.join(web_dir, "dist", "index.html")):
         sbctest.log(f"FAIL: {web_dir}/dist/index.html missing: build the admin-web target first")
         return 1
-    workdir = tempfile.mkdtemp(prefix="console-events-")
-    try:
-        run(admin_bin, web_dir, workdir)
-    except (Failure, sbcdb.TestDbError, AssertionError, KeyError, TypeError,
-            subprocess.TimeoutExpired) as e:
-        sbctest.log(f"FAIL: {e!r}")
-        log = os.path.join(workdir, "admin.log")
-        if os.path.exists(log):
-            with open(log, errors="replace") as f:
-                sbctest.log("---- admin.log (tail)\n" + "".join(f.readlines()[-40:]))
-        return 1
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    sbctest.log("PASS")
-    return 0
+    return sbctest.run_main(lambda workdir: run(admin_bin, web_dir, workdir), "console-events-",
+                            errors=(Failure, sbcdb.TestDbError, AssertionError, KeyError, TypeError,
+                                    subprocess.TimeoutExpired))
 
 
 if __name__ == "__main__":

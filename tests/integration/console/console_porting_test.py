@@ -14,9 +14,7 @@ import http.client
 import io
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -241,8 +239,7 @@ port = 0
 dsn = "{db.dsn}"
 migrate = true
 """)
-        r = admin.run_command("create-admin", "--username", "root", "--password-stdin",
-                              stdin=ADMIN_PASSWORD + "\n")
+        r = admin.create_admin("root", ADMIN_PASSWORD)
         check(r.returncode == 0, f"create-admin ({r.stderr.strip()})")
         admin.start()
         try:
@@ -278,20 +275,8 @@ def main():
         print(__doc__)
         return 2
     admin_bin = os.path.abspath(sys.argv[1])
-    workdir = tempfile.mkdtemp(prefix="console-porting-")
-    try:
-        run(admin_bin, workdir)
-    except Exception as e:  # noqa: BLE001 -- any failure shows the server log
-        sbctest.log(f"FAIL: {e!r}")
-        log = os.path.join(workdir, "admin.log")
-        if os.path.exists(log):
-            with open(log, errors="replace") as f:
-                sbctest.log("---- admin.log (tail)\n" + "".join(f.readlines()[-60:]))
-        return 1
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    sbctest.log("PASS")
-    return 0
+    # Any failure shows the server log.
+    return sbctest.run_main(lambda workdir: run(admin_bin, workdir), "console-porting-", tail=60)
 
 
 if __name__ == "__main__":

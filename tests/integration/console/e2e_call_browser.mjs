@@ -4,36 +4,23 @@
 // Prints "[e2e] READY" on the Live calls page: the test then places the call.
 // Any console error, uncaught exception or CSP violation fails the run,
 // except the one HTTP error the scenario provokes on purpose (a refused CSV).
-import { createRequire } from "node:module";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import {
+  artifactsDir, collectPageErrors, env, launchBrowser, logger, login, newPage, runScenario, screenshotter,
+} from "./browser_common.mjs";
 
-const env = (k) => {
-  const v = process.env[k];
-  if (!v) throw new Error(`${k} not set`);
-  return v;
-};
 const url = env("SBC_UI_URL");
-const artifacts = env("SBC_UI_ARTIFACTS");
+const artifacts = artifactsDir();
 const caller = env("SBC_E2E_CALLER");
 const callee = env("SBC_E2E_CALLEE");
 const inTrunk = env("SBC_E2E_IN_TRUNK");
 const outTrunk = env("SBC_E2E_OUT_TRUNK");
-mkdirSync(artifacts, { recursive: true });
-const require = createRequire(join(env("SBC_UI_WEB_DIR"), "package.json"));
-const { chromium } = require("playwright-core");
 
 const problems = [];
 // [status, path] pairs the scenario causes deliberately.
 const expectedHttp = [[422, "/api/v1/ported-numbers/import"]];
 
-function log(...a) {
-  console.log("[e2e]", ...a);
-}
-function check(cond, what) {
-  if (!cond) throw new Error("check failed: " + what);
-  log("ok:", what);
-}
+const { log, check } = logger("[e2e]");
 
 // A ported-numbers CSV of `rows` rows; `bad` maps a data row index to a bad
 // number. Line 1 is the header, so data row i is on line i + 2.
@@ -43,27 +30,14 @@ function portedCsv(rows, base, bad = {}) {
   return Buffer.from(lines.join("\n") + "\n");
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.SBC_CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-});
-let failed = false;
+const browser = await launchBrowser();
 let page = null;
-try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  page = await context.newPage();
-  page.setDefaultTimeout(10000);
-  page.on("pageerror", (e) => problems.push(`uncaught: ${e.message}`));
-  page.on("console", (m) => {
-    if (m.type() !== "error") return;
-    const text = m.text();
-    const where = m.location().url || "";
-    const ok = expectedHttp.some(([status, path]) =>
-      text.includes(`status of ${status}`) && new URL(where, url).pathname === path);
-    if (!ok) problems.push(`console error: ${text} (${where})`);
-  });
-  const shot = (name) => page.screenshot({ path: join(artifacts, `e2e-${name}.png`), fullPage: true });
+await runScenario({ browser, tag: "[e2e]", problems, failurePage: () => page,
+  failureShot: join(artifacts, "e2e-failure.png") }, async () => {
+  let context;
+  ({ context, page } = await newPage(browser));
+  collectPageErrors(page, problems, { baseUrl: url, expectedHttp });
+  const shot = screenshotter(page, artifacts, "e2e-");
   const nav = (name) => page.getByRole("navigation", { name: "Main" }).getByRole("link", { name, exact: true }).click();
 
   // ---- log in, open Live calls: the real node answers, no call yet
@@ -74,10 +48,7 @@ try {
   await page.waitForLoadState("networkidle");
   check(problems.length === 0, `logged out: no console error on the login page (${problems.join("; ")})`);
   await shot("00-login");
-  await page.getByLabel("User name").fill(env("SBC_UI_USER"));
-  await page.getByLabel("Password").fill(env("SBC_UI_PASSWORD"));
-  await page.getByRole("button", { name: "Log in" }).click();
-  await page.getByRole("heading", { name: "Dashboard" }).waitFor();
+  await login(page, null, env("SBC_UI_USER"), env("SBC_UI_PASSWORD"));
   check(true, "logged in");
   await shot("01-dashboard");
   await nav("Live calls");
@@ -241,16 +212,4 @@ try {
   await page.getByRole("button", { name: "Log out" }).click();
   await page.getByLabel("User name").waitFor();
   check(problems.length === 0, "no console errors, page errors or CSP violations:\n  " + problems.join("\n  "));
-} catch (e) {
-  failed = true;
-  console.log("[e2e] FAIL:", e.message);
-  if (page) {
-    const banners = await page.locator(".banner, .field-error").allTextContents().catch(() => []);
-    if (banners.length) console.log("[e2e] messages on the page:", banners.join(" | "));
-    await page.screenshot({ path: join(artifacts, "e2e-failure.png"), fullPage: true }).catch(() => {});
-  }
-  if (problems.length) console.log("[e2e] page problems:\n  " + problems.join("\n  "));
-} finally {
-  await browser.close();
-}
-process.exit(failed ? 1 : 0);
+});

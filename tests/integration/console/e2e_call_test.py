@@ -80,20 +80,9 @@ def start_console(t):
     dist = os.path.join(ARGS.web_dir, "dist")
     if not os.path.exists(os.path.join(dist, "index.html")):
         raise TestFailure(f"{dist}/index.html missing: build the admin-web target first")
-    admin = console.Admin(ARGS.admin, t.dir, f"""
-log_level = "info"
-shutdown_grace = 1
-[http]
-address = "127.0.0.1"
-port = 0
-static_dir = "{dist}"
-[database]
-dsn = "{t.dsn}"
-migrate = false
-secret_key_file = "{t.key_path}"
-""")
-    r = admin.run_command("create-admin", "--username", USER, "--password-stdin",
-                          stdin=PASSWORD + "\n")
+    admin = console.web_console(ARGS.admin, t.dir, dist, t.dsn, t.key_path, migrate=False,
+                                shutdown_grace=1)
+    r = admin.create_admin(USER, PASSWORD)
     t.check(r.returncode == 0, f"create-admin ({r.stderr.strip()})")
     admin.start()
     return admin

@@ -4,52 +4,25 @@
 // was changed elsewhere instead of dropping what A typed. Started by
 // console_events_test.py (it owns the server and the database). Any console
 // error in A (the pre-login session probe included) fails the run.
-import { createRequire } from "node:module";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import {
+  artifactsDir, collectPageErrors, env, launchBrowser, logger, login, newPage, runScenario, screenshotter,
+} from "./browser_common.mjs";
 
-const env = (k) => {
-  const v = process.env[k];
-  if (!v) throw new Error(`${k} not set`);
-  return v;
-};
 const url = env("SBC_UI_URL");
-const artifacts = env("SBC_UI_ARTIFACTS");
-mkdirSync(artifacts, { recursive: true });
-const require = createRequire(join(env("SBC_UI_WEB_DIR"), "package.json"));
-const { chromium } = require("playwright-core");
+const artifacts = artifactsDir();
 const SHOW_WITHIN = 2000;
 
-function log(...a) {
-  console.log("[refresh]", ...a);
-}
-function check(cond, what) {
-  if (!cond) throw new Error("check failed: " + what);
-  log("ok:", what);
-}
+const { check } = logger("[refresh]");
 
-const browser = await chromium.launch({
-  executablePath: process.env.SBC_CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-});
+const browser = await launchBrowser();
 const problems = [];
 let pageA = null;
-let failed = false;
 
 async function loggedIn(name) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(10000);
-  page.on("pageerror", (e) => problems.push(`${name} uncaught: ${e.message}`));
-  page.on("console", (m) => {
-    if (m.type() === "error") problems.push(`${name} console error: ${m.text()} (${m.location().url || ""})`);
-  });
-  await page.goto(url);
-  await page.getByLabel("User name").fill(env("SBC_UI_USER"));
-  await page.getByLabel("Password").fill(env("SBC_UI_PASSWORD"));
-  await page.getByRole("button", { name: "Log in" }).click();
-  await page.getByRole("heading", { name: "Dashboard" }).waitFor();
+  const { page } = await newPage(browser);
+  collectPageErrors(page, problems, { baseUrl: url, prefix: `${name} ` });
+  await login(page, url, env("SBC_UI_USER"), env("SBC_UI_PASSWORD"));
   return page;
 }
 
@@ -75,8 +48,10 @@ async function shows(locator, what) {
   check(true, `${what} (${Date.now() - t0} ms, no reload)`);
 }
 
-try {
+await runScenario({ browser, tag: "[refresh]", problems, failurePage: () => pageA,
+  failureShot: join(artifacts, "refresh-failure.png") }, async () => {
   pageA = await loggedIn("A");
+  const shotA = screenshotter(pageA, artifacts, "refresh-");
   const pageB = await loggedIn("B");
   // Gone if A's document is ever reloaded.
   await pageA.evaluate(() => { window.__sameDocument = true; });
@@ -95,7 +70,7 @@ try {
   check(r.status === 201, "B creates a carrier trunk");
   const carrier = r.data;
   await shows(pageA.getByRole("link", { name: "carrier-from-b" }), "A's trunk list shows the second one");
-  await pageA.screenshot({ path: join(artifacts, "refresh-01-trunks.png"), fullPage: true });
+  await shotA("01-trunks");
 
   // ---- an open trunk form: B edits the same trunk
   await pageA.getByRole("link", { name: "pbx-from-b" }).click();
@@ -106,7 +81,7 @@ try {
   await shows(pageA.getByText("was changed elsewhere"), "A's open trunk form says it changed elsewhere");
   check((await pageA.locator("#f-description").inputValue()) === "typed by A",
     "what A typed is kept until A asks to reload");
-  await pageA.screenshot({ path: join(artifacts, "refresh-02-trunk-stale.png"), fullPage: true });
+  await shotA("02-trunk-stale");
   await pageA.getByRole("button", { name: "Reload it" }).click();
   check((await pageA.locator("#f-description").inputValue()) === "edited by B", "Reload shows B's version");
 
@@ -127,16 +102,8 @@ try {
   r = await api(pageB, "POST", "/api/v1/users", { username: "olga-from-b", role: "operator", password: "olga-password-1" });
   check(r.status === 201, "B adds a user");
   await shows(pageA.getByRole("cell", { name: "olga-from-b" }), "A's user list shows B's user");
-  await pageA.screenshot({ path: join(artifacts, "refresh-03-users.png"), fullPage: true });
+  await shotA("03-users");
 
   check(await pageA.evaluate(() => window.__sameDocument === true), "A never reloaded the page");
   check(problems.length === 0, "no console errors in either browser" + (problems.length ? `: ${problems.join("; ")}` : ""));
-} catch (e) {
-  failed = true;
-  console.error(e.stack || String(e));
-  if (problems.length) console.error("problems:", problems.join("\n"));
-  if (pageA) await pageA.screenshot({ path: join(artifacts, "refresh-failure.png"), fullPage: true }).catch(() => {});
-} finally {
-  await browser.close();
-}
-process.exit(failed ? 1 : 0);
+});

@@ -3,21 +3,13 @@
 // ui_console_test.py, which owns the server and the database.
 // Any console error, uncaught exception or CSP violation fails the run,
 // except the HTTP errors the scenario provokes on purpose.
-import { createRequire } from "node:module";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import {
+  artifactsDir, collectPageErrors, env, launchBrowser, logger, newPage, runScenario, screenshotter,
+} from "./browser_common.mjs";
 
-const env = (k) => {
-  const v = process.env[k];
-  if (!v) throw new Error(`${k} not set`);
-  return v;
-};
 const url = env("SBC_UI_URL");
-const webDir = env("SBC_UI_WEB_DIR");
-const artifacts = env("SBC_UI_ARTIFACTS");
-mkdirSync(artifacts, { recursive: true });
-const require = createRequire(join(webDir, "package.json"));
-const { chromium } = require("playwright-core");
+const artifacts = artifactsDir();
 
 const problems = [];
 // [status, path suffix] pairs the scenario causes deliberately.
@@ -28,36 +20,15 @@ const expectedHttp = [
   [409, "/api/v1/users/1"], // users page: demoting the last admin (create-admin made id 1)
   [422, "/api/v1/ported-numbers/import"], // a CSV with a bad line, refused
 ];
+const { log, check } = logger("[ui]");
 
-function log(...a) {
-  console.log("[ui]", ...a);
-}
-function check(cond, what) {
-  if (!cond) throw new Error("check failed: " + what);
-  log("ok:", what);
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.SBC_CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-});
-let failed = false;
+const browser = await launchBrowser();
 let page = null;
-try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  page = await context.newPage();
-  page.setDefaultTimeout(10000);
-  page.on("pageerror", (e) => problems.push(`uncaught: ${e.message}`));
-  page.on("console", (m) => {
-    if (m.type() !== "error") return;
-    const text = m.text();
-    const where = m.location().url || "";
-    const ok = expectedHttp.some(([status, path]) =>
-      text.includes(`status of ${status}`) && new URL(where, url).pathname === path);
-    if (!ok) problems.push(`console error: ${text} (${where})`);
-  });
-  const shot = (name) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+await runScenario({ browser, tag: "[ui]", problems, failurePage: () => page,
+  failureShot: join(artifacts, "failure.png") }, async () => {
+  ({ page } = await newPage(browser));
+  collectPageErrors(page, problems, { baseUrl: url, expectedHttp });
+  const shot = screenshotter(page, artifacts);
 
   // ---- login
   await page.goto(url);
@@ -451,16 +422,4 @@ try {
   check(true, "logged out, and a reload does not bring the session back");
 
   check(problems.length === 0, "no console errors, page errors or CSP violations:\n  " + problems.join("\n  "));
-} catch (e) {
-  failed = true;
-  console.error("[ui] FAIL:", e.message);
-  if (page) {
-    const banners = await page.locator(".banner, .field-error").allTextContents().catch(() => []);
-    if (banners.length) console.error("[ui] messages on the page:", banners.join(" | "));
-    await page.screenshot({ path: join(artifacts, "failure.png"), fullPage: true }).catch(() => {});
-  }
-  if (problems.length) console.error("[ui] page problems:\n  " + problems.join("\n  "));
-} finally {
-  await browser.close();
-}
-process.exit(failed ? 1 : 0);
+});

@@ -12,10 +12,8 @@ Screenshots go to $SBC_UI_ARTIFACTS (default: a ui-artifacts folder in cwd).
 import http.server
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -25,7 +23,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, ".."))
 import sbcdb  # noqa: E402
 import sbctest  # noqa: E402
-from console_api_test import KEY_HEX, Admin, Failure  # noqa: E402
+from console_api_test import KEY_HEX, Failure, web_console  # noqa: E402
 
 CHROMIUM = os.environ.get("SBC_CHROMIUM", "/usr/bin/chromium")
 USER, PASSWORD = "ui-admin", "ui-admin-password-1"
@@ -118,20 +116,9 @@ def run(admin_bin, web_dir, workdir, artifacts):
         key_file = os.path.join(workdir, "secret.key")
         with open(key_file, "w") as f:
             f.write(KEY_HEX + "\n")
-        admin = Admin(admin_bin, workdir, f"""
-log_level = "info"
-shutdown_grace = 2
-[http]
-address = "127.0.0.1"
-port = 0
-static_dir = "{dist}"
-[database]
-dsn = "{db.dsn}"
-migrate = true
-secret_key_file = "{key_file}"
-""")
-        r = admin.run_command("create-admin", "--username", USER, "--password-stdin",
-                              stdin=PASSWORD + "\n")
+        admin = web_console(admin_bin, workdir, dist, db.dsn, key_file, migrate=True,
+                            shutdown_grace=2)
+        r = admin.create_admin(USER, PASSWORD)
         if r.returncode != 0:
             raise Failure(f"create-admin failed: {r.stderr.strip()}")
         admin.start()
@@ -196,20 +183,9 @@ def main():
     stale = os.path.join(artifacts, "failure.png")
     if os.path.exists(stale):
         os.remove(stale)
-    workdir = tempfile.mkdtemp(prefix="console-ui-test-")
-    try:
-        run(admin_bin, web_dir, workdir, artifacts)
-    except (Failure, sbcdb.TestDbError, subprocess.TimeoutExpired) as e:
-        sbctest.log(f"FAIL: {e!r}")
-        log = os.path.join(workdir, "admin.log")
-        if os.path.exists(log):
-            with open(log, errors="replace") as f:
-                sbctest.log("---- admin.log (tail)\n" + "".join(f.readlines()[-40:]))
-        return 1
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    sbctest.log("PASS")
-    return 0
+    return sbctest.run_main(lambda workdir: run(admin_bin, web_dir, workdir, artifacts),
+                            "console-ui-test-",
+                            errors=(Failure, sbcdb.TestDbError, subprocess.TimeoutExpired))
 
 
 if __name__ == "__main__":
