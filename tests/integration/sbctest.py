@@ -99,6 +99,32 @@ def free_port(host="127.0.0.1", kind=socket.SOCK_STREAM):
     raise RuntimeError("no free port")
 
 
+def free_port_block(host="127.0.0.1", count=4, kind=socket.SOCK_DGRAM):
+    """The first of count consecutive ports free on host, all reserved for
+    this process: SIPp's -mp binds its media port and the next three (RTCP,
+    video RTP and RTCP), so reserving one port alone lets another test take
+    the others."""
+    span = _port_slice()
+    if span is None:
+        return free_port(host, kind)
+    lo, hi = span
+    blocks = (hi - lo) // count
+    start = random.randrange(blocks)
+    for i in range(blocks):
+        first = lo + ((start + i) % blocks) * count
+        ports = range(first, first + count)
+        taken = []
+        for port in ports:
+            if port in _held_ports or not _reserve(port):
+                break
+            taken.append(port)
+        if len(taken) == count and all(_bindable(host, p, (kind,)) for p in ports):
+            return first
+        for port in taken:
+            _release(port)
+    raise RuntimeError(f"no {count} consecutive free ports")
+
+
 def make_certs(workdir, cn="sbc.test", ip="127.0.0.1"):
     """A throwaway CA and a server certificate for ip, signed by it."""
     def run(*args):

@@ -262,7 +262,8 @@ class Sipp:
                "-trace_stat", "-stf", self.stat_path, "-fd", "1",
                "-trace_err", "-error_file", self.err_path,
                "-timeout", f"{timeout}s", "-timeout_error",
-               "-mi", media_ip or local_ip, "-mp", str(free_udp_port(media_ip or local_ip))]
+               "-mi", media_ip or local_ip,
+               "-mp", str(sbctest.free_port_block(media_ip or local_ip, 4))]
         if transport == "tcp":
             cmd += ["-t", "t1"]
         if rate is not None:
