@@ -40,7 +40,6 @@ struct ControlServer::ControlLeg {
   rc::Realm realm = rc::Realm::kInside;
   std::uint16_t port = 0;
   RtpSession* ortp = nullptr;
-  bool ipv6 = false;
   std::optional<rc::Endpoint> rtp;
   std::optional<rc::Endpoint> rtcp;
   bool rtcpMux = false;
@@ -404,7 +403,6 @@ rc::ResponseBody ControlServer::create(ConnectionId conn, const std::string& pee
     ControlLeg& leg = s->legs[i];
     leg.realm = spec.realm;
     const RealmConfig& realm = spec.realm == rc::Realm::kInside ? config_.inside : config_.outside;
-    leg.ipv6 = realm.address.find(':') != std::string::npos;
     for (int attempt = 0; attempt < kBindAttempts && !leg.ortp; ++attempt) {
       auto port = ports_->acquire();
       if (!port) break;
@@ -429,7 +427,6 @@ rc::ResponseBody ControlServer::create(ConnectionId conn, const std::string& pee
     if (!leg.ortp) return err(rc::ErrorCode::kNoPorts, "", "no free port pair");
     setup->rtpFd[i] = rtp_session_get_rtp_socket(leg.ortp);
     setup->rtcpFd[i] = rtp_session_get_rtcp_socket(leg.ortp);
-    setup->ipv6[i] = leg.ipv6;
 
     leg.rtp = spec.rtp;
     leg.rtcp = spec.rtcp;

@@ -39,20 +39,21 @@ struct SessionCounters {
 };
 
 enum class DropReason : std::uint8_t {
-  kStrictSource,  // not the latched/signalled source (RTP Bleed defence)
-  kDirection,     // sendonly/recvonly/inactive forbids it
-  kSrtpAuth,      // SRTP/SRTCP authentication failed
-  kSrtpReplay,    // SRTP replay or too old
-  kSrtpOther,     // SRTP failure other than auth/replay (incl. protect)
-  kNoKey,         // SRTP leg whose remote key is not known yet
-  kNoRemote,      // nowhere to send yet (no signalled remote, nothing latched)
-  kMalformed,     // not RTP/RTCP version 2, truncated
-  kSendError,     // sendto failed
+  kStrictSource,   // not the latched/signalled source (RTP Bleed defence)
+  kDirection,      // sendonly/recvonly/inactive forbids it
+  kSrtpAuth,       // SRTP/SRTCP authentication failed
+  kSrtpReplay,     // SRTP replay or too old
+  kSrtpOther,      // SRTP failure other than auth/replay (incl. protect)
+  kSrtpPlainRtcp,  // plain RTCP on an SRTP leg: unauthenticated, so dropped (RFC 3711 3.4)
+  kNoKey,          // SRTP leg whose remote key is not known yet
+  kNoRemote,       // nowhere to send yet (no signalled remote, nothing latched)
+  kMalformed,      // not RTP/RTCP version 2, truncated
+  kSendError,      // sendto/sendmmsg failed
   kCount,
 };
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(DropReason::kCount)>
-    kDropReasonNames{"strict_source", "direction", "srtp_auth", "srtp_replay", "srtp_other",
-                     "no_key",        "no_remote", "malformed", "send_error"};
+    kDropReasonNames{"strict_source",   "direction", "srtp_auth", "srtp_replay", "srtp_other",
+                     "srtp_plain_rtcp", "no_key",    "no_remote", "malformed",   "send_error"};
 
 // Per worker; kind index 0 = plain RTP leg, 1 = SRTP leg.
 struct alignas(64) WorkerCounters {

@@ -1,11 +1,14 @@
 #include "media-relay/relay/worker.h"
 
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <stdexcept>
 #include <system_error>
@@ -26,6 +29,8 @@ bool remoteReceives(Direction d) {
 std::int64_t microsSinceEpoch(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
 }
+
+constexpr auto kTick = std::chrono::milliseconds(250);
 
 }  // namespace
 
@@ -93,48 +98,87 @@ struct Worker::Buffers {
   std::array<iovec, kBatch> iov{};
   std::array<sockaddr_storage, kBatch> names{};
   std::array<epoll_event, kEvents> events{};
+  // What one recvmmsg batch forwards, sent before the next batch reuses
+  // `data`: packets read from one socket mostly leave by one socket, so a
+  // batch of several goes out in one sendmmsg.
+  struct Out {
+    int fd = -1;
+    Leg* leg = nullptr;
+    SockAddr dest;
+  };
+  std::array<Out, kBatch> out{};
+  std::array<mmsghdr, kBatch> outMsgs{};
+  std::array<iovec, kBatch> outIov{};
+  std::size_t outCount = 0;
 };
 
 Worker::Worker(unsigned index, Clock::duration latchWindow, TimeoutSink onTimeout)
     : index_(index),
       latchWindow_(latchWindow),
       onTimeout_(std::move(onTimeout)),
-      timer_(io_),
       epollFd_(epoll_create1(EPOLL_CLOEXEC)),
-      epollWatch_(io_),
+      wakeFd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
       counters_(std::make_shared<WorkerCounters>()),
       buffers_(std::make_unique<Buffers>()) {
   // Start-up only: a relay that cannot poll cannot run.
-  if (epollFd_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
-  epollWatch_.assign(epollFd_);
+  if (epollFd_ < 0 || wakeFd_ < 0) {
+    int e = errno;
+    if (epollFd_ >= 0) ::close(epollFd_);
+    if (wakeFd_ >= 0) ::close(wakeFd_);
+    throw std::system_error(e, std::generic_category(), "epoll_create1/eventfd");
+  }
+  Buffers& b = *buffers_;
+  for (std::size_t i = 0; i < Buffers::kBatch; ++i) {
+    b.iov[i] = {b.data[i].data(), Buffers::kSize - Buffers::kHeadroom};
+    msghdr& h = b.msgs[i].msg_hdr;
+    h.msg_iov = &b.iov[i];
+    h.msg_iovlen = 1;
+    h.msg_name = &b.names[i];
+    h.msg_namelen = sizeof(sockaddr_storage);
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = nullptr;  // no SocketRef: the wake-up
+  if (epoll_ctl(epollFd_, EPOLL_CTL_ADD, wakeFd_, &ev) != 0) {
+    int e = errno;
+    ::close(epollFd_);
+    ::close(wakeFd_);
+    throw std::system_error(e, std::generic_category(), "epoll_ctl(eventfd)");
+  }
 }
 
 Worker::~Worker() {
   stop();
+  ::close(wakeFd_);
+  ::close(epollFd_);
+}
+
+template <typename F>
+void Worker::postToWorker(F&& f) {
+  asio::post(io_, std::forward<F>(f));
+  std::uint64_t one = 1;
+  // Best effort: the counter only saturates (EAGAIN) when the loop has not
+  // read it yet, and then the loop is about to wake anyway.
+  [[maybe_unused]] ssize_t n = ::write(wakeFd_, &one, sizeof one);
 }
 
 void Worker::start() {
   work_.emplace(io_.get_executor());
-  tick();
-  armPoll();
   thread_ = std::thread([this] {
     std::string name = "relay-w" + std::to_string(index_);
     pthread_setname_np(pthread_self(), name.c_str());
-    io_.run();
+    run();
   });
 }
 
 void Worker::stop() {
   if (!thread_.joinable()) return;
-  asio::post(io_, [this] {
-    // A tick already queued still runs after cancel(): it must not re-arm.
+  postToWorker([this] {
     stopping_ = true;
-    timer_.cancel();
-    boost::system::error_code ec;
-    epollWatch_.cancel(ec);
     for (auto& [id, session] : sessions_) {
       session->removed = true;
       unwatch(*session);
+      retired_.push_back(std::move(session));
     }
     sessions_.clear();
     counters_->sessions.store(0, std::memory_order_relaxed);
@@ -143,31 +187,62 @@ void Worker::stop() {
   thread_.join();
 }
 
-void Worker::tick() {
-  timer_.expires_after(std::chrono::milliseconds(250));
-  timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec || stopping_) return;
-    Clock::time_point now = Clock::now();
-    for (auto& [id, s] : sessions_) {
-      for (std::uint8_t i = 0; i < 2; ++i) {
-        Leg& l = s->legs[i];
-        if (l.timeoutSeconds == 0 || l.timedOut || !remoteSends(l.direction)) continue;
-        if (now - l.lastRtp < std::chrono::seconds(l.timeoutSeconds)) continue;
-        l.timedOut = true;
-        bump(l.counters->rtpTimeouts);
-        bump(counters_->mediaTimeouts);
-        onTimeout_(s->id, s->callId, i, l.counters->snapshot());
+void Worker::run() {
+  Buffers& b = *buffers_;
+  // One clock read per round serves every packet of it (latching window,
+  // media timeout, jitter) and the next wait's timeout: a round lasts
+  // microseconds, and the tick may come that much late.
+  Clock::time_point now = Clock::now();
+  Clock::time_point nextTick = now + kTick;
+  while (!stopping_) {
+    int timeoutMs = 0;
+    if (nextTick > now) {
+      timeoutMs =
+          static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(nextTick - now).count());
+    }
+    int n = epoll_wait(epollFd_, b.events.data(), static_cast<int>(Buffers::kEvents), timeoutMs);
+    now = Clock::now();
+    // Posted handlers first: an update answered before a packet was sent
+    // applies to that packet (a re-key, a switch to plain). A session they
+    // remove stays allocated in retired_ until the round's events are served.
+    for (int i = 0; i < n; ++i) {
+      if (b.events[i].data.ptr == nullptr) {
+        std::uint64_t count = 0;
+        [[maybe_unused]] ssize_t r = ::read(wakeFd_, &count, sizeof count);
+        io_.poll();
+        break;
       }
     }
-    // A safety net for the edge-triggered watch on the epoll set: whatever
-    // is ready is served at least every tick.
-    poll();
-    tick();
-  });
+    for (int i = 0; i < n; ++i) {
+      const auto* ref = static_cast<const SocketRef*>(b.events[i].data.ptr);
+      if (ref != nullptr && !ref->session->removed) {
+        drain(*ref->session, ref->leg, ref->rtcp, now);
+      }
+    }
+    retired_.clear();
+    if (now >= nextTick) {
+      tick(now);
+      nextTick = now + kTick;
+    }
+  }
+}
+
+void Worker::tick(Clock::time_point now) {
+  for (auto& [id, s] : sessions_) {
+    for (std::uint8_t i = 0; i < 2; ++i) {
+      Leg& l = s->legs[i];
+      if (l.timeoutSeconds == 0 || l.timedOut || !remoteSends(l.direction)) continue;
+      if (now - l.lastRtp < std::chrono::seconds(l.timeoutSeconds)) continue;
+      l.timedOut = true;
+      bump(l.counters->rtpTimeouts);
+      bump(counters_->mediaTimeouts);
+      onTimeout_(s->id, s->callId, i, l.counters->snapshot());
+    }
+  }
 }
 
 void Worker::addSession(std::unique_ptr<SessionSetup> setup) {
-  asio::post(io_, [this, setup = std::move(setup)]() mutable {
+  postToWorker([this, setup = std::move(setup)]() mutable {
     auto s = std::make_shared<Session>();
     s->id = setup->id;
     s->callId = std::move(setup->callId);
@@ -189,7 +264,7 @@ void Worker::addSession(std::unique_ptr<SessionSetup> setup) {
 }
 
 void Worker::updateSession(SessionId id, std::array<std::unique_ptr<LegSettings>, 2> legs) {
-  asio::post(io_, [this, id, legs = std::move(legs)]() mutable {
+  postToWorker([this, id, legs = std::move(legs)]() mutable {
     auto it = sessions_.find(id);
     if (it == sessions_.end()) return;
     Clock::time_point now = Clock::now();
@@ -200,11 +275,12 @@ void Worker::updateSession(SessionId id, std::array<std::unique_ptr<LegSettings>
 }
 
 void Worker::removeSession(SessionId id, std::function<void()> done) {
-  asio::post(io_, [this, id, done = std::move(done)] {
+  postToWorker([this, id, done = std::move(done)] {
     auto it = sessions_.find(id);
     if (it != sessions_.end()) {
       it->second->removed = true;
       unwatch(*it->second);
+      retired_.push_back(std::move(it->second));
       sessions_.erase(it);
       counters_->sessions.store(sessions_.size(), std::memory_order_relaxed);
     }
@@ -245,7 +321,9 @@ void Worker::watch(Session& s) {
       ref = SocketRef{&s, i, k == 1};
       if (fd < 0) continue;
       epoll_event ev{};
-      ev.events = EPOLLIN;
+      // Edge-triggered: drain() reads each socket until it is empty, so a
+      // level-triggered set would only poll every served socket once more.
+      ev.events = EPOLLIN | EPOLLET;
       ev.data.ptr = &ref;
       if (epoll_ctl(epollFd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
         spdlog::error("worker {}: cannot watch a socket of {}: {}", index_, s.callId,
@@ -266,66 +344,78 @@ void Worker::unwatch(Session& s) {
   }
 }
 
-void Worker::armPoll() {
-  epollWatch_.async_wait(asio::posix::descriptor_base::wait_read,
-                         [this](const boost::system::error_code& ec) {
-                           if (ec || stopping_) return;
-                           poll();
-                           armPoll();
-                         });
-}
-
-void Worker::poll() {
-  Buffers& b = *buffers_;
-  // Asio watches the set edge-triggered: empty the ready list before
-  // re-arming. Sessions leave the set only in posted handlers, never while
-  // this loop holds events that point at them.
-  for (;;) {
-    int n = epoll_wait(epollFd_, b.events.data(), static_cast<int>(Buffers::kEvents), 0);
-    if (n <= 0) return;
-    for (int i = 0; i < n; ++i) {
-      const auto* ref = static_cast<const SocketRef*>(b.events[i].data.ptr);
-      if (!ref->session->removed) drain(*ref->session, ref->leg, ref->rtcp);
-    }
-    if (static_cast<std::size_t>(n) < Buffers::kEvents) return;
-  }
-}
-
-void Worker::drain(Session& s, int leg, bool rtcpSocket) {
+void Worker::drain(Session& s, int leg, bool rtcpSocket, Clock::time_point now) {
   Buffers& b = *buffers_;
   int fd = rtcpSocket ? s.legs[leg].rtcpFd : s.legs[leg].rtpFd;
-  // Read what is there in batches; a socket left non-empty is reported again
-  // (the set is level-triggered).
+  // The set is edge-triggered: read until a batch comes back short (the
+  // queue was empty then; anything later raises a new edge).
   for (;;) {
-    for (std::size_t i = 0; i < Buffers::kBatch; ++i) {
-      b.iov[i] = {b.data[i].data(), Buffers::kSize - Buffers::kHeadroom};
-      b.msgs[i].msg_hdr = {};
-      b.msgs[i].msg_hdr.msg_iov = &b.iov[i];
-      b.msgs[i].msg_hdr.msg_iovlen = 1;
-      b.msgs[i].msg_hdr.msg_name = &b.names[i];
-      b.msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-    }
     int n = recvmmsg(fd, b.msgs.data(), Buffers::kBatch, MSG_DONTWAIT, nullptr);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return;
-    Clock::time_point now = Clock::now();
     for (int i = 0; i < n; ++i) {
-      const msghdr& h = b.msgs[i].msg_hdr;
-      SockAddr source =
+      msghdr& h = b.msgs[i].msg_hdr;
+      const bool truncated = (h.msg_flags & MSG_TRUNC) != 0;
+      const SockAddr source =
           SockAddr::fromSockaddr(reinterpret_cast<const sockaddr*>(&b.names[i]), h.msg_namelen);
-      if ((h.msg_flags & MSG_TRUNC) != 0) {
+      // Only the entries the kernel filled need re-arming (most reads
+      // return one datagram, and 16 full resets cost more than the rest of
+      // the user-space work on it).
+      h.msg_namelen = sizeof(sockaddr_storage);
+      h.msg_flags = 0;
+      if (truncated) {
         counters_->drop(DropReason::kMalformed);
         continue;
       }
-      onPacket(s, leg, rtcpSocket, b.data[i].data(), b.msgs[i].msg_len, Buffers::kSize, source,
-               now);
-      if (s.removed) return;
+      onPacket(s, leg, rtcpSocket, static_cast<std::size_t>(i), b.msgs[i].msg_len, source, now);
     }
+    flush();
     if (static_cast<std::size_t>(n) < Buffers::kBatch) return;
   }
 }
 
-void Worker::onPacket(Session& s, int leg, bool rtcpSocket, std::uint8_t* data, std::size_t length,
-                      std::size_t capacity, const SockAddr& source, Clock::time_point now) {
+void Worker::flush() {
+  Buffers& b = *buffers_;
+  const std::size_t count = b.outCount;
+  b.outCount = 0;
+  std::size_t i = 0;
+  while (i < count) {
+    // A run of packets for one socket goes in one call.
+    std::size_t end = i + 1;
+    while (end < count && b.out[end].fd == b.out[i].fd) ++end;
+    std::size_t sent = 0;
+    if (end - i == 1) {
+      const Buffers::Out& o = b.out[i];
+      ssize_t r = ::sendto(o.fd, b.outIov[i].iov_base, b.outIov[i].iov_len, MSG_DONTWAIT,
+                           o.dest.sa(), o.dest.length);
+      sent = r < 0 ? 0 : 1;
+    } else {
+      int r = ::sendmmsg(b.out[i].fd, &b.outMsgs[i], static_cast<unsigned>(end - i), MSG_DONTWAIT);
+      sent = r < 0 ? 0 : static_cast<std::size_t>(r);
+    }
+    for (std::size_t k = i; k < i + sent; ++k) {
+      Leg& out = *b.out[k].leg;
+      const std::size_t length = b.outIov[k].iov_len;
+      bump(out.counters->packetsOut);
+      bump(out.counters->bytesOut, length);
+      bump(counters_->packetsOut[out.kind()]);
+      bump(counters_->bytesOut[out.kind()], length);
+    }
+    // sendmmsg stops at the first packet it could not send: that one is
+    // dropped and the rest of the run is tried again.
+    i += sent;
+    if (i < end) {
+      counters_->drop(DropReason::kSendError);
+      ++i;
+    }
+  }
+}
+
+void Worker::onPacket(Session& s, int leg, bool rtcpSocket, std::size_t slot, std::size_t length,
+                      const SockAddr& source, Clock::time_point now) {
+  Buffers& b = *buffers_;
+  std::uint8_t* data = b.data[slot].data();
+  constexpr std::size_t capacity = Buffers::kSize;
   Leg& in = s.legs[leg];
   Leg& out = s.legs[1 - leg];
   WorkerCounters& wc = *counters_;
@@ -344,12 +434,19 @@ void Worker::onPacket(Session& s, int leg, bool rtcpSocket, std::uint8_t* data, 
 
   std::span<std::uint8_t> buffer(data, capacity);
   srtp::Status st = srtp::Status::kOk;
+  // Plain RTCP on an SRTP leg (some endpoints send unprotected RTCP): dropped
+  // like any unauthenticated packet, but counted apart from forged SRTCP.
+  bool plainRtcp = false;
   if (rtcp) {
     if (in.srtp) {
       if (!in.inbound) {
         wc.drop(DropReason::kNoKey);
         return;
       }
+      // Judged before unprotecting, which may change the bytes it rejects;
+      // used only when unprotecting fails, so SRTCP that happens to parse as
+      // RTCP is never dropped for it.
+      plainRtcp = parseRtcp(std::span<const std::uint8_t>(data, length)).valid;
       st = in.inbound->unprotectRtcp(buffer, length);
     } else if (!parseRtcp(std::span<const std::uint8_t>(data, length)).valid) {
       wc.drop(DropReason::kMalformed);
@@ -380,7 +477,9 @@ void Worker::onPacket(Session& s, int leg, bool rtcpSocket, std::uint8_t* data, 
     }
   }
   if (st != srtp::Status::kOk) {
-    if (st == srtp::Status::kAuthFailure) {
+    if (plainRtcp) {
+      wc.drop(DropReason::kSrtpPlainRtcp);
+    } else if (st == srtp::Status::kAuthFailure) {
       bump(in.counters->srtpAuthFailures);
       wc.drop(DropReason::kSrtpAuth);
     } else if (st == srtp::Status::kReplay) {
@@ -423,15 +522,18 @@ void Worker::onPacket(Session& s, int leg, bool rtcpSocket, std::uint8_t* data, 
       return;
     }
   }
-  ssize_t sent = ::sendto(fd, data, length, MSG_DONTWAIT, dest->sa(), dest->length);
-  if (sent < 0) {
-    wc.drop(DropReason::kSendError);
-    return;
-  }
-  bump(out.counters->packetsOut);
-  bump(out.counters->bytesOut, length);
-  bump(wc.packetsOut[out.kind()]);
-  bump(wc.bytesOut[out.kind()], length);
+  Buffers::Out& o = b.out[b.outCount];
+  o.fd = fd;
+  o.leg = &out;
+  o.dest = *dest;
+  b.outIov[b.outCount] = {data, length};
+  msghdr& h = b.outMsgs[b.outCount].msg_hdr;
+  h = {};
+  h.msg_name = &o.dest.storage;
+  h.msg_namelen = o.dest.length;
+  h.msg_iov = &b.outIov[b.outCount];
+  h.msg_iovlen = 1;
+  ++b.outCount;
 }
 
 }  // namespace relay

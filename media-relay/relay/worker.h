@@ -10,15 +10,15 @@
 // (into the receive buffer). oRTP's RtpSession objects themselves are made
 // and destroyed by the control thread.
 //
-// The sockets sit in one epoll set of the worker's own (level-triggered),
-// and Asio watches only that set's descriptor: one Asio wake-up then serves
-// every socket that is ready, instead of one Asio operation (handler,
-// reactor lock, shared_ptr copy) per socket per packet.
+// The thread runs its own loop on one epoll set: the sessions' sockets
+// (edge-triggered, each read until empty) and an eventfd that says "handlers
+// were posted" (the io_context then runs them with poll()). Asio is not in the
+// packet path at all: one epoll_wait per round serves every ready socket, and a
+// busy worker finds many sockets ready per round. The media-timeout tick is
+// the epoll_wait timeout.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include <array>
 #include <chrono>
@@ -29,6 +29,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "common/relayctl/protocol.h"
 #include "media-relay/relay/counters.h"
@@ -68,7 +69,6 @@ struct SessionSetup {
   std::shared_ptr<SessionCounters> counters;
   std::array<int, 2> rtpFd{-1, -1};
   std::array<int, 2> rtcpFd{-1, -1};
-  std::array<bool, 2> ipv6{false, false};
   std::array<LegSettings, 2> legs;
 };
 
@@ -95,7 +95,6 @@ class Worker {
   // loop (so the control thread may close them).
   void removeSession(SessionId id, std::function<void()> done);
 
-  boost::asio::io_context& io() { return io_; }
   const std::shared_ptr<WorkerCounters>& counters() const { return counters_; }
   std::size_t sessionCount() const { return counters_->sessions.load(std::memory_order_relaxed); }
 
@@ -103,27 +102,30 @@ class Worker {
   struct Leg;
   struct Session;
   struct SocketRef;
+  template <typename F>
+  void postToWorker(F&& f);
   void watch(Session& s);
   void unwatch(Session& s);
-  void armPoll();
-  void poll();
-  void drain(Session& s, int leg, bool rtcpSocket);
-  void onPacket(Session& s, int leg, bool rtcpSocket, std::uint8_t* data, std::size_t length,
-                std::size_t capacity, const SockAddr& source, Clock::time_point now);
+  void run();
+  void drain(Session& s, int leg, bool rtcpSocket, Clock::time_point now);
+  void onPacket(Session& s, int leg, bool rtcpSocket, std::size_t slot, std::size_t length,
+                const SockAddr& source, Clock::time_point now);
+  void flush();
   void applySettings(Session& s, int leg, LegSettings&& settings, Clock::time_point now);
-  void tick();
+  void tick(Clock::time_point now);
 
   unsigned index_;
   Clock::duration latchWindow_;
   TimeoutSink onTimeout_;
   boost::asio::io_context io_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
-  boost::asio::steady_timer timer_;
-  int epollFd_ = -1;                                  // owned by epollWatch_
-  boost::asio::posix::stream_descriptor epollWatch_;  // Asio's view of epollFd_
+  int epollFd_ = -1;
+  int wakeFd_ = -1;  // eventfd: handlers were posted to io_
   std::thread thread_;
   bool stopping_ = false;  // worker thread only
   std::unordered_map<SessionId, std::shared_ptr<Session>> sessions_;
+  // Removed this round; freed once no epoll event of the round can point at them.
+  std::vector<std::shared_ptr<Session>> retired_;
   std::shared_ptr<WorkerCounters> counters_;
   struct Buffers;
   std::unique_ptr<Buffers> buffers_;

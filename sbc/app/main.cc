@@ -331,9 +331,14 @@ int main(int argc, char** argv) {
   cs_options.dsn = config.database.dsn;
   cs_options.key = key;
   cs_options.connect_timeout = 2s;
+  // Trunk TLS client contexts are built here (the loading thread), never on
+  // the SIP thread, and travel with the snapshot that needs them.
+  sbc::app::TlsClientContexts tls_clients;
   auto apply = [&](const sbc::cfg::SnapshotPtr& s) {
     if (leases) leases->setSnapshot(s);
-    asio::post(sip_io, [&, s] {
+    auto tls = tls_clients.update(*s);
+    asio::post(sip_io, [&, s, tls] {
+      node.setTlsClients(tls);
       node.setSnapshot(s);
       status.config_generation = s->generation;
       status.has_config = true;
@@ -384,6 +389,12 @@ int main(int argc, char** argv) {
     s.cdr_spool_records = cw.spool_records;
     s.cdr_dropped = cw.dropped;
     s.node_heartbeat_at = nodes.lastHeartbeat();
+    if (auto tls = tls_clients.recheck()) {
+      asio::post(sip_io, [&, tls] { node.setTlsClients(tls); });
+    }
+    const auto tls_stats = tls_clients.stats();
+    s.tls_profiles_broken = tls_stats.broken;
+    s.tls_profile_errors = tls_stats.load_errors;
     trace->sampleMetrics();
     background.sample(s, std::chrono::system_clock::now());
   });
@@ -454,6 +465,10 @@ int main(int argc, char** argv) {
     signals.async_wait([&](const boost::system::error_code& ec, int signo) {
       if (ec) return;
       if (signo == SIGHUP) {
+        asio::post(mgmt_io, [&] {
+          auto tls = tls_clients.reload();
+          asio::post(sip_io, [&, tls] { node.setTlsClients(tls); });
+        });
         auto r = node.reloadCertificates();
         if (r.ok) {
           spdlog::info("SIGHUP: TLS certificates reloaded");

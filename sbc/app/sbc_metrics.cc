@@ -119,6 +119,15 @@ SbcMetrics::SbcMetrics(metrics::Registry& r) {
            "sbc_tls_handshakes_total",
            "TLS handshakes by direction (inbound: we are the server) and result (ok, failed)",
            {"direction", "result"}},
+          {&SbcMetrics::tls_client_failures,
+           "sbc_tls_client_handshake_failures_total",
+           "Failed outbound TLS handshakes by reason (untrusted, name_mismatch, peer_alert, "
+           "protocol, closed, timeout, other)",
+           {"reason"}},
+          {&SbcMetrics::tls_profiles_broken, "sbc_tls_client_profiles_broken",
+           "Trunk TLS client profiles in use whose certificate, key or CA files do not load"},
+          {&SbcMetrics::tls_profile_errors, "sbc_tls_client_profile_errors_total",
+           "Failed loads of trunk TLS client profiles (each attempt, every 10 s while broken)"},
           {&SbcMetrics::connections_open, "sbc_transport_connections_open",
            "Open TCP and TLS connections"},
           {&SbcMetrics::transport_messages,
@@ -244,6 +253,8 @@ SipSampler::SipSampler(SbcMetrics& m) : m_(m) {
   for (std::string_view dir : {"inbound", "outbound"}) {
     for (std::string_view result : {"ok", "failed"}) counter(m_.tls_handshakes, {dir, result});
   }
+  for (std::size_t i = 1; i < transport::kTlsFailureCount; ++i)
+    counter(m_.tls_client_failures, {transport::toString(static_cast<transport::TlsFailure>(i))});
   for (std::string_view reason : {"acl", "auth", "forbidden"}) counter(m_.rejections, {"", reason});
 }
 
@@ -379,6 +390,11 @@ void SipSampler::sample(const SipSample& s) {
         last_["tls-in-failed"]);
     add(counter(m_.tls_handshakes, {"outbound", "failed"}), t->tls_handshake_failed[1],
         last_["tls-out-failed"]);
+    for (std::size_t i = 1; i < transport::kTlsFailureCount; ++i) {
+      const std::string_view reason = transport::toString(static_cast<transport::TlsFailure>(i));
+      add(counter(m_.tls_client_failures, {reason}), t->tls_client_failures[i],
+          last_[key("tls-client-fail", {reason})]);
+    }
     setGauge(m_.connections_open.get(), static_cast<double>(t->connections_open));
     for (std::size_t i = 0; i < transport::kProtocolCount; ++i) {
       const auto protocol = static_cast<transport::Protocol>(i);
@@ -468,6 +484,12 @@ void BackgroundSampler::sample(const BackgroundSample& s,
     m_.cdr_dropped.get().Increment(static_cast<double>(s.cdr_dropped - cdr_dropped_));
   }
   cdr_dropped_ = std::max(cdr_dropped_, s.cdr_dropped);
+  m_.tls_profiles_broken.get().Set(static_cast<double>(s.tls_profiles_broken));
+  if (s.tls_profile_errors > tls_profile_errors_) {
+    m_.tls_profile_errors.get().Increment(
+        static_cast<double>(s.tls_profile_errors - tls_profile_errors_));
+  }
+  tls_profile_errors_ = std::max(tls_profile_errors_, s.tls_profile_errors);
   if (s.node_heartbeat_at != std::chrono::system_clock::time_point{}) {
     m_.node_heartbeat.get().Set(
         std::chrono::duration<double>(s.node_heartbeat_at.time_since_epoch()).count());

@@ -48,7 +48,10 @@ struct SbcMetrics {
   metrics::GaugeFamily registrations;             // {trunk}
   metrics::GaugeFamily outbound_registration_up;  // {trunk}
   metrics::CounterFamily tls_handshake_failures;
-  metrics::CounterFamily tls_handshakes;  // {direction, result}
+  metrics::CounterFamily tls_handshakes;       // {direction, result}
+  metrics::CounterFamily tls_client_failures;  // {reason}: outbound handshakes (tls_clients.h)
+  metrics::GaugeFamily tls_profiles_broken;    // trunk TLS profiles whose files do not load
+  metrics::CounterFamily tls_profile_errors;   // failed loads of trunk TLS profiles
   metrics::GaugeFamily connections_open;
   metrics::CounterFamily transport_messages;     // {protocol, direction}
   metrics::CounterFamily transport_bytes;        // {protocol, direction}
@@ -155,6 +158,9 @@ struct BackgroundSample {
   // keeps sbc_node_heartbeat_timestamp_seconds out of the scrape, so that an
   // alert on its age never fires on a node that does not report it.
   std::chrono::system_clock::time_point node_heartbeat_at{};
+  // Trunk TLS client profiles (TlsClientContexts::stats()).
+  std::size_t tls_profiles_broken = 0;
+  std::uint64_t tls_profile_errors = 0;
 };
 
 class BackgroundSampler {
@@ -164,7 +170,7 @@ class BackgroundSampler {
 
  private:
   SbcMetrics& m_;
-  std::uint64_t loads_ = 0, failures_ = 0, cdr_dropped_ = 0;
+  std::uint64_t loads_ = 0, failures_ = 0, cdr_dropped_ = 0, tls_profile_errors_ = 0;
 };
 
 }  // namespace sbc::app

@@ -119,48 +119,51 @@ class TransportSender final : public txn::MessageSender {
     target.listener = to.listener;
     target.owner = owner.value;
     if (to.protocol == txn::Protocol::Tls && to.tls_profile != 0) {
-      auto index = tlsProfile(to.tls_profile);
-      if (!index) return false;  // the caller sees a transport error: failover
-      target.tls_profile = *index;
+      const auto it = tls_profiles_.find(to.tls_profile);
+      // Broken or not built yet: the caller sees a transport error and fails
+      // over; TlsClientContexts has logged why.
+      if (it == tls_profiles_.end()) return false;
+      target.tls_profile = it->second.index;
     }
     transport_->sendBytes(target, wire);
     return true;
   }
 
- private:
-  // A trunk's TLS client profile (cfg::TlsProfileRegistry id) as this
-  // thread's transport profile, loaded on first use. A profile whose files
-  // do not load is retried at most every kTlsRetry, not on every send.
-  std::optional<std::size_t> tlsProfile(std::uint32_t id) {
-    constexpr auto kTlsRetry = std::chrono::seconds(10);
-    auto& slot = tls_profiles_[id];
-    if (slot.index) return slot.index;
-    const auto now = std::chrono::steady_clock::now();
-    if (slot.failed_at && now - *slot.failed_at < kTlsRetry) return std::nullopt;
-    auto profile = cfg::TlsProfileRegistry::instance().get(id);
-    std::string error = "unknown profile";
-    if (profile) {
-      transport::TlsClientOptions o;
-      o.certificate_chain_file = profile->certificate_file;
-      o.private_key_file = profile->private_key_file;
-      o.ca_file = profile->ca_file;
-      o.verify_server = profile->verify;
-      o.server_name = profile->server_name;
-      slot.index = transport_->addTlsClient(o, &error);
+  // Registers the contexts of `set` (built off this thread) with the
+  // transport; a profile keeps its transport index across sets, so its
+  // connections stay reusable.
+  void setTlsClients(const TlsClientSet& set) {
+    if (!transport_ || set.version <= tls_version_) return;
+    tls_version_ = set.version;
+    for (const auto& [id, context] : set.ready) {
+      auto it = tls_profiles_.find(id);
+      if (it == tls_profiles_.end()) {
+        const std::size_t index = transport_->addTlsClient(context);
+        tls_profiles_.emplace(id, TlsSlot{index, context});
+        if (tls_ids_.size() <= index) tls_ids_.resize(index + 1, 0);
+        tls_ids_[index] = id;
+      } else if (it->second.context != context) {
+        transport_->replaceTlsClient(it->second.index, context);
+        it->second.context = context;
+      }
     }
-    if (!slot.index) {
-      slot.failed_at = now;
-      spdlog::error("TLS client profile for {}: {}", profile ? profile->server_name : "?", error);
-    }
-    return slot.index;
   }
+
+  // The TlsProfileRegistry id behind a transport profile index (0: none).
+  std::uint32_t tlsProfileId(std::size_t index) const {
+    return index < tls_ids_.size() ? tls_ids_[index] : 0;
+  }
+
+ private:
   struct TlsSlot {
-    std::optional<std::size_t> index;
-    std::optional<std::chrono::steady_clock::time_point> failed_at;
+    std::size_t index = 0;
+    transport::TlsClientContextPtr context;
   };
 
   transport::Transport* transport_ = nullptr;
   std::unordered_map<std::uint32_t, TlsSlot> tls_profiles_;
+  std::vector<std::uint32_t> tls_ids_;  // by transport profile index
+  std::uint64_t tls_version_ = 0;
 };
 
 // A RegistrationSink that may be absent: the policy wants a pointer for life.
@@ -321,10 +324,28 @@ struct SipNode::Impl {
       spdlog::info("framing error from {}: {}", e.remote.toString(),
                    transport::toString(e.framing));
       answerFramingError(e);
+    } else if (e.tls_failure != transport::TlsFailure::kNone) {
+      logTlsFailure(e);
     } else {
       spdlog::debug("transport error {} with {}: {}", transport::toString(e.kind),
                     e.remote.toString(), e.detail);
     }
+  }
+
+  // Outbound TLS handshake failures are worth a warning (a carrier's
+  // certificate expired, ours refused), but once per destination and
+  // kTlsWarnInterval: every queued message reports the same failure.
+  void logTlsFailure(const transport::TransportError& e) {
+    std::string where = e.remote.toString();
+    if (!tls_warnings.allow(where, std::chrono::steady_clock::now())) return;
+    const std::uint32_t id = sender.tlsProfileId(e.tls_profile);
+    auto profile = cfg::TlsProfileRegistry::instance().get(id);
+    spdlog::warn(
+        "TLS handshake with {} failed ({}): {}; profile {} (server name '{}', client certificate "
+        "'{}')",
+        where, transport::toString(e.tls_failure), e.detail, id,
+        profile ? profile->server_name : std::string(),
+        profile ? profile->certificate_file : std::string());
   }
 
   // A stream message that cannot be framed (bad or missing Content-Length)
@@ -409,6 +430,8 @@ struct SipNode::Impl {
   std::unique_ptr<b2bua::GatewayHealth> health;
   std::unique_ptr<b2bua::OutboundRegistrar> outbound;
   uint64_t discarded = 0;
+  static constexpr std::chrono::seconds kTlsWarnInterval{10};
+  PerKeyRateLimit tls_warnings{kTlsWarnInterval};
   bool shutting_down = false;
   bool stopped = false;
   bool draining = false;
@@ -443,6 +466,10 @@ void SipNode::setSnapshot(cfg::SnapshotPtr snapshot) {
   // Kept after the others: gateway health and the registrar were handed a
   // reference and the sampler reads trunk names from it.
   impl_->snapshot = std::move(snapshot);
+}
+
+void SipNode::setTlsClients(const TlsClientSetPtr& set) {
+  if (set) impl_->sender.setTlsClients(*set);
 }
 
 bool SipNode::hasSnapshot() const {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "sbc/app/config.h"
+#include "sbc/app/tls_clients.h"
 #include "sbc/b2bua/call_record.h"
 #include "sbc/b2bua/engine.h"
 #include "sbc/b2bua/gateway_health.h"
@@ -84,6 +85,10 @@ class SipNode {
   void start();
   // New configuration: engine (new calls), gateway health, outbound registrar.
   void setSnapshot(cfg::SnapshotPtr snapshot);
+  // Trunk TLS client contexts built off this thread (TlsClientContexts):
+  // registered with the transport, no file read here. Post it with (before)
+  // the snapshot that needs it; an older set than the current is ignored.
+  void setTlsClients(const TlsClientSetPtr& set);
   bool hasSnapshot() const;
   std::uint64_t snapshotGeneration() const;
   // Bindings from the database; those already re-registered are skipped.

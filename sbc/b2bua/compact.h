@@ -44,6 +44,8 @@ class PackedStrings {
   void set(std::size_t i, std::string_view value) {
     const std::uint32_t begin = i == 0 ? 0 : end_[i - 1];
     const std::uint32_t old_len = end_[i] - begin;
+    // Each 18x and the 2xx set the same tag, target and routes again.
+    if (get(i) == value) return;
     const std::uint32_t total = end_[N - 1];
     const auto len = static_cast<std::uint32_t>(value.size());
     const std::uint32_t new_total = total - old_len + len;

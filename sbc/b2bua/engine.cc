@@ -400,12 +400,14 @@ void Engine::Impl::onNewRequest(txn::ServerTransaction& stx, const sip::Message&
 }
 
 bool Engine::Impl::validate(txn::ServerTransaction& stx, const sip::Message& req, bool to_us) {
-  sip::ValidationPolicy policy_copy;
+  // A policy holds vectors of strings: copy it only for the rare OPTIONS to
+  // us, never default-construct one per request.
+  std::optional<sip::ValidationPolicy> policy_copy;
   const sip::ValidationPolicy* vp = &config.validation;
   if (to_us && req.method() == sip::Method::Options) {
-    policy_copy = config.validation;
-    policy_copy.allow_zero_max_forwards = true;
-    vp = &policy_copy;
+    policy_copy.emplace(config.validation);
+    policy_copy->allow_zero_max_forwards = true;
+    vp = &*policy_copy;
   }
   sip::ValidationResult v = sip::validateRequest(req, *vp);
   if (v.ok()) return true;

@@ -20,10 +20,6 @@ std::string makeCallId(Shard shard);
 std::string makeTag(Shard shard);
 // "z9hG4bK" + shard (2 hex) + 16 random hex digits (txn::makeBranch).
 std::string makeBranch(Shard shard);
-// A channel/call key unique on this node: same shape as a Call-ID.
-inline std::string makeCallKey(Shard shard) {
-  return makeCallId(shard);
-}
 
 // The shard encoded in an id we generated (a Call-ID, tag, or a branch with
 // the "z9hG4bK" prefix); nullopt when the id is not of our shape.

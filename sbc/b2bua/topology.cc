@@ -1,6 +1,7 @@
 #include "sbc/b2bua/topology.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include "sbc/b2bua/engine.h"
 
@@ -57,22 +58,41 @@ bool inList(const std::vector<std::string>& list, std::string_view name) {
 
 }  // namespace
 
-std::string hostPort(std::string_view host, std::uint16_t port) {
-  std::string out;
+namespace {
+
+// Appends host:port ([v6]:port) without a temporary string.
+void appendHostPort(std::string& out, std::string_view host, std::uint16_t port) {
   const bool v6 = host.find(':') != std::string_view::npos;
   if (v6) out.push_back('[');
   out.append(host);
   if (v6) out.push_back(']');
   out.push_back(':');
-  out.append(std::to_string(port));
+  char buf[8];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, port);
+  out.append(buf, end);
+}
+
+constexpr std::size_t kHostPortMax = 2 + 6;  // brackets, ':' and 5 digits
+
+}  // namespace
+
+// These builders run for every message the engine sends: each reserves its
+// final size so that it allocates once rather than at every growth step.
+std::string hostPort(std::string_view host, std::uint16_t port) {
+  std::string out;
+  out.reserve(host.size() + kHostPortMax);
+  appendHostPort(out, host, port);
   return out;
 }
 
 std::string viaValue(const ListenerInfo& l, txn::Protocol protocol, std::string_view branch) {
-  std::string v = "SIP/2.0/";
-  v.append(transportName(protocol));
+  const std::string_view transport = transportName(protocol);
+  std::string v;
+  v.reserve(8 + transport.size() + 1 + l.host.size() + kHostPortMax + 8 + branch.size() + 6);
+  v.append("SIP/2.0/");
+  v.append(transport);
   v.push_back(' ');
-  v.append(hostPort(l.host, l.port));
+  appendHostPort(v, l.host, l.port);
   v.append(";branch=");
   v.append(branch);
   v.append(";rport");
@@ -80,8 +100,10 @@ std::string viaValue(const ListenerInfo& l, txn::Protocol protocol, std::string_
 }
 
 std::string contactValue(const ListenerInfo& l, txn::Protocol protocol) {
-  std::string v = "<sip:";
-  v.append(hostPort(l.host, l.port));
+  std::string v;
+  v.reserve(5 + l.host.size() + kHostPortMax + 14 + 1);
+  v.append("<sip:");
+  appendHostPort(v, l.host, l.port);
   if (protocol == txn::Protocol::Tcp) v.append(";transport=tcp");
   if (protocol == txn::Protocol::Tls) v.append(";transport=tls");
   v.push_back('>');
@@ -99,7 +121,9 @@ std::string nameAddrWithoutTag(const sip::NameAddr& na) {
 }
 
 std::string withTag(std::string_view name_addr, std::string_view tag) {
-  std::string out(name_addr);
+  std::string out;
+  out.reserve(name_addr.size() + 5 + tag.size());
+  out.append(name_addr);
   if (!tag.empty()) {
     out.append(";tag=");
     out.append(tag);

@@ -1,8 +1,12 @@
 #include "sbc/cdr/cdr_writer.h"
 
 #include <pqxx/pqxx>
+#include <pqxx/tablewriter>
 
 #include <spdlog/spdlog.h>
+
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -11,6 +15,32 @@
 
 namespace sbc::cdr {
 namespace {
+
+// A value in COPY's text format: backslash escapes for the characters that
+// would end the field or the row. Rows hold no NUL (toRow cleans them).
+void appendCopyText(std::string& line, std::string_view value) {
+  for (const char c : value) {
+    switch (c) {
+      case '\\':
+        line += "\\\\";
+        break;
+      case '\t':
+        line += "\\t";
+        break;
+      case '\n':
+        line += "\\n";
+        break;
+      case '\r':
+        line += "\\r";
+        break;
+      case '\0':
+        line += '?';
+        break;
+      default:
+        line += c;
+    }
+  }
+}
 
 std::vector<std::string_view> views(const std::vector<std::string>& v) {
   return {v.begin(), v.end()};
@@ -99,11 +129,16 @@ CdrWriter::Stats CdrWriter::stats() const {
   s.rejected = rejected_.load();
   s.dropped = dropped_.load();
   s.failures = failures_.load();
+  s.copy_retried = copy_retried_.load();
   s.connected = connected_.load();
   return s;
 }
 
 void CdrWriter::run() {
+  if (options_.thread_nice != 0) {
+    // Best effort: a failure (no permission to lower it again) changes nothing.
+    ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), options_.thread_nice);
+  }
   std::unique_lock lock(mutex_);
   for (;;) {
     cv_.wait_for(lock, options_.batch_interval,
@@ -170,7 +205,7 @@ void CdrWriter::flush(std::deque<Cdr>& batch, bool stopping) {
   if (db_ok && spool_files_.load() > 0) db_ok = replaySpool();
   if (db_ok) {
     std::uint64_t inserted = 0;
-    if (insert(columns_, rows, inserted)) {
+    if (insert(columns_, rows, inserted, /*may_repeat=*/false)) {
       written_.fetch_add(inserted, std::memory_order_relaxed);
       duplicates_.fetch_add(rows.size() - std::min<std::uint64_t>(inserted, rows.size()),
                             std::memory_order_relaxed);
@@ -230,12 +265,63 @@ void CdrWriter::ensurePartitions(const std::vector<std::string>& columns,
   }
 }
 
+CdrWriter::CopyResult CdrWriter::copyRows(const std::vector<std::string>& columns,
+                                          const std::vector<Row>& rows) {
+  try {
+    pqxx::work tx(*conn_, "cdr-copy");
+    // libpqxx 6.4 has no other COPY writer for rows whose width is known
+    // only at run time (its stream_to takes tuples); 7.x would replace this
+    // with stream_to::write_row.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    pqxx::tablewriter writer(tx, "cdrs", columns.begin(), columns.end());
+#pragma GCC diagnostic pop
+    std::string line;
+    for (const auto& row : rows) {
+      line.clear();
+      for (std::size_t i = 0; i < row.size(); ++i) {
+        if (i) line += '\t';
+        if (row[i])
+          appendCopyText(line, *row[i]);
+        else
+          line += "\\N";
+      }
+      writer.write_raw_line(line);
+    }
+    writer.complete();
+    tx.commit();
+    return CopyResult::kDone;
+  } catch (const std::exception& e) {
+    if (db::isConnectionLoss(e, conn_.get())) {
+      failures_.fetch_add(1, std::memory_order_relaxed);
+      spdlog::warn("cdr: connection lost while copying {} records: {}", rows.size(), e.what());
+      dropConnection();
+      return CopyResult::kConnectionLost;
+    }
+    copy_retried_.fetch_add(1, std::memory_order_relaxed);
+    spdlog::info("cdr: COPY of {} records refused ({}); inserting them instead", rows.size(),
+                 e.what());
+    return CopyResult::kRefused;
+  }
+}
+
 bool CdrWriter::insert(const std::vector<std::string>& columns, const std::vector<Row>& rows,
-                       std::uint64_t& inserted) {
+                       std::uint64_t& inserted, bool may_repeat) {
   inserted = 0;
   if (rows.empty()) return true;
   ensurePartitions(columns, rows);
   if (!conn_) return false;
+  if (!may_repeat) {
+    switch (copyRows(columns, rows)) {
+      case CopyResult::kDone:
+        inserted = rows.size();
+        return true;
+      case CopyResult::kConnectionLost:
+        return false;
+      case CopyResult::kRefused:
+        break;  // the INSERT below skips duplicates and finds a bad row
+    }
+  }
 
   std::string head = "INSERT INTO cdrs (";
   for (std::size_t i = 0; i < columns.size(); ++i) {
@@ -319,7 +405,7 @@ bool CdrWriter::replaySpool() {
       spool_.quarantine(entry);
     } else {
       std::uint64_t inserted = 0;
-      if (!insert(batch->columns, batch->rows, inserted)) return false;
+      if (!insert(batch->columns, batch->rows, inserted, /*may_repeat=*/true)) return false;
       replayed_.fetch_add(batch->rows.size(), std::memory_order_relaxed);
       duplicates_.fetch_add(
           batch->rows.size() - std::min<std::uint64_t>(inserted, batch->rows.size()),

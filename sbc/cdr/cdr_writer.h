@@ -4,8 +4,11 @@
 // in-memory queue under a short mutex.
 //
 // Every `batch_interval` (or as soon as `batch_max` records are queued) the
-// writer inserts a batch with one multi-row INSERT ... ON CONFLICT (uuid,
-// start_time) DO NOTHING. When PostgreSQL is unreachable or the insert fails,
+// writer sends a batch with one COPY (half the backend CPU of a multi-row
+// INSERT: no statement to parse and plan); should the COPY be refused (a
+// record already there, a bad value) the batch goes again as one INSERT ...
+// ON CONFLICT (uuid, start_time) DO NOTHING, and spool replays go that way
+// straight away. When PostgreSQL is unreachable or the insert fails,
 // the batch goes to the on-disk spool (see spool.h) instead, and the spool is
 // replayed, oldest first, once the database is back; since a record's uuid is
 // its idempotency key, a replay after a crash never writes a record twice.
@@ -43,6 +46,9 @@ struct CdrWriterOptions {
   std::size_t queue_capacity = 100'000;
   db::BackoffPolicy backoff{};
   int connect_timeout_s = 3;
+  // Nice value of the writer thread (Linux, per thread): a SIP thread that
+  // wants the CPU should not wait behind CDR formatting. 0 leaves it alone.
+  int thread_nice = 10;
 };
 
 class CdrWriter {
@@ -64,13 +70,14 @@ class CdrWriter {
     std::size_t queue_depth = 0;
     std::size_t spool_files = 0;
     std::size_t spool_records = 0;
-    std::uint64_t written = 0;     // records inserted directly
-    std::uint64_t duplicates = 0;  // records the database already had
-    std::uint64_t spooled = 0;     // records written to the spool
-    std::uint64_t replayed = 0;    // records moved from the spool to the database
-    std::uint64_t rejected = 0;    // records the database refused (kept in rejected/)
-    std::uint64_t dropped = 0;     // submit() refused: queue full
-    std::uint64_t failures = 0;    // failed inserts / connects / spool writes
+    std::uint64_t written = 0;       // records inserted directly
+    std::uint64_t duplicates = 0;    // records the database already had
+    std::uint64_t spooled = 0;       // records written to the spool
+    std::uint64_t replayed = 0;      // records moved from the spool to the database
+    std::uint64_t rejected = 0;      // records the database refused (kept in rejected/)
+    std::uint64_t dropped = 0;       // submit() refused: queue full
+    std::uint64_t failures = 0;      // failed inserts / connects / spool writes
+    std::uint64_t copy_retried = 0;  // batches whose COPY was refused, sent again as INSERT
     bool connected = false;
   };
   Stats stats() const;
@@ -84,8 +91,12 @@ class CdrWriter {
   // Inserts rows; false if the connection is lost (the caller spools them;
   // any already inserted become duplicates at replay). Rows refused for
   // another reason go to rejected/ one by one and count as done.
+  // `may_repeat`: the rows may already be in the table (a spool replay), so
+  // skip the COPY, which a single duplicate would fail.
   bool insert(const std::vector<std::string>& columns, const std::vector<Row>& rows,
-              std::uint64_t& inserted);
+              std::uint64_t& inserted, bool may_repeat);
+  enum class CopyResult : std::uint8_t { kDone, kRefused, kConnectionLost };
+  CopyResult copyRows(const std::vector<std::string>& columns, const std::vector<Row>& rows);
   // Replays spool files oldest first; false when the database went away.
   bool replaySpool();
   void spoolRows(std::vector<Row>& rows, bool stopping);
@@ -111,7 +122,7 @@ class CdrWriter {
 
   std::atomic<std::size_t> spool_files_{0}, spool_records_{0};
   std::atomic<std::uint64_t> written_{0}, duplicates_{0}, spooled_{0}, replayed_{0}, rejected_{0},
-      dropped_{0}, failures_{0};
+      dropped_{0}, failures_{0}, copy_retried_{0};
   std::atomic<bool> connected_{false};
 };
 

@@ -7,8 +7,9 @@
 // on every configuration change while connections are made on the SIP
 // threads, so profiles are interned once per process: equal profiles get the
 // same id in every snapshot, the id travels with the call's destination
-// (a small integer instead of five strings), and each SIP thread's transport
-// builds one TLS context per id the first time it opens a connection with it.
+// (a small integer instead of five strings). The contexts are built from the
+// files off the SIP threads (sbc/app/tls_clients.h) and registered, ready,
+// with each SIP thread's transport.
 //
 // Id 0 is the node default (system trust store, verification on, no SNI).
 // The table only grows; it holds one entry per distinct profile ever

@@ -1,10 +1,15 @@
 #include "sbc/sip/headers.h"
 
 #include <array>
+#include <cstdint>
 #include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
+#include "sbc/sip/parse_memo.h"
 #include "sbc/sip/text.h"
 
 namespace sbc::sip {
@@ -496,7 +501,9 @@ bool hostPort(Scanner& sc, std::string_view& host, HostType& type, std::uint16_t
 
 // ---------------------------------------------------------------- Via
 
-Result<Via> parseVia(std::string_view value) {
+namespace {
+
+Result<Via> parseViaUncached(std::string_view value) {
   Via v;
   v.text = value;
   Scanner sc(value);
@@ -544,6 +551,8 @@ Result<Via> parseVia(std::string_view value) {
   return v;
 }
 
+}  // namespace
+
 // ---------------------------------------------------------------- NameAddr
 
 std::string NameAddr::displayName() const {
@@ -551,7 +560,9 @@ std::string NameAddr::displayName() const {
   return unfold(display_name);
 }
 
-Result<NameAddr> parseNameAddr(std::string_view value, bool allow_addr_spec) {
+namespace {
+
+Result<NameAddr> parseNameAddrUncached(std::string_view value, bool allow_addr_spec) {
   NameAddr na;
   na.text = value;
   Scanner sc(value);
@@ -611,6 +622,20 @@ Result<NameAddr> parseNameAddr(std::string_view value, bool allow_addr_spec) {
   });
   if (!ok) return ParseError::BadHeaderValue;
   return na;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- parse memo
+
+Result<Via> parseVia(std::string_view value) {
+  return detail::memoized<Via>(value, false, parseViaUncached);
+}
+
+Result<NameAddr> parseNameAddr(std::string_view value, bool allow_addr_spec) {
+  return detail::memoized<NameAddr>(value, allow_addr_spec, [allow_addr_spec](std::string_view v) {
+    return parseNameAddrUncached(v, allow_addr_spec);
+  });
 }
 
 // ---------------------------------------------------------------- scalars

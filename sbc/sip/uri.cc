@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "sbc/sip/parse_memo.h"
 #include "sbc/sip/text.h"
 
 namespace sbc::sip {
@@ -437,7 +438,9 @@ bool validOpaque(std::string_view s) {
 
 }  // namespace
 
-Result<Uri> parseUri(std::string_view s) {
+namespace {
+
+Result<Uri> parseUriUncached(std::string_view s) {
   Uri u;
   u.text = s;
   std::size_t colon = s.find(':');
@@ -463,6 +466,12 @@ Result<Uri> parseUri(std::string_view s) {
   if (!validOpaque(body)) return ParseError::BadRequestUri;
   u.opaque = body;
   return u;
+}
+
+}  // namespace
+
+Result<Uri> parseUri(std::string_view s) {
+  return detail::memoized<Uri>(s, false, parseUriUncached);
 }
 
 bool Uri::isPhone() const {

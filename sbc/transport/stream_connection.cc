@@ -80,9 +80,9 @@ void StreamConnection::beginHandshake() {
 void StreamConnection::onHandshake(const boost::system::error_code& ec) {
   if (state_ == State::kClosed) return;
   if (ec) {
-    ++core_->counters().tls_handshake_failures;
-    ++core_->counters().tls_handshake_failed[info_.outbound ? 1 : 0];
-    close(CloseReason::kHandshakeFailed, ec.message());
+    std::string detail = ec.message();
+    const TlsFailure failure = classifyHandshakeFailure(ec, &detail);
+    handshakeFailed(failure, detail);
     return;
   }
   if (isTls()) ++core_->counters().tls_handshakes[info_.outbound ? 1 : 0];
@@ -92,6 +92,17 @@ void StreamConnection::onHandshake(const boost::system::error_code& ec) {
   armTimer(Clock::now() + core_->limits().idle_timeout);
   startRead();
   flush();
+}
+
+void StreamConnection::handshakeFailed(TlsFailure failure, std::string_view detail) {
+  Stats& stats = core_->counters();
+  ++stats.tls_handshake_failures;
+  ++stats.tls_handshake_failed[info_.outbound ? 1 : 0];
+  if (info_.outbound) {
+    tls_failure_ = failure;
+    ++stats.tls_client_failures[static_cast<std::size_t>(failure)];
+  }
+  close(CloseReason::kHandshakeFailed, detail);
 }
 
 void StreamConnection::armTimer(Clock::time_point deadline) {
@@ -115,9 +126,7 @@ void StreamConnection::onTimer(const boost::system::error_code& ec) {
       close(CloseReason::kConnectFailed, "connect timeout");
       return;
     case State::kHandshaking:
-      ++core_->counters().tls_handshake_failures;
-      ++core_->counters().tls_handshake_failed[info_.outbound ? 1 : 0];
-      close(CloseReason::kHandshakeFailed, "handshake timeout");
+      handshakeFailed(TlsFailure::kTimeout, "handshake timeout");
       return;
     case State::kOpen:
       ++core_->counters().idle_timeouts;
@@ -268,6 +277,8 @@ void StreamConnection::failQueue(ErrorKind kind, std::string_view detail) {
     error.connection = info_.id;
     error.owner = item.owner;
     error.detail = detail;
+    error.tls_failure = tls_failure_;
+    error.tls_profile = info_.tls_profile;
     core_->report(error);
     reported = true;
   }
@@ -280,6 +291,8 @@ void StreamConnection::failQueue(ErrorKind kind, std::string_view detail) {
     error.remote = info_.remote;
     error.connection = info_.id;
     error.detail = detail;
+    error.tls_failure = tls_failure_;
+    error.tls_profile = info_.tls_profile;
     core_->report(error);
   }
 }

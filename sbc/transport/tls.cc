@@ -1,10 +1,13 @@
 // TLS connections (OpenSSL through Asio) and the contexts they are made from.
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <boost/asio/error.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 #include <exception>
@@ -32,12 +35,18 @@ class TlsConnection final : public StreamConnection {
  public:
   TlsConnection(TransportCore& core, ConnectionId id, ListenerIndex listener, bool outbound,
                 tcp::socket socket, SslContextPtr context, std::string server_name,
-                bool verify_server)
+                bool verify_server, std::size_t profile)
       : StreamConnection(core, id, Protocol::kTls, listener, outbound),
         context_(std::move(context)),
         stream_(std::move(socket), *context_),
         server_name_(std::move(server_name)),
-        verify_server_(verify_server) {}
+        verify_server_(verify_server) {
+    if (outbound) {
+      // Known before the handshake: both are part of the reuse key.
+      info_.tls_server_name = server_name_;
+      info_.tls_profile = profile;
+    }
+  }
 
  protected:
   tcp::socket& socket() override { return stream_.next_layer(); }
@@ -81,6 +90,42 @@ class TlsConnection final : public StreamConnection {
       info_.peer_certificate = subjectOf(peer);
     }
     X509_free(peer);
+  }
+
+  TlsFailure classifyHandshakeFailure(const boost::system::error_code& ec,
+                                      std::string* detail) override {
+    if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
+        ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+        ec == asio::error::connection_aborted) {
+      return TlsFailure::kClosed;
+    }
+    if (ec.category() != asio::error::get_ssl_category()) return TlsFailure::kOther;
+    const auto code = static_cast<unsigned long>(ec.value());
+    const int reason = ERR_GET_REASON(code);
+    if (reason == SSL_R_CERTIFICATE_VERIFY_FAILED) {
+      const long result = SSL_get_verify_result(stream_.native_handle());
+      if (result != X509_V_OK) {
+        *detail += ": ";
+        *detail += X509_verify_cert_error_string(result);
+      }
+      return result == X509_V_ERR_HOSTNAME_MISMATCH || result == X509_V_ERR_IP_ADDRESS_MISMATCH
+                 ? TlsFailure::kNameMismatch
+                 : TlsFailure::kUntrusted;
+    }
+    // Reasons from SSL_AD_REASON_OFFSET on are alerts the server sent us.
+    if (reason >= SSL_AD_REASON_OFFSET) return TlsFailure::kPeerAlert;
+    switch (reason) {
+      case SSL_R_UNEXPECTED_EOF_WHILE_READING:
+        return TlsFailure::kClosed;
+      case SSL_R_WRONG_VERSION_NUMBER:
+      case SSL_R_UNSUPPORTED_PROTOCOL:
+      case SSL_R_NO_PROTOCOLS_AVAILABLE:
+      case SSL_R_NO_SHARED_CIPHER:
+      case SSL_R_PACKET_LENGTH_TOO_LONG:
+        return TlsFailure::kProtocol;
+      default:
+        return TlsFailure::kOther;
+    }
   }
 
  private:
@@ -145,9 +190,11 @@ bool loadIdentity(asio::ssl::context& context, const std::string& chain, const s
 
 StreamConnectionPtr makeTlsConnection(TransportCore& core, ConnectionId id, ListenerIndex listener,
                                       bool outbound, tcp::socket socket, SslContextPtr context,
-                                      std::string server_name, bool verify_server) {
+                                      std::string server_name, bool verify_server,
+                                      std::size_t profile) {
   return std::make_shared<TlsConnection>(core, id, listener, outbound, std::move(socket),
-                                         std::move(context), std::move(server_name), verify_server);
+                                         std::move(context), std::move(server_name), verify_server,
+                                         profile);
 }
 
 SslContextPtr makeServerContext(const TlsServerOptions& options, std::string* error) {
@@ -222,3 +269,20 @@ SslContextPtr makeClientContext(const TlsClientOptions& options, std::string* er
 }
 
 }  // namespace sbc::transport::detail
+
+namespace sbc::transport {
+
+TlsClientContextPtr loadTlsClientContext(const TlsClientOptions& options, std::string* error) {
+  std::string why;
+  detail::SslContextPtr ssl = detail::makeClientContext(options, &why);
+  if (!ssl) {
+    if (error != nullptr) *error = std::move(why);
+    return nullptr;
+  }
+  auto context = std::make_shared<TlsClientContext>();
+  context->options = options;
+  context->ssl = std::move(ssl);
+  return context;
+}
+
+}  // namespace sbc::transport

@@ -31,6 +31,28 @@ std::string_view toString(ErrorKind kind) {
   return "?";
 }
 
+std::string_view toString(TlsFailure failure) {
+  switch (failure) {
+    case TlsFailure::kNone:
+      return "none";
+    case TlsFailure::kUntrusted:
+      return "untrusted";
+    case TlsFailure::kNameMismatch:
+      return "name_mismatch";
+    case TlsFailure::kPeerAlert:
+      return "peer_alert";
+    case TlsFailure::kProtocol:
+      return "protocol";
+    case TlsFailure::kClosed:
+      return "closed";
+    case TlsFailure::kTimeout:
+      return "timeout";
+    case TlsFailure::kOther:
+      return "other";
+  }
+  return "other";
+}
+
 std::string_view toString(CloseReason reason) {
   switch (reason) {
     case CloseReason::kPeerClosed:
@@ -76,9 +98,11 @@ void Transport::closeConnection(ConnectionId id) {
 ReloadResult Transport::reloadCertificates() {
   return core_->reloadCertificates();
 }
-std::optional<std::size_t> Transport::addTlsClient(const TlsClientOptions& options,
-                                                   std::string* error) {
-  return core_->addTlsClient(options, error);
+std::size_t Transport::addTlsClient(const TlsClientContextPtr& context) {
+  return core_->addTlsClient(context);
+}
+bool Transport::replaceTlsClient(std::size_t index, const TlsClientContextPtr& context) {
+  return core_->replaceTlsClient(index, context);
 }
 Endpoint Transport::localEndpoint(ListenerIndex listener) const {
   return core_->localEndpoint(listener);
@@ -119,6 +143,8 @@ IpAddress fromAsio(const asio::ip::address& address) {
 TransportCore::TransportCore(asio::io_context& io, Config config, Callbacks callbacks)
     : io_(io), config_(std::move(config)), callbacks_(std::move(callbacks)) {
   if (config_.tls_clients.empty()) config_.tls_clients.emplace_back();
+  client_contexts_.resize(config_.tls_clients.size());
+  client_ready_made_.assign(config_.tls_clients.size(), false);
   next_id_ = (static_cast<ConnectionId>(config_.shard) << 48) + 1;
   listeners_.resize(config_.listeners.size());
 }
@@ -142,11 +168,12 @@ void TransportCore::start() {
     }
   }
   for (std::size_t i = 0; i < config_.tls_clients.size(); ++i) {
+    if (client_ready_made_[i]) continue;
     auto context = makeClientContext(config_.tls_clients[i], &error);
     if (!context) {
       throw std::runtime_error("transport: TLS client profile " + std::to_string(i) + ": " + error);
     }
-    client_contexts_.push_back(std::move(context));
+    client_contexts_[i] = std::move(context);
   }
   for (ListenerIndex i = 0; i < config_.listeners.size(); ++i) bindListener(i);
   started_ = true;
@@ -262,8 +289,22 @@ ConnectionId TransportCore::sendStream(const SendTarget& target, std::string byt
       connection = it->second.get();
     }
   }
+  const bool tls = target.protocol == Protocol::kTls;
+  if (tls &&
+      (target.tls_profile >= client_contexts_.size() || !client_contexts_[target.tls_profile])) {
+    ++stats_.send_errors;
+    fail(target, ErrorKind::kBadTarget, "no such TLS client profile");
+    return kNoConnection;
+  }
+  // The SNI this send asks for: the target's override, else the profile's.
+  const std::string_view server_name =
+      !tls ? std::string_view()
+      : target.server_name.empty()
+          ? std::string_view(config_.tls_clients[target.tls_profile].server_name)
+          : target.server_name;
   if (connection == nullptr) {
-    const auto it = by_remote_.find(RemoteKey{target.protocol, target.remote});
+    const auto it = by_remote_.find(
+        RemoteKeyView{target.protocol, target.remote, tls ? target.tls_profile : 0, server_name});
     if (it != by_remote_.end()) {
       const auto found = connections_.find(it->second);
       if (found != connections_.end() && found->second->usable()) connection = found->second.get();
@@ -277,11 +318,6 @@ ConnectionId TransportCore::sendStream(const SendTarget& target, std::string byt
 
   if (connections_.size() >= config_.limits.max_connections) {
     fail(target, ErrorKind::kConnectionLimit, "max_connections reached");
-    return kNoConnection;
-  }
-  if (target.protocol == Protocol::kTls && target.tls_profile >= client_contexts_.size()) {
-    ++stats_.send_errors;
-    fail(target, ErrorKind::kBadTarget, "no such TLS client profile");
     return kNoConnection;
   }
 
@@ -306,11 +342,9 @@ ConnectionId TransportCore::sendStream(const SendTarget& target, std::string byt
     created = makeTcpConnection(*this, id, target.listener, true, tcp::socket(io_));
   } else {
     const auto& profile = config_.tls_clients[target.tls_profile];
-    std::string server_name =
-        target.server_name.empty() ? profile.server_name : std::string(target.server_name);
     created = makeTlsConnection(*this, id, target.listener, true, tcp::socket(io_),
-                                client_contexts_[target.tls_profile], std::move(server_name),
-                                profile.verify_server);
+                                client_contexts_[target.tls_profile], std::string(server_name),
+                                profile.verify_server, target.tls_profile);
   }
   ++stats_.connections_opened;
   created->startConnect(tcp::endpoint(toAsio(target.remote.address), target.remote.port), source);
@@ -325,8 +359,22 @@ void TransportCore::registerConnection(const StreamConnectionPtr& connection) {
   connections_[info.id] = connection;
   // The newest connection to a peer wins; the older one keeps working for
   // whoever names it by id.
-  by_remote_[RemoteKey{info.protocol, info.remote}] = info.id;
+  const RemoteKeyView key = keyOf(info);
+  const auto it = by_remote_.find(key);
+  if (it != by_remote_.end()) {
+    it->second = info.id;
+  } else {
+    by_remote_.emplace(
+        RemoteKey{key.protocol, key.remote, key.tls_profile, std::string(key.server_name)},
+        info.id);
+  }
   stats_.connections_open = connections_.size();
+}
+
+TransportCore::RemoteKeyView TransportCore::keyOf(const ConnectionInfo& info) {
+  if (info.outbound && info.protocol == Protocol::kTls)
+    return {info.protocol, info.remote, info.tls_profile, info.tls_server_name};
+  return {info.protocol, info.remote, 0, {}};
 }
 
 void TransportCore::accepted(ListenerIndex listener, tcp::socket socket) {
@@ -354,8 +402,7 @@ void TransportCore::connectionClosed(StreamConnection& connection, CloseReason r
   const ConnectionId id = connection.id();
   const auto it = connections_.find(id);
   if (it == connections_.end()) return;
-  const auto remote =
-      by_remote_.find(RemoteKey{connection.info().protocol, connection.info().remote});
+  const auto remote = by_remote_.find(keyOf(connection.info()));
   if (remote != by_remote_.end() && remote->second == id) by_remote_.erase(remote);
   connections_.erase(it);  // the caller holds its own reference
   stats_.connections_open = connections_.size();
@@ -431,11 +478,12 @@ ReloadResult TransportCore::reloadCertificates() {
       return {false, "listener " + std::to_string(i) + " (" + listener.realm + "): " + error};
     }
   }
-  std::vector<SslContextPtr> clients;
+  std::vector<SslContextPtr> clients = client_contexts_;
   for (std::size_t i = 0; i < config_.tls_clients.size(); ++i) {
+    if (client_ready_made_[i]) continue;  // their builder reloads them
     auto context = makeClientContext(config_.tls_clients[i], &error);
     if (!context) return {false, "TLS client profile " + std::to_string(i) + ": " + error};
-    clients.push_back(std::move(context));
+    clients[i] = std::move(context);
   }
   // Swap only now that everything loaded. Established connections hold
   // their own reference to the context they were made with.
@@ -446,24 +494,20 @@ ReloadResult TransportCore::reloadCertificates() {
   return {};
 }
 
-std::optional<std::size_t> TransportCore::addTlsClient(const TlsClientOptions& options,
-                                                       std::string* error) {
-  if (stopped_) {
-    if (error) *error = "transport stopped";
-    return std::nullopt;
-  }
-  // Before start() the profile joins the configured ones and start() loads it.
-  if (started_) {
-    std::string why;
-    auto context = makeClientContext(options, &why);
-    if (!context) {
-      if (error) *error = std::move(why);
-      return std::nullopt;
-    }
-    client_contexts_.push_back(std::move(context));
-  }
-  config_.tls_clients.push_back(options);
+std::size_t TransportCore::addTlsClient(const TlsClientContextPtr& context) {
+  config_.tls_clients.push_back(context ? context->options : TlsClientOptions{});
+  client_contexts_.push_back(context ? context->ssl : nullptr);
+  client_ready_made_.push_back(true);
   return config_.tls_clients.size() - 1;
+}
+
+bool TransportCore::replaceTlsClient(std::size_t index, const TlsClientContextPtr& context) {
+  if (!context || index >= client_ready_made_.size() || !client_ready_made_[index]) return false;
+  // The name and profile index, hence the reuse key, stay: connections made
+  // with the old context remain reusable, as after a SIGHUP reload.
+  config_.tls_clients[index] = context->options;
+  client_contexts_[index] = context->ssl;
+  return true;
 }
 
 Endpoint TransportCore::localEndpoint(ListenerIndex listener) const {

@@ -31,6 +31,9 @@
 
 namespace boost::asio {
 class io_context;
+namespace ssl {
+class context;
+}  // namespace ssl
 }  // namespace boost::asio
 
 namespace sbc::transport {
@@ -69,6 +72,37 @@ struct TlsClientOptions {
   // the certificate must match the IP address we connect to.
   std::string server_name;
 };
+
+// An outbound TLS profile with its OpenSSL context built (certificate, key
+// and CA files read and parsed). Made off the SIP threads by
+// loadTlsClientContext() and handed to Transport::addTlsClient(), so that a
+// SIP thread never touches the disk for it; connections only read it.
+struct TlsClientContext {
+  TlsClientOptions options;
+  std::shared_ptr<boost::asio::ssl::context> ssl;
+};
+using TlsClientContextPtr = std::shared_ptr<const TlsClientContext>;
+
+// Reads the profile's files and builds its context. Slow (disk, key
+// parsing): any thread but a SIP thread. nullptr with *error naming the file
+// at fault.
+TlsClientContextPtr loadTlsClientContext(const TlsClientOptions& options, std::string* error);
+
+// Why an outbound TLS handshake failed, in few enough kinds for a metric
+// label (TransportError::detail has OpenSSL's own words).
+enum class TlsFailure : std::uint8_t {
+  kNone,
+  kUntrusted,     // the server's certificate chain did not verify (CA, expiry)
+  kNameMismatch,  // the certificate does not carry the SNI name / address
+  kPeerAlert,     // the server refused us (e.g. no or unknown client certificate)
+  kProtocol,      // no common version or cipher, not TLS at all
+  kClosed,        // the connection closed or reset during the handshake
+  kTimeout,       // no handshake within Limits::connect_timeout
+  kOther,
+};
+inline constexpr std::size_t kTlsFailureCount = 8;
+// "untrusted", "name_mismatch", "peer_alert", ... (metric label values).
+std::string_view toString(TlsFailure failure);
 
 struct Limits {
   std::size_t max_message_size = std::size_t{64} * 1024;  // headers + body, streams and datagrams
@@ -113,7 +147,11 @@ struct SendTarget {
   // TCP/TLS: a new connection binds to this listener's address and is
   // stamped with its realm.
   ListenerIndex listener = 0;
-  std::size_t tls_profile = 0;   // index into Config::tls_clients (new TLS connections)
+  // Index into Config::tls_clients (TLS). A connection is reused only for
+  // sends with the same profile and server name (two trunks with different
+  // client certificates to one gateway get a connection each); inbound
+  // connections count as profile 0.
+  std::size_t tls_profile = 0;
   std::string_view server_name;  // overrides the profile's SNI; read during send() only
   std::uint64_t owner = 0;       // opaque; comes back in errors about these bytes
 };
@@ -143,6 +181,10 @@ struct TransportError {
   // and headers. A 400 sent on `connection` from inside the callback is
   // written before the connection closes.
   std::string_view head;
+  // kHandshakeFailed of an outbound connection: the kind of failure and the
+  // SendTarget::tls_profile it was made with; kNone otherwise.
+  TlsFailure tls_failure = TlsFailure::kNone;
+  std::size_t tls_profile = 0;
 };
 
 enum class CloseReason : std::uint8_t {
@@ -166,6 +208,7 @@ struct ConnectionInfo {
   ListenerIndex listener = 0;
   bool outbound = false;
   bool established = false;      // connected (and TLS handshake done)
+  std::size_t tls_profile = 0;   // outbound TLS: SendTarget::tls_profile it was made with
   std::string tls_server_name;   // SNI the client sent (inbound) or we sent (outbound)
   std::string peer_certificate;  // verified peer certificate subject (RFC 2253), or empty
 };
@@ -195,6 +238,8 @@ struct Stats {
   // TLS handshakes and failed ones (the failures also count above).
   std::array<std::uint64_t, 2> tls_handshakes{};
   std::array<std::uint64_t, 2> tls_handshake_failed{};
+  // Failed outbound handshakes by TlsFailure (index 0, kNone, stays 0).
+  std::array<std::uint64_t, kTlsFailureCount> tls_client_failures{};
   std::uint64_t framing_errors = 0;
   std::uint64_t send_queue_overflows = 0;
   std::uint64_t idle_timeouts = 0;
@@ -243,11 +288,15 @@ class Transport {
   // changes. Meant for SIGHUP.
   ReloadResult reloadCertificates();
 
-  // Adds an outbound TLS profile at run time (per-trunk profiles arrive with
-  // configuration reloads) and returns its SendTarget::tls_profile index;
-  // nullopt with `*error` set when a file cannot be loaded, or after stop().
-  // Reads the files: call once per profile, not per send.
-  std::optional<std::size_t> addTlsClient(const TlsClientOptions& options, std::string* error);
+  // Adds an outbound TLS profile built elsewhere (loadTlsClientContext(), off
+  // this thread; per-trunk profiles arrive with configuration reloads) and
+  // returns its SendTarget::tls_profile index. Reads no file. reloadCertificates()
+  // leaves such profiles alone: whoever built them rebuilds them.
+  std::size_t addTlsClient(const TlsClientContextPtr& context);
+  // Swaps the context of a profile added by addTlsClient() (files fixed or
+  // renewed). New connections use it; established ones keep theirs and stay
+  // reusable. False if `index` is not such a profile.
+  bool replaceTlsClient(std::size_t index, const TlsClientContextPtr& context);
 
   // The bound address of a listener (the real port when configured as 0).
   Endpoint localEndpoint(ListenerIndex listener) const;

@@ -91,6 +91,11 @@ class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
   // After a successful handshake: fill info_ (SNI, peer certificate).
   virtual void recordHandshakeDetails() {}
   virtual bool isTls() const { return false; }
+  // After a failed one: its kind, and OpenSSL's reason appended to *detail.
+  virtual TlsFailure classifyHandshakeFailure(const boost::system::error_code& /*ec*/,
+                                              std::string* /*detail*/) {
+    return TlsFailure::kOther;
+  }
 
   void onHandshake(const boost::system::error_code& ec);
   void onRead(const boost::system::error_code& ec, std::size_t n);
@@ -107,6 +112,7 @@ class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
   void startRead();
   void flush();
   void failQueue(ErrorKind kind, std::string_view detail);
+  void handshakeFailed(TlsFailure failure, std::string_view detail);
 
   asio::steady_timer timer_;
   Clock::time_point deadline_{};
@@ -117,6 +123,7 @@ class StreamConnection : public std::enable_shared_from_this<StreamConnection> {
   std::vector<asio::const_buffer> write_buffers_;
   State state_ = State::kConnecting;
   CloseReason drain_reason_ = CloseReason::kFramingError;
+  TlsFailure tls_failure_ = TlsFailure::kNone;  // outbound handshake failure, for errors
 };
 
 using StreamConnectionPtr = std::shared_ptr<StreamConnection>;
@@ -124,12 +131,17 @@ using StreamConnectionPtr = std::shared_ptr<StreamConnection>;
 // tcp.cc / tls.cc
 StreamConnectionPtr makeTcpConnection(TransportCore& core, ConnectionId id, ListenerIndex listener,
                                       bool outbound, tcp::socket socket);
+// Outbound: `server_name` is the SNI / verified name, `profile` the
+// SendTarget::tls_profile (both part of the connection's reuse key).
 StreamConnectionPtr makeTlsConnection(TransportCore& core, ConnectionId id, ListenerIndex listener,
                                       bool outbound, tcp::socket socket, SslContextPtr context,
-                                      std::string server_name, bool verify_server);
+                                      std::string server_name, bool verify_server,
+                                      std::size_t profile = 0);
 // tls.cc: build contexts from files; nullptr and *error set on failure.
 SslContextPtr makeServerContext(const TlsServerOptions& options, std::string* error);
 SslContextPtr makeClientContext(const TlsClientOptions& options, std::string* error);
+
+struct UdpTiming;  // udp.cc: SBC_UDP_TIMING histograms
 
 // A UDP listener: receives datagrams, sends from its socket.
 class UdpListener : public std::enable_shared_from_this<UdpListener> {
@@ -142,13 +154,29 @@ class UdpListener : public std::enable_shared_from_this<UdpListener> {
             std::string* owned);
   void close();
   const Endpoint& local() const { return local_; }
+  // Sends what send() queued while the core batched (sendmmsg).
+  void flushQueued();
 
  private:
   static constexpr std::size_t kReceiveBatch = 16;  // datagrams per recvmmsg
+  static constexpr std::size_t kSendBatch = 32;     // datagrams per sendmmsg at most
+  struct Queued {
+    std::size_t offset;  // into out_bytes_
+    std::size_t size;
+    udp::endpoint destination;
+    Endpoint remote;
+    std::uint64_t owner;
+  };
 
   void wait();
   void onReadable(const boost::system::error_code& ec);
   bool handleDatagram(std::size_t slot);
+  // SBC_UDP_TIMING: records the socket-queue wait of n datagrams; returns
+  // the batch's start time (CLOCK_MONOTONIC, us).
+  std::int64_t recordArrivals(int n);
+  void sendLater(const udp::endpoint& destination, const Endpoint& remote, std::string_view bytes,
+                 std::uint64_t owner, std::string* owned);
+  void sendFailed(const Endpoint& remote, std::uint64_t owner, int error_number);
 
   TransportCore* core_;
   ListenerIndex index_;
@@ -158,7 +186,10 @@ class UdpListener : public std::enable_shared_from_this<UdpListener> {
   std::array<mmsghdr, kReceiveBatch> msgs_{};
   std::array<iovec, kReceiveBatch> iov_{};
   std::array<sockaddr_storage, kReceiveBatch> names_{};
-  std::size_t pending_bytes_ = 0;  // asynchronous sends in flight
+  std::size_t pending_bytes_ = 0;      // asynchronous sends in flight
+  std::vector<Queued> queued_;         // while the core batches sends
+  std::string out_bytes_;              // their bytes, back to back
+  std::unique_ptr<UdpTiming> timing_;  // only when SBC_UDP_TIMING is set
 };
 
 // A TCP or TLS listening socket.
@@ -191,7 +222,8 @@ class TransportCore {
   ConnectionId send(const SendTarget& target, std::string_view bytes, std::string* owned);
   void closeConnection(ConnectionId id);
   ReloadResult reloadCertificates();
-  std::optional<std::size_t> addTlsClient(const TlsClientOptions& options, std::string* error);
+  std::size_t addTlsClient(const TlsClientContextPtr& context);
+  bool replaceTlsClient(std::size_t index, const TlsClientContextPtr& context);
   Endpoint localEndpoint(ListenerIndex listener) const;
   const Config& config() const { return config_; }
   std::optional<ConnectionInfo> connectionInfo(ConnectionId id) const;
@@ -206,6 +238,12 @@ class TransportCore {
   }
   std::string_view realm(ListenerIndex listener) const;
   void deliver(InboundMessage&& message);
+  // UDP sends made between these (one received batch: udp.cc) wait and leave
+  // with one sendmmsg per socket at the end, before the loop can sleep.
+  void beginUdpBatch() { ++udp_batch_depth_; }
+  void endUdpBatch();
+  bool batchingUdp() const { return udp_batch_depth_ > 0; }
+  void udpQueued(UdpListener* listener) { udp_queued_.push_back(listener); }
   // Calls on_error now, or on the next loop turn when inside an API call.
   void report(const TransportError& error);
   void connectionClosed(StreamConnection& connection, CloseReason reason);
@@ -218,16 +256,48 @@ class TransportCore {
     std::shared_ptr<StreamListener> stream;
     SslContextPtr tls;  // current server context; connections keep their own
   };
+  // Which connection a send may reuse. Outbound TLS connections also carry
+  // their client profile and SNI name: two trunks with different client
+  // certificates to one gateway must not share one. Inbound connections
+  // (and TCP) have profile 0 and no name.
+  struct RemoteKeyView {
+    Protocol protocol;
+    const Endpoint& remote;
+    std::size_t tls_profile;
+    std::string_view server_name;
+  };
   struct RemoteKey {
     Protocol protocol;
     Endpoint remote;
-    friend bool operator==(const RemoteKey&, const RemoteKey&) = default;
+    std::size_t tls_profile = 0;
+    std::string server_name;
+    RemoteKeyView view() const { return {protocol, remote, tls_profile, server_name}; }
   };
   struct RemoteKeyHash {
-    std::size_t operator()(const RemoteKey& key) const noexcept {
-      return EndpointHash{}(key.remote) * 3 + static_cast<std::size_t>(key.protocol);
+    using is_transparent = void;
+    std::size_t operator()(const RemoteKeyView& key) const noexcept {
+      std::size_t h = EndpointHash{}(key.remote) * 3 + static_cast<std::size_t>(key.protocol);
+      if (key.tls_profile != 0 || !key.server_name.empty()) {
+        h ^= (key.tls_profile + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2)) ^
+             std::hash<std::string_view>{}(key.server_name);
+      }
+      return h;
     }
+    std::size_t operator()(const RemoteKey& key) const noexcept { return (*this)(key.view()); }
   };
+  struct RemoteKeyEqual {
+    using is_transparent = void;
+    static bool same(const RemoteKeyView& a, const RemoteKeyView& b) {
+      return a.protocol == b.protocol && a.remote == b.remote && a.tls_profile == b.tls_profile &&
+             a.server_name == b.server_name;
+    }
+    bool operator()(const RemoteKey& a, const RemoteKey& b) const {
+      return same(a.view(), b.view());
+    }
+    bool operator()(const RemoteKeyView& a, const RemoteKey& b) const { return same(a, b.view()); }
+    bool operator()(const RemoteKey& a, const RemoteKeyView& b) const { return same(a.view(), b); }
+  };
+  static RemoteKeyView keyOf(const ConnectionInfo& info);
   // RAII marker for "inside an API call": callbacks are deferred meanwhile.
   class ApiScope {
    public:
@@ -254,11 +324,15 @@ class TransportCore {
   Callbacks callbacks_;
   Stats stats_;
   std::vector<ListenerState> listeners_;
-  std::vector<SslContextPtr> client_contexts_;
+  std::vector<SslContextPtr> client_contexts_;  // parallel to config_.tls_clients
+  // Per profile: added ready-made (addTlsClient), so never re-read here.
+  std::vector<bool> client_ready_made_;
   std::unordered_map<ConnectionId, StreamConnectionPtr> connections_;
-  std::unordered_map<RemoteKey, ConnectionId, RemoteKeyHash> by_remote_;
+  std::unordered_map<RemoteKey, ConnectionId, RemoteKeyHash, RemoteKeyEqual> by_remote_;
   ConnectionId next_id_ = 1;
   int api_depth_ = 0;
+  int udp_batch_depth_ = 0;
+  std::vector<UdpListener*> udp_queued_;  // listeners with sends waiting in the batch
   bool started_ = false;
   bool stopped_ = false;
   // Posted callbacks hold a weak_ptr to this and give up once it is gone.

@@ -63,7 +63,14 @@ TransactionLayer::Reentry::~Reentry() {
 
 TransactionLayer::TransactionLayer(TimerService& timers, MessageSender& sender, TransactionUser& tu,
                                    LayerOptions options)
-    : timers_(timers), sender_(sender), tu_(tu), options_(options) {}
+    : timers_(timers), sender_(sender), tu_(tu), options_(options) {
+  // A busy thread holds thousands of transactions (INVITEs linger 32 s):
+  // start with room for them rather than rehash through every size.
+  constexpr std::size_t kInitialBuckets = 4096;
+  by_id_.reserve(kInitialBuckets);
+  server_by_key_.reserve(kInitialBuckets);
+  client_by_key_.reserve(kInitialBuckets);
+}
 
 TransactionLayer::~TransactionLayer() {
   // Transactions cancel their own timers; no TU callbacks on shutdown.
@@ -149,11 +156,14 @@ Disposition TransactionLayer::onRequest(sip::Message message, const Peer& source
   // Keys from the request as received, before stampReceived() rewrites the
   // top Via (retransmissions arrive unstamped; the sent-by and branch it
   // keys on do not change anyway).
+  // Sized for a typical key (branch, sent-by, method): one allocation.
+  constexpr std::size_t kKeyReserve = 96;
   std::string key;
   std::string key_2543;
   {
     auto via = message.topVia();
     if (via->hasRfc3261Branch()) {
+      key.reserve(kKeyReserve);
       appendServerKey(key, *via, method);
     } else if (!append2543Key(key_2543, message, method)) {
       // Without Call-ID/CSeq/From no RFC 2543 identity exists; such a request
@@ -171,11 +181,11 @@ Disposition TransactionLayer::onRequest(sip::Message message, const Peer& source
       *this, id, std::move(message), source, std::move(response_to), reliable));
   ServerTransaction* st = owned.get();
   if (!key.empty()) {
-    st->key_ = key;
-    server_by_key_.emplace(std::move(key), st);
+    st->key_ = std::move(key);
+    server_by_key_.emplace(std::string_view(st->key_), st);
   } else {
-    st->key_2543_ = key_2543;
-    server_by_2543_.emplace(std::move(key_2543), st);
+    st->key_2543_ = std::move(key_2543);
+    server_by_2543_.emplace(std::string_view(st->key_2543_), st);
   }
   by_id_.emplace(id.value, std::move(owned));
   ++stats_.server_created;
@@ -202,6 +212,7 @@ SendResult TransactionLayer::createClient(sip::Message request, const Destinatio
   auto via = request.topVia();
   if (!via || !via->hasRfc3261Branch()) return {TxnId{}, SendError::NoBranch};
   std::string key;
+  key.reserve(via->branch.size() + 1 + request.methodText().size());
   appendClientKey(key, via->branch, request.methodText());
   if (client_by_key_.contains(std::string_view(key))) return {TxnId{}, SendError::DuplicateBranch};
 
@@ -210,8 +221,8 @@ SendResult TransactionLayer::createClient(sip::Message request, const Destinatio
   auto owned = std::unique_ptr<ClientTransaction>(
       new ClientTransaction(*this, id, std::move(request), to, reliable));
   ClientTransaction* ct = owned.get();
-  ct->key_ = key;
-  client_by_key_.emplace(std::move(key), ct);
+  ct->key_ = std::move(key);
+  client_by_key_.emplace(std::string_view(ct->key_), ct);
   by_id_.emplace(id.value, std::move(owned));
   ++stats_.client_created;
   ct->start();

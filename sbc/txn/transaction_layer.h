@@ -135,9 +135,11 @@ class TransactionLayer {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
-  using KeyMap = std::unordered_map<std::string, Transaction*, KeyHash, std::equal_to<>>;
-  using KeyMultiMap =
-      std::unordered_multimap<std::string, ServerTransaction*, KeyHash, std::equal_to<>>;
+  // Keys are views of the transaction's own key_ / key_2543_ (a transaction
+  // lives on the heap and never changes its key), so an insert copies no
+  // string.
+  using KeyMap = std::unordered_map<std::string_view, Transaction*, KeyHash>;
+  using KeyMultiMap = std::unordered_multimap<std::string_view, ServerTransaction*, KeyHash>;
 
   // Deferred destruction: a transaction that terminates while one of its own
   // methods (or a TU callback it made) is on the stack is destroyed when the

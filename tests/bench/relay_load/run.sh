@@ -3,6 +3,7 @@
 # --table=-1), side by side in one run, driven by relay-loadgen.
 #
 #   tests/bench/relay_load/run.sh [--calls 100,500,1000] [--seconds 20] [--mode rtp|srtp|both]
+#                                 [--pin | --no-pin]
 #
 # Each step (calls x mode) runs against our relay, then rtpengine, with the
 # same generator: N calls, two legs each, 172-byte RTP (G.711, 20 ms) at 50
@@ -21,6 +22,12 @@
 # machine shared with builds, they get the CPU and the figures describe the
 # relays rather than the neighbours; 0 for normal priority), BENCH_KEEP=1
 # keeps the work directory.
+# Pinning (--pin, the default on 2 or more cores; --no-pin to turn it off):
+# the generator runs on BENCH_GEN_CPUS (default 0) and each relay, ours and
+# rtpengine alike, on BENCH_RELAY_CPUS (default 1), so the relay under test
+# never queues behind the generator for a core (at 1,000 calls the generator
+# alone needs most of one) and latency p50/p99 describe the relay rather than
+# the scheduler. Unpinned, both share all cores as before.
 # A benchmark, not a test: no assertion on the figures.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,12 +37,15 @@ repo=$(pwd)
 calls_list=100,500,1000
 seconds=20
 mode=rtp
+pin=${BENCH_PIN:-auto}
 while [ $# -gt 0 ]; do
   case $1 in
+    --pin) pin=1; shift ;;
+    --no-pin) pin=0; shift ;;
     --calls) calls_list=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --mode) mode=$2; shift 2 ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -65,6 +75,19 @@ trap cleanup EXIT
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 prio=(nice -n "$bench_nice")
 "${prio[@]}" true 2>/dev/null || { prio=(); bench_nice=0; }
+gen_cpus=${BENCH_GEN_CPUS:-0}
+relay_cpus=${BENCH_RELAY_CPUS:-1}
+if [ "$pin" = auto ]; then
+  pin=0
+  [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null && pin=1
+fi
+gen_pin=()
+relay_pin=()
+if [ "$pin" = 1 ]; then
+  command -v taskset >/dev/null || die "--pin needs taskset (util-linux)"
+  gen_pin=(taskset -c "$gen_cpus")
+  relay_pin=(taskset -c "$relay_cpus")
+fi
 
 free_port() {  # $1 = tcp|udp
   python3 -c "import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_STREAM if sys.argv[1]=='tcp' else socket.SOCK_DGRAM); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])" "$1"
@@ -100,7 +123,7 @@ command -v rtpengine >/dev/null || die "rtpengine missing: apt-get install -y rt
 # ---------------------------------------------------------------------------
 say "rtpengine $(rtpengine --version 2>&1 | awk '{print $2}') userspace, $rtpe_threads threads"
 ng_port=$(free_port udp)
-"${prio[@]}" rtpengine --config-file=none --table=-1 --interface=127.0.0.1 --listen-ng="127.0.0.1:$ng_port" \
+"${prio[@]}" "${relay_pin[@]}" rtpengine --config-file=none --table=-1 --interface=127.0.0.1 --listen-ng="127.0.0.1:$ng_port" \
   --foreground --log-stderr --log-level=4 --port-min=20000 --port-max=29999 \
   --num-threads="$rtpe_threads" --delete-delay=0 --timeout=60 > "$work/rtpengine.log" 2>&1 &
 rtpe_pid=$!
@@ -134,7 +157,7 @@ port = $control_port
 address = "127.0.0.1"
 port = $http_port
 CONF
-  "${prio[@]}" "$relay_bin" --config "$work/relay.toml" > "$work/relay.log" 2>&1 &
+  "${prio[@]}" "${relay_pin[@]}" "$relay_bin" --config "$work/relay.toml" > "$work/relay.log" 2>&1 &
   relay_pid=$!
   pids+=("$relay_pid")
   wait_tcp "$control_port" "$relay_pid" || { cat "$work/relay.log" >&2; die "media-relay did not start"; }
@@ -148,7 +171,7 @@ results=$work/results
 step() {  # relay-kind control pid calls mode
   local out drops
   python3 "$here/udp_drops.py" save "$work/drops.json" 2>/dev/null || true
-  if out=$("${prio[@]}" "$loadgen" --relay "$1" --control "$2" --relay-pid "$3" --calls "$4" --mode "$5" \
+  if out=$("${prio[@]}" "${gen_pin[@]}" "$loadgen" --relay "$1" --control "$2" --relay-pid "$3" --calls "$4" --mode "$5" \
       --seconds "$seconds" --warmup "$warmup" --label "$1" 2>>"$work/loadgen.log"); then
     # Socket receive-queue overflows during the step: on the relays' ports
     # (the relay read too late) or elsewhere (the generator's sockets, or
@@ -179,6 +202,11 @@ echo
 echo "Media relay benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'))"
 echo "NOTE: generator (2 threads), relay and rtpengine share these $(nproc) cores; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
 echo "Window ${seconds} s per step after ${warmup} s warm-up; ours: $workers worker(s); rtpengine: $rtpe_threads threads, userspace; generator and relays at nice $bench_nice."
+if [ "$pin" = 1 ]; then
+  echo "Pinned: generator on CPU(s) $gen_cpus, each relay on CPU(s) $relay_cpus (taskset)."
+else
+  echo "Not pinned: generator and relay share all cores."
+fi
 echo
 awk -v ours=$have_relay '
 function val(line, key,   re, m) {

@@ -19,11 +19,17 @@ Cases:
   no_client_cert  no client certificate: the carrier refuses the handshake;
                   the same;
   register_by_name  the outbound registrar is given by name: the REGISTER
-                  reaches its address with the name in the Request-URI and To.
+                  reaches its address with the name in the Request-URI and To;
+  broken_profile  the trunk's client certificate files do not exist yet: the
+                  error is logged with trunk, gateway and file, the broken
+                  profile shows in the metrics, the call fails over; once the
+                  files exist, the next configuration change (NOTIFY) picks
+                  them up and the next call goes over TLS.
 
 usage: trunk_tls_test.py --sbc SBC --migrate M --encrypt E [--sipp S --psql P] CASE
 """
 import os
+import shutil
 import sys
 import time
 
@@ -127,6 +133,83 @@ def tls_call(t, variant):
         else:
             failed = t.metric("sbc_tls_handshakes_total", direction="outbound", result="failed")
             t.check(failed >= 1, f"the failed outbound handshake is counted ({failed})")
+            reason = "untrusted" if variant == "wrong_ca" else "name_mismatch"
+            n = t.metric("sbc_tls_client_handshake_failures_total", reason=reason)
+            t.check(n >= 1, f"the failure is counted with reason {reason} ({n})")
+            warnings = [line for line in sbc_log(t).splitlines()
+                        if "level=warning" in line and "TLS handshake with" in line]
+            t.check(len(warnings) >= 1 and f"{CARRIER1_IP}:{tls_port}" in warnings[0]
+                    and f"({reason})" in warnings[0]
+                    and f"'{'wrong.test' if variant == 'wrong_sni' else CARRIER_NAME}'" in warnings[0]
+                    and "certificate" in warnings[0],
+                    f"one warning names the destination, profile and reason ({warnings})")
+    t.expect_channels_free()
+
+
+def sbc_log(t):
+    t.sbc.log.flush()
+    with open(t.sbc.log_path, "rb") as f:
+        return f.read().decode("utf-8", "replace")
+
+
+def wait_metric(t, name, want, limit=5.0, **labels):
+    deadline = time.monotonic() + limit
+    value = t.metric(name, **labels)
+    while value != want and time.monotonic() < deadline:
+        time.sleep(0.2)
+        value = t.metric(name, **labels)
+    return value
+
+
+def case_broken_profile(t):
+    client = sbctest.make_certs(_mkdir(t.dir, "client"), cn="sbc-client.test", ip=SBC_OUTSIDE_IP)
+    late = os.path.join(t.dir, "late")  # created only later
+    cert, key = os.path.join(late, "client.crt"), os.path.join(late, "client.key")
+    tls_port = free_tcp_port(CARRIER1_IP)
+    uas = TlsUas(t.dir, CARRIER1_IP, tls_port, client_ca=client["ca"])
+    udp_port = free_udp_port(CARRIER1_IP)
+    try:
+        pbx = t.add_trunk("pbx-a", "pbx", acl=["127.0.0.2/32"],
+                          gateways=[(PBX_IP, free_udp_port(PBX_IP), {"options_ping": False})])
+        carrier = t.add_trunk(
+            "carrier-tls", "carrier", acl=["127.0.0.3/32"],
+            gateways=[(CARRIER_NAME, tls_port, {"transport": "tls", "priority": 10,
+                                                "options_ping": False}),
+                      (CARRIER1_IP, udp_port, {"transport": "udp", "priority": 20,
+                                               "options_ping": False})],
+            tls_ca_file=uas.ca_path, tls_client_cert=cert, tls_client_key=key)
+        t.add_route("", carrier)
+        t.add_did("+14155550100", pbx)
+        t.start_sbc(extra=tls_listen_block(t) + dns_block(CARRIER_NAME, CARRIER1_IP))
+        broken = wait_metric(t, "sbc_tls_client_profiles_broken", 1)
+        t.check(broken == 1, f"the broken profile shows in the metrics ({broken})")
+        errors = [line for line in sbc_log(t).splitlines()
+                  if "level=error" in line and "TLS client profile of trunk 'carrier-tls'" in line]
+        t.check(len(errors) == 1 and f"{CARRIER_NAME}:{tls_port}" in errors[0] and cert in errors[0],
+                f"one error names the trunk, the gateway and the file ({errors})")
+        fallback = t.carrier_uas(CARRIER1_IP, udp_port, calls=1).wait_bound()
+        t.expect_exit(t.pbx_uac(calls=1, duration_ms=200), 0, successful=1)
+        t.expect_exit(fallback, 0, successful=1)
+        t.check(not uas.messages(), "nothing went over TLS with the broken profile")
+
+        os.makedirs(late)
+        shutil.copy(client["cert"], cert)
+        shutil.copy(client["key"], key)
+        t.sql(f"UPDATE trunks SET tls_verify = true WHERE id = {carrier}")  # a NOTIFY
+        broken = wait_metric(t, "sbc_tls_client_profiles_broken", 0)
+        t.check(broken == 0, f"the fixed profile is picked up at the next snapshot ({broken})")
+        t.expect_exit(t.pbx_uac(calls=1, duration_ms=200), 0, successful=1)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not any(
+                m.method == "BYE" for m in uas.messages() if not m.is_response):
+            time.sleep(0.1)
+    finally:
+        uas.close()
+    t.check(any(m.method == "INVITE" for m in uas.messages() if not m.is_response),
+            "the second call went over TLS")
+    t.check(uas.client_cns == ["sbc-client.test"],
+            f"with the trunk's client certificate ({uas.client_cns})")
+    t.check(t.metric("sbc_tls_client_profile_errors_total") >= 1, "the failed load is counted")
     t.expect_channels_free()
 
 
@@ -168,6 +251,7 @@ CASES = {
     "wrong_sni": lambda t: tls_call(t, "wrong_sni"),
     "no_client_cert": lambda t: tls_call(t, "no_client_cert"),
     "register_by_name": case_register_by_name,
+    "broken_profile": case_broken_profile,
 }
 
 

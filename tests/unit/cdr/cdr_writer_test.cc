@@ -2,7 +2,11 @@
 // idempotency, refused rows, partitions.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
 #include <set>
+#include <sstream>
+#include <string>
 
 #include "sbc/cdr/cdr_writer.h"
 #include "tests/pg/pg_test_support.h"
@@ -181,6 +185,7 @@ TEST_F(CdrWriterTest, QuotesBackslashesAndUtf8LandVerbatim) {
   EXPECT_EQ(row[0][0].as<std::string>(), c.caller_in);
   EXPECT_EQ(row[0][1].as<std::string>(), c.sip_reason);
   EXPECT_EQ(row[0][2].as<std::string>(), "a'b|c\\d");
+  EXPECT_EQ(w.stats().copy_retried, 0u);  // COPY's own escaping carried them
 }
 
 TEST_F(CdrWriterTest, TenThousandRecordsInBatches) {
@@ -212,6 +217,7 @@ TEST_F(CdrWriterTest, TenThousandRecordsInBatches) {
   EXPECT_EQ(uuids(db), sent);
   EXPECT_EQ(w.stats().spooled, 0u);
   EXPECT_EQ(w.stats().failures, 0u);
+  EXPECT_EQ(w.stats().copy_retried, 0u);
 }
 
 TEST_F(CdrWriterTest, APostgresOutageMidStreamLosesAndDuplicatesNothing) {
@@ -310,6 +316,7 @@ TEST_F(CdrWriterTest, ARecordTheDatabaseRefusesIsSetAsideAndTheRestWritten) {
   w.stop();
   EXPECT_EQ(w.stats().written, 9u);
   EXPECT_EQ(w.stats().rejected, 1u);
+  EXPECT_GE(w.stats().copy_retried, 1u);  // the COPY refused the batch, INSERT found the row
   EXPECT_EQ(db.scalar<long>("SELECT count(*) FROM cdrs"), 9);
   ASSERT_TRUE(fs::exists(spool_ / "rejected"));
   EXPECT_FALSE(fs::is_empty(spool_ / "rejected"));
@@ -343,6 +350,32 @@ TEST_F(CdrWriterTest, SubmitNeverWaitsAndRefusesBeyondCapacity) {
   w.stop();
   EXPECT_EQ(w.stats().spooled, 100u);
   EXPECT_EQ(w.stats().queue_depth, 0u);
+}
+
+// The writer thread yields the CPU to the SIP threads: it runs niced.
+TEST_F(CdrWriterTest, TheWriterThreadRunsAtTheNiceValueAsked) {
+  testpg::SilentServer hung;
+  auto o = options(hung.dsn(2));
+  o.thread_nice = 7;
+  const auto niced_threads = [] {
+    int count = 0;
+    for (const auto& task : fs::directory_iterator("/proc/self/task")) {
+      std::ifstream stat(task.path() / "stat");
+      std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+      // Field 19 is the nice value; fields are counted after the ")" of comm.
+      std::istringstream fields(text.substr(text.rfind(')') + 2));
+      std::string field;
+      for (int i = 3; i <= 19 && fields >> field; ++i) {
+      }
+      count += field == "7" ? 1 : 0;
+    }
+    return count;
+  };
+  ASSERT_EQ(niced_threads(), 0);
+  CdrWriter w(o);
+  w.start();
+  EXPECT_TRUE(eventually([&] { return niced_threads() == 1; }, 5s));
+  w.stop();
 }
 
 }  // namespace

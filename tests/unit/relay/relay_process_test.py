@@ -268,6 +268,20 @@ def test_srtp_chain(c, r):
     check(recv_or_none(y) is None, "plain RTP to an SRTP leg is dropped")
     q3 = c.call("query", call_id="srtp3@test")["result"]["legs"][0]
     check(q3["srtp_auth_failures"] == 1, f"GCM auth failure counted {q3}")
+    # Plain RTCP (a valid RR) to the SRTP leg's RTCP port: dropped, counted as
+    # srtp_plain_rtcp rather than as an authentication failure.
+    plain_before = r.metric("relay_dropped_total", 'reason="srtp_plain_rtcp"') or 0
+    auth_before = r.metric("relay_dropped_total", 'reason="srtp_auth"') or 0
+    rr = struct.pack("!BBHI", 0x81, 201, 7, 0x55) + struct.pack("!IIIIII", 0x1234, 0, 10, 0, 0, 0)
+    x_rtcp = udp()
+    x_rtcp.sendto(rr, (relay_addr(s3, 0)[0], relay_addr(s3, 0)[1] + 1))
+    check(recv_or_none(y) is None, "plain RTCP to an SRTP leg is not forwarded")
+    plain_after = r.metric("relay_dropped_total", 'reason="srtp_plain_rtcp"') or 0
+    auth_after = r.metric("relay_dropped_total", 'reason="srtp_auth"') or 0
+    check(plain_after == plain_before + 1 and auth_after == auth_before,
+          f"plain RTCP counted apart ({plain_before}->{plain_after}, auth {auth_before}->{auth_after})")
+    q3 = c.call("query", call_id="srtp3@test")["result"]["legs"][0]
+    check(q3["srtp_auth_failures"] == 1, f"plain RTCP is not an auth failure {q3}")
     for cid in ("srtp1@test", "srtp2@test", "srtp3@test"):
         c.call("destroy", call_id=cid)
 

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -294,6 +295,87 @@ TEST(TextHelpers, QuoteFoldTrim) {
   EXPECT_EQ(unfold("a \r\n  b\t\tc"), "a b c");
   EXPECT_EQ(trimLws(" \r\n x y \r\n "), "x y");
   EXPECT_TRUE(iequals("Content-Length", "content-length"));
+}
+
+}  // namespace
+}  // namespace sbc::sip
+
+namespace sbc::sip {
+namespace {
+
+// Repeated values are answered from the per-thread parse memo: the answer
+// must be what a fresh parse gives, with every view inside the caller's own
+// text (the first text may be gone by then).
+bool inside(std::string_view view, const std::string& text) {
+  if (view.empty()) return true;
+  return view.data() >= text.data() && view.data() + view.size() <= text.data() + text.size();
+}
+
+TEST(ParseMemo, RepeatedNameAddrViewsPointIntoTheNewText) {
+  const std::string value =
+      "\"Alice\" <sip:+12125550123;npdi@a.example.com:5070;user=phone>;tag=memo1";
+  NameAddr first_copy;
+  {
+    auto first_text = std::make_unique<std::string>(value);
+    auto first = parseNameAddr(*first_text);
+    ASSERT_TRUE(first.ok());
+    first_copy = *first;
+  }  // the first text is freed: nothing may still point into it
+  const std::string second_text(value.data(), value.size());  // another buffer
+  auto second = parseNameAddr(second_text);
+  ASSERT_TRUE(second.ok());
+  const NameAddr& na = *second;
+  for (std::string_view v : {na.text, na.display_name, na.tag, na.uri.text, na.uri.scheme_text,
+                             na.uri.user, na.uri.user_number, na.uri.host, na.params.text(),
+                             na.uri.params.text(), na.uri.user_params.text()})
+    EXPECT_TRUE(inside(v, second_text)) << v;
+  EXPECT_EQ(na.text, value);
+  EXPECT_EQ(na.displayName(), "Alice");
+  EXPECT_EQ(na.tag, "memo1");
+  EXPECT_EQ(na.uri.host, "a.example.com");
+  EXPECT_EQ(na.uri.port, 5070);
+  EXPECT_EQ(na.uri.userParam(), "phone");
+  EXPECT_TRUE(na.uri.npdi());
+  EXPECT_EQ(na.uri.number(), "+12125550123");
+  EXPECT_EQ(na.params.get("tag"), "memo1");
+  EXPECT_EQ(first_copy.uri.host_type, na.uri.host_type);
+}
+
+TEST(ParseMemo, RepeatedViaAndUriAnswersMatchAFreshParse) {
+  const std::string via_text =
+      "SIP/2.0/UDP 192.0.2.1:5062;branch=z9hG4bKmemo;rport=5062;received=192.0.2.9";
+  auto a = parseVia(via_text);
+  const std::string again(via_text.data(), via_text.size());
+  auto b = parseVia(again);
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->branch, "z9hG4bKmemo");
+  EXPECT_EQ(b->received, "192.0.2.9");
+  EXPECT_EQ(b->rport_value, 5062);
+  EXPECT_EQ(b->port, 5062);
+  for (std::string_view v :
+       {b->text, b->host, b->branch, b->received, b->transport_text, b->params.text()})
+    EXPECT_TRUE(inside(v, again)) << v;
+
+  const std::string uri = "sip:bob@[2001:db8::1]:5080;transport=tcp?subject=x";
+  auto u1 = parseUri(uri);
+  const std::string uri2(uri.data(), uri.size());
+  auto u2 = parseUri(uri2);
+  ASSERT_TRUE(u1.ok());
+  ASSERT_TRUE(u2.ok());
+  EXPECT_EQ(u2->host, "2001:db8::1");
+  EXPECT_EQ(u2->transport(), "tcp");
+  EXPECT_EQ(u2->headers.text(), "subject=x");
+  EXPECT_TRUE(inside(u2->host, uri2));
+  EXPECT_TRUE(inside(u2->headers.text(), uri2));
+
+  // A failed parse is never remembered as a success, and the addr-spec flag
+  // is part of the key.
+  EXPECT_FALSE(parseNameAddr("sip:bob@example.com", false).ok());
+  EXPECT_TRUE(parseNameAddr("sip:bob@example.com", true).ok());
+  EXPECT_FALSE(parseNameAddr("sip:bob@example.com", false).ok());
+  EXPECT_FALSE(parseUri("sip:bob@exa mple.com").ok());
+  EXPECT_FALSE(parseUri("sip:bob@exa mple.com").ok());
 }
 
 }  // namespace

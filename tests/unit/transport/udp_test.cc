@@ -148,6 +148,75 @@ TEST_F(UdpTest, BurstsOnAndAcrossBatchBoundariesArriveInOrderWithTheirOrigin) {
   EXPECT_EQ(transport_->stats().of(Protocol::kUdp).messages_in, 50u);
 }
 
+// Replies made while the listener handles a received batch leave together
+// (sendmmsg) when the batch ends: every one must arrive, in order, from the
+// listener it names, in order per socket, even when the caller reuses its
+// buffer at once and a batch holds more replies than one sendmmsg takes.
+TEST_F(UdpTest, RepliesMadeWhileHandlingABurstAllLeaveInOrder) {
+  sink_.on_message = [&](const InboundMessage& message) {
+    SendTarget target;
+    target.protocol = Protocol::kUdp;
+    target.remote = message.remote;
+    for (ListenerIndex from : {0u, 1u}) {
+      target.listener = from;
+      std::string wire = "reply " + std::to_string(from) + " to " + message.bytes;
+      transport_->sendBytes(target, wire);
+      wire.assign(wire.size(), 'x');
+    }
+  };
+  constexpr int kBurst = 70;
+  const auto to = toUdp(transport_->localEndpoint(1));
+  for (int i = 0; i < kBurst; ++i) peer_.send_to(asio::buffer(sipMessage(std::to_string(i))), to);
+  std::vector<std::pair<std::string, unsigned short>> replies;
+  ASSERT_TRUE(runUntil(io_,
+                       [&] {
+                         while (peer_.available() > 0) {
+                           std::string data(65536, '\0');
+                           udp::endpoint sender;
+                           data.resize(peer_.receive_from(asio::buffer(data), sender));
+                           replies.emplace_back(std::move(data), sender.port());
+                         }
+                         return replies.size() == 2 * kBurst;
+                       }))
+      << replies.size() << " replies arrived";
+  // In order per socket; the two sockets' datagrams may interleave either way.
+  for (ListenerIndex from : {0u, 1u}) {
+    std::vector<std::string> got;
+    for (const auto& [bytes, port] : replies) {
+      if (port == transport_->localEndpoint(from).port) got.push_back(bytes);
+    }
+    ASSERT_EQ(got.size(), std::size_t{kBurst}) << "from listener " << from;
+    for (int i = 0; i < kBurst; ++i) {
+      EXPECT_EQ(got[i], "reply " + std::to_string(from) + " to " + sipMessage(std::to_string(i)));
+    }
+  }
+  EXPECT_EQ(transport_->stats().of(Protocol::kUdp).messages_out, 2u * kBurst);
+}
+
+TEST_F(UdpTest, ASendRefusedInsideABatchIsReportedWithItsOwnerAndTheRestLeave) {
+  std::size_t errors_seen_inside = 0;
+  sink_.on_message = [&](const InboundMessage& message) {
+    SendTarget target;
+    target.protocol = Protocol::kUdp;
+    target.owner = 5;
+    target.remote = *Endpoint::parse("255.255.255.255:9");  // broadcast: EACCES
+    transport_->send(target, "refused");
+    target.owner = 6;
+    target.remote = message.remote;
+    transport_->send(target, "accepted");
+    errors_seen_inside += sink_.errors.size();
+  };
+  peer_.send_to(asio::buffer(sipMessage("go")), toUdp(transport_->localEndpoint(0)));
+  udp::endpoint sender;
+  EXPECT_EQ(receiveOnPeer(&sender), "accepted");
+  ASSERT_TRUE(runUntil(io_, [&] { return !sink_.errors.empty(); }));
+  EXPECT_EQ(errors_seen_inside, 0u);  // never from inside send()
+  EXPECT_EQ(sink_.errors[0].kind, ErrorKind::kSendFailed);
+  EXPECT_EQ(sink_.errors[0].owner, 5u);
+  EXPECT_EQ(transport_->stats().send_errors, 1u);
+  EXPECT_EQ(transport_->stats().of(Protocol::kUdp).messages_out, 1u);
+}
+
 TEST_F(UdpTest, ErrorsAreReportedAfterSendReturns) {
   SendTarget target;
   target.protocol = Protocol::kUdp;
