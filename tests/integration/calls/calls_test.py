@@ -17,19 +17,11 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (CARRIER1_IP, CARRIER2_IP, CARRIER_SECRETS, PBX_IP,  # noqa: E402
                      PBX_MEDIA_IP, PBX_SECRETS, SBC_INSIDE_IP, SBC_OUTSIDE_IP, SilentUdp,
-                     TestFailure, TlsUas, UdpRegistrar, cases_main, digest_valid, free_tcp_port,
-                     free_udp_port, log, sip_register, sql_literal)
+                     TestFailure, TlsUas, UdpRegistrar, case_registry, cases_main, digest_valid,
+                     free_tcp_port, free_udp_port, log, sip_register, sql_literal)
 import sbctest  # noqa: E402  (harness put tests/integration on the path)
 
-CASES = {}
-
-
-def case(timeout):
-    """Registers a case; `timeout` is its ctest TIMEOUT (CMake reads --list)."""
-    def wrap(f):
-        CASES[f.__name__] = (f, timeout)
-        return f
-    return wrap
+CASES, case = case_registry()
 
 
 # ---------------------------------------------------------------------------

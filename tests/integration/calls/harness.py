@@ -1139,6 +1139,20 @@ def run_case(func, tools, name, test_class=CallTest):
     return 0
 
 
+def case_registry():
+    """A suite's cases, {name: (function, timeout)}, and the decorator that
+    adds one: @case(timeout) on the case function, `timeout` being its ctest
+    TIMEOUT (CMake reads them through --list)."""
+    cases = {}
+
+    def case(timeout):
+        def wrap(f):
+            cases[f.__name__] = (f, timeout)
+            return f
+        return wrap
+    return cases, case
+
+
 def cases_main(doc, cases, test_class=CallTest):
     """main() of a suite whose ctest cases CMake reads from `--list` ("case
     timeout" lines; sbc_add_sipp_suite): `cases` maps a name to (function,
