@@ -20,6 +20,7 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <unordered_set>
 #include <vector>
@@ -639,41 +640,19 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         }
       }
 
-      auto started = std::chrono::steady_clock::now();
+      const auto started = std::chrono::steady_clock::now();
       Request req;
-      req.method_name = view(msg.method_string());
-      req.method = methodFromName(req.method_name);
-      req.remote_address = peer.address;
-      req.remote_port = peer.port;
-      req.secure = secure;
       bool keep_alive = msg.keep_alive();
-      const unsigned version = msg.version();
       Response res;
-      if (version != 10 && version != 11) {
-        res = Response::error(505, "only HTTP/1.0 and HTTP/1.1 are served");
-        keep_alive = false;
-      } else if (!req.setTarget(view(msg.target()))) {
-        countError(ProtocolError::kBadRequest);
-        res = Response::error(400, "bad request target");
+      if (auto refusal = startRequest(msg, peer, secure, req, keep_alive)) {
+        res = std::move(*refusal);
       } else {
-        req.headers.reserve(16);
-        for (const auto& field : msg)
-          req.headers.add(view(field.name_string()), view(field.value()));
         req.body = std::move(msg.body());
         res = co_await router->handle(req);
       }
-      if (stopping.load() || (res.stream && version == 10)) keep_alive = false;
-      if (auto c = res.header("Connection"); c && beast::iequals(*c, "close")) keep_alive = false;
-
-      const int status = res.status;
-      const std::size_t body_size = res.body.size();
-      bool ok = co_await writeResponse(stream, res, version == 10 ? 10 : 11, keep_alive,
-                                       req.method == Method::kHead);
-      double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      record(req.route_index, req.method, status, seconds);
-      spdlog::debug("http {} {}:{} \"{} {}\" {} {}B {:.3f}ms", options.name, peer.address,
-                    peer.port, req.method_name, req.target, status, body_size, seconds * 1000.0);
+      const std::optional<std::uint64_t> body_read;  // not counted apart: the response's size
+      bool ok =
+          co_await answer(stream, req, res, msg.version(), keep_alive, peer, started, body_read);
       if (!ok) co_return false;
       if (!keep_alive) co_return true;
     }
@@ -689,30 +668,18 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                                Conn& conn, const Peer& peer, bool secure) {
     (void)conn;
     auto& msg = parser.get();
-    auto started = std::chrono::steady_clock::now();
+    const auto started = std::chrono::steady_clock::now();
     Request req;
-    req.method_name = view(msg.method_string());
-    req.method = methodFromName(req.method_name);
-    req.remote_address = peer.address;
-    req.remote_port = peer.port;
-    req.secure = secure;
     bool keep_alive = msg.keep_alive();
-    const unsigned version = msg.version();
     auto expect = msg.find(bhttp::field::expect);
     const bool send_continue =
         !parser.is_done() && expect != msg.end() && beast::iequals(expect->value(), "100-continue");
     StreamBodyReader<Stream> reader(stream, buffer, parser, options.body_timeout, send_continue);
     Response res;
-    if (version != 10 && version != 11) {
-      res = Response::error(505, "only HTTP/1.0 and HTTP/1.1 are served");
-      keep_alive = false;
-    } else if (!req.setTarget(view(msg.target()))) {
-      countError(ProtocolError::kBadRequest);
-      res = Response::error(400, "bad request target");
-      keep_alive = false;
+    if (auto refusal = startRequest(msg, peer, secure, req, keep_alive)) {
+      res = std::move(*refusal);
+      keep_alive = false;  // its body is not read
     } else {
-      req.headers.reserve(16);
-      for (const auto& field : msg) req.headers.add(view(field.name_string()), view(field.value()));
       req.body_reader = &reader;
       res = co_await router->handle(req);
       req.body_reader = nullptr;
@@ -743,6 +710,45 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     }
     // Whatever of the body the handler left unread is not worth reading.
     if (!reader.done()) keep_alive = false;
+    const std::optional<std::uint64_t> body_read = reader.bytesRead();
+    bool ok =
+        co_await answer(stream, req, res, msg.version(), keep_alive, peer, started, body_read);
+    if (!ok) co_return kCloseAbort;
+    co_return keep_alive ? kKeepGoing : kCloseClean;
+  }
+
+  // A request's line, peer and header fields into `req` (the body is the
+  // caller's), or the refusal that answers it instead: an HTTP version other
+  // than 1.0 and 1.1 (505, and the connection closes) or a bad target (400).
+  std::optional<Response> startRequest(const bhttp::request_header<>& msg, const Peer& peer,
+                                       bool secure, Request& req, bool& keep_alive) {
+    req.method_name = view(msg.method_string());
+    req.method = methodFromName(req.method_name);
+    req.remote_address = peer.address;
+    req.remote_port = peer.port;
+    req.secure = secure;
+    if (msg.version() != 10 && msg.version() != 11) {
+      keep_alive = false;
+      return Response::error(505, "only HTTP/1.0 and HTTP/1.1 are served");
+    }
+    if (!req.setTarget(view(msg.target()))) {
+      countError(ProtocolError::kBadRequest);
+      return Response::error(400, "bad request target");
+    }
+    req.headers.reserve(16);
+    for (const auto& field : msg) req.headers.add(view(field.name_string()), view(field.value()));
+    return std::nullopt;
+  }
+
+  // Writes a handled request's response, then counts and logs the exchange;
+  // false when the write failed. keep_alive ends false when the server is
+  // stopping, an HTTP/1.0 stream has to run to the close, or the handler
+  // asked for Connection: close. `body_read`: what a streaming route read.
+  template <typename Stream>
+  awaitable<bool> answer(Stream& stream, const Request& req, Response& res, unsigned version,
+                         bool& keep_alive, const Peer& peer,
+                         std::chrono::steady_clock::time_point started,
+                         std::optional<std::uint64_t> body_read) {
     if (stopping.load() || (res.stream && version == 10)) keep_alive = false;
     if (auto c = res.header("Connection"); c && beast::iequals(*c, "close")) keep_alive = false;
     const int status = res.status;
@@ -752,11 +758,15 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     record(req.route_index, req.method, status, seconds);
-    spdlog::debug("http {} {}:{} \"{} {}\" {} in {}B out {}B {:.3f}ms", options.name, peer.address,
-                  peer.port, req.method_name, req.target, status, reader.bytesRead(), body_size,
-                  seconds * 1000.0);
-    if (!ok) co_return kCloseAbort;
-    co_return keep_alive ? kKeepGoing : kCloseClean;
+    if (body_read) {
+      spdlog::debug("http {} {}:{} \"{} {}\" {} in {}B out {}B {:.3f}ms", options.name,
+                    peer.address, peer.port, req.method_name, req.target, status, *body_read,
+                    body_size, seconds * 1000.0);
+    } else {
+      spdlog::debug("http {} {}:{} \"{} {}\" {} {}B {:.3f}ms", options.name, peer.address,
+                    peer.port, req.method_name, req.target, status, body_size, seconds * 1000.0);
+    }
+    co_return ok;
   }
 
   template <typename Stream>
