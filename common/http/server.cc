@@ -44,6 +44,14 @@ namespace {
 // Errors come back as values: no exceptions on the data path.
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kReadChunk = std::size_t{16} * 1024;
+// Closing a socket with unread input makes the kernel answer with a reset,
+// which can reach the client before it has read the response (its write of
+// the body fails, or the reset discards what it had not read yet). So after
+// an early answer the write side is shut (the client sees the end of the
+// response) and what the client still sends is read and dropped, up to
+// these bounds, before the close: "lingering close".
+constexpr std::size_t kLingerBytes = std::size_t{1} * 1024 * 1024;
+constexpr std::chrono::milliseconds kLingerTime{2000};
 constexpr std::size_t kStatusClasses = 5;
 
 template <typename S>
@@ -63,6 +71,9 @@ struct Conn {
   asio::any_io_executor executor;
   State state = State::kHandshake;
   std::function<void()> close;  // closes the socket; set while the stream exists
+  // The connection closes after an answer given before the request's body
+  // was all read: the client may still be sending it.
+  bool unread_input = false;
 };
 
 // Every metric of this module, declared once.
@@ -495,7 +506,27 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       ClearOnExit guard{conn};
       conn->close = [&stream] { stream.close(); };
       bool clean = co_await serve(stream, *conn, peer, false);
-      if (clean) stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+      if (clean) {
+        stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+        if (conn->unread_input || stream.socket().available(ec) > 0) {
+          co_await lingerBeforeClose(stream, *conn);
+        }
+      }
+    }
+  }
+
+  // Reads and drops what the client still sends, after the write side is
+  // shut, until it closes or the bounds are reached (see kLingerBytes).
+  awaitable<void> lingerBeforeClose(beast::tcp_stream& stream, Conn& conn) {
+    if (stopping.load()) co_return;
+    conn.state = Conn::State::kIdle;  // a stop may close it at once
+    stream.expires_after(std::min<std::chrono::milliseconds>(options.body_timeout, kLingerTime));
+    std::vector<char> sink(kReadChunk);
+    std::size_t dropped = 0;
+    while (dropped < kLingerBytes) {
+      auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), kTuple);
+      if (ec) break;
+      dropped += n;
     }
   }
 
@@ -512,8 +543,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
   // Answers an error found before routing, then the connection closes.
   template <typename Stream>
-  awaitable<void> writeEarlyError(Stream& stream, int status, unsigned version, Method method,
-                                  std::string_view message) {
+  awaitable<void> writeEarlyError(Stream& stream, Conn& conn, int status, unsigned version,
+                                  Method method, std::string_view message) {
+    conn.unread_input = true;  // the rest of the request is not read
     Response res = Response::error(status, message);
     record(Router::kNoRoute, method, status, 0.0);
     co_await writeResponse(stream, res, version == 10 ? 10 : 11, false, false);
@@ -554,12 +586,13 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       if (hec) {
         if (hec == bhttp::error::header_limit) {
           countError(ProtocolError::kHeaderTooLarge);
-          co_await writeEarlyError(stream, 431, 11, Method::kOther, "request header too large");
+          co_await writeEarlyError(stream, conn, 431, 11, Method::kOther,
+                                   "request header too large");
           co_return true;
         }
         if (hec == bhttp::error::body_limit) {  // Content-Length over the limit
           countError(ProtocolError::kBodyTooLarge);
-          co_await writeEarlyError(stream, 413, parser.get().version(),
+          co_await writeEarlyError(stream, conn, 413, parser.get().version(),
                                    methodFromName(view(parser.get().method_string())),
                                    "request body too large");
           co_return true;
@@ -575,7 +608,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
           co_return false;
         }
         countError(ProtocolError::kBadRequest);
-        co_await writeEarlyError(stream, 400, 11, Method::kOther, "malformed request");
+        co_await writeEarlyError(stream, conn, 400, 11, Method::kOther, "malformed request");
         co_return true;
       }
 
@@ -592,7 +625,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       const std::uint64_t route_limit = stream_limit.value_or(options.max_body_bytes);
       if (auto cl = parser.content_length(); cl && *cl > route_limit) {
         countError(ProtocolError::kBodyTooLarge);
-        co_await writeEarlyError(stream, 413, parser.get().version(),
+        co_await writeEarlyError(stream, conn, 413, parser.get().version(),
                                  methodFromName(view(parser.get().method_string())),
                                  "request body too large");
         co_return true;
@@ -622,7 +655,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
           Method method = methodFromName(view(msg.method_string()));
           if (bec == bhttp::error::body_limit) {
             countError(ProtocolError::kBodyTooLarge);
-            co_await writeEarlyError(stream, 413, msg.version(), method, "request body too large");
+            co_await writeEarlyError(stream, conn, 413, msg.version(), method,
+                                     "request body too large");
             co_return true;
           }
           if (isTimeout(bec)) {
@@ -635,7 +669,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
             co_return false;
           }
           countError(ProtocolError::kBadRequest);
-          co_await writeEarlyError(stream, 400, msg.version(), method, "malformed request body");
+          co_await writeEarlyError(stream, conn, 400, msg.version(), method,
+                                   "malformed request body");
           co_return true;
         }
       }
@@ -666,7 +701,6 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   template <typename Stream>
   awaitable<int> serveStreamed(Stream& stream, beast::flat_buffer& buffer, StreamParser& parser,
                                Conn& conn, const Peer& peer, bool secure) {
-    (void)conn;
     auto& msg = parser.get();
     const auto started = std::chrono::steady_clock::now();
     Request req;
@@ -709,7 +743,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                                                       : "malformed request body");
     }
     // Whatever of the body the handler left unread is not worth reading.
-    if (!reader.done()) keep_alive = false;
+    if (!reader.done()) {
+      keep_alive = false;
+      conn.unread_input = true;
+    }
     const std::optional<std::uint64_t> body_read = reader.bytesRead();
     bool ok =
         co_await answer(stream, req, res, msg.version(), keep_alive, peer, started, body_read);
