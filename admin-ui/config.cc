@@ -6,9 +6,6 @@
 
 #include <boost/asio/ip/address.hpp>
 
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include "common/http/forwarded.h"
 
@@ -32,14 +29,7 @@ bool isLoopbackAddress(const std::string& address) {
 
 AdminConfig parseAdminConfig(const std::string& text, const std::string& origin,
                              const std::string& base_dir) {
-  toml::table root;
-  try {
-    root = toml::parse(text, origin);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream os;
-    os << e;
-    throw std::runtime_error(os.str());
-  }
+  toml::table root = sbc::tomlcfg::parseText(text, origin);
   onlyKeys(root, {"log_level", "shutdown_grace", "http", "database", "auth"}, origin, "");
   AdminConfig c;
   c.log_level = get<std::string>(root, "log_level", c.log_level, origin, "");
@@ -126,16 +116,8 @@ AdminConfig parseAdminConfig(const std::string& text, const std::string& origin,
 }
 
 AdminConfig loadAdminConfig(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot open");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  std::error_code ec;
-  std::filesystem::path abs = std::filesystem::absolute(path, ec);
-  std::string base =
-      ec ? std::filesystem::path(path).parent_path().string() : abs.parent_path().string();
-  if (base.empty()) base = ".";
-  return parseAdminConfig(ss.str(), path, base);
+  auto file = sbc::tomlcfg::readConfigFile(path);
+  return parseAdminConfig(file.text, path, file.base_dir);
 }
 
 }  // namespace sbc::admin

@@ -135,6 +135,24 @@ std::optional<Row> selectOne(Transaction& txn, const ResourceSpec& spec, const s
   return Row{r[0][0].as<std::string>(), r[0][1].as<std::int64_t>()};
 }
 
+// Locks the row a change is about into `before`; or the answer instead: 404,
+// or 409 when the client edited another version than the row's (`advice`
+// ends that message).
+std::optional<Response> lockForChange(Transaction& txn, const ResourceSpec& spec,
+                                      const std::string& key, std::optional<std::int64_t> version,
+                                      std::string_view advice, Row& before) {
+  auto row = selectOne(txn, spec, key, true);
+  if (!row) return errorResponse(404, spec.entity + " not found");
+  if (version && *version != row->version) {
+    return errorResponse(409,
+                         spec.entity + " was changed by someone else (now version " +
+                             std::to_string(row->version) + ")" + std::string(advice),
+                         "version");
+  }
+  before = std::move(*row);
+  return std::nullopt;
+}
+
 Response rowResponse(int status, const ResourceSpec& spec, const Row& row,
                      const json::object& extra = {}) {
   Response out;
@@ -388,14 +406,9 @@ asio::awaitable<Response> updateItem(Api* api, std::shared_ptr<const ResourceSpe
   std::string ip = request.remote_address;
   co_return co_await api->db(
       [&](Transaction& txn) -> Response {
-        auto before = selectOne(txn, *spec, key, true);
-        if (!before) return errorResponse(404, spec->entity + " not found");
-        if (version && *version != before->version) {
-          return errorResponse(409,
-                               spec->entity + " was changed by someone else (now version " +
-                                   std::to_string(before->version) + "): reload and retry",
-                               "version");
-        }
+        Row before;
+        if (auto refusal = lockForChange(txn, *spec, key, version, ": reload and retry", before))
+          return *refusal;
         if (!sql.empty()) txn.exec_params0(sql, values, key);
         if (spec->children) {
           WriteContext ctx{txn, body, key, false, who};
@@ -403,7 +416,7 @@ asio::awaitable<Response> updateItem(Api* api, std::shared_ptr<const ResourceSpe
         }
         auto after = selectOne(txn, *spec, key, false);
         if (!after) return errorResponse(500, "the row vanished");
-        writeAudit(txn, who, "update", spec->entity, key, before->json, after->json, ip);
+        writeAudit(txn, who, "update", spec->entity, key, before.json, after->json, ip);
         return rowResponse(200, *spec, *after, extra);
       },
       spec->table);
@@ -422,14 +435,8 @@ asio::awaitable<Response> deleteItem(Api* api, std::shared_ptr<const ResourceSpe
   std::string ip = request.remote_address;
   co_return co_await api->db(
       [&](Transaction& txn) -> Response {
-        auto before = selectOne(txn, *spec, key, true);
-        if (!before) return errorResponse(404, spec->entity + " not found");
-        if (version && *version != before->version) {
-          return errorResponse(409,
-                               spec->entity + " was changed by someone else (now version " +
-                                   std::to_string(before->version) + ")",
-                               "version");
-        }
+        Row before;
+        if (auto refusal = lockForChange(txn, *spec, key, version, "", before)) return *refusal;
         if (spec->before_delete) {
           if (auto e = spec->before_delete(txn, key)) return *e;
         }
@@ -438,7 +445,7 @@ asio::awaitable<Response> deleteItem(Api* api, std::shared_ptr<const ResourceSpe
         } catch (const pqxx::foreign_key_violation& e) {
           return errorResponse(409, spec->entity + " is still in use: " + std::string(e.what()));
         }
-        writeAudit(txn, who, "delete", spec->entity, key, before->json, "", ip);
+        writeAudit(txn, who, "delete", spec->entity, key, before.json, "", ip);
         return Response::empty(204);
       },
       spec->table);

@@ -20,6 +20,7 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <unordered_set>
 #include <vector>
@@ -43,6 +44,14 @@ namespace {
 // Errors come back as values: no exceptions on the data path.
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kReadChunk = std::size_t{16} * 1024;
+// Closing a socket with unread input makes the kernel answer with a reset,
+// which can reach the client before it has read the response (its write of
+// the body fails, or the reset discards what it had not read yet). So after
+// an early answer the write side is shut (the client sees the end of the
+// response) and what the client still sends is read and dropped, up to
+// these bounds, before the close: "lingering close".
+constexpr std::size_t kLingerBytes = std::size_t{1} * 1024 * 1024;
+constexpr std::chrono::milliseconds kLingerTime{2000};
 constexpr std::size_t kStatusClasses = 5;
 
 template <typename S>
@@ -62,6 +71,9 @@ struct Conn {
   asio::any_io_executor executor;
   State state = State::kHandshake;
   std::function<void()> close;  // closes the socket; set while the stream exists
+  // The connection closes after an answer given before the request's body
+  // was all read: the client may still be sending it.
+  bool unread_input = false;
 };
 
 // Every metric of this module, declared once.
@@ -494,7 +506,27 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       ClearOnExit guard{conn};
       conn->close = [&stream] { stream.close(); };
       bool clean = co_await serve(stream, *conn, peer, false);
-      if (clean) stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+      if (clean) {
+        stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+        if (conn->unread_input || stream.socket().available(ec) > 0) {
+          co_await lingerBeforeClose(stream, *conn);
+        }
+      }
+    }
+  }
+
+  // Reads and drops what the client still sends, after the write side is
+  // shut, until it closes or the bounds are reached (see kLingerBytes).
+  awaitable<void> lingerBeforeClose(beast::tcp_stream& stream, Conn& conn) {
+    if (stopping.load()) co_return;
+    conn.state = Conn::State::kIdle;  // a stop may close it at once
+    stream.expires_after(std::min<std::chrono::milliseconds>(options.body_timeout, kLingerTime));
+    std::vector<char> sink(kReadChunk);
+    std::size_t dropped = 0;
+    while (dropped < kLingerBytes) {
+      auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), kTuple);
+      if (ec) break;
+      dropped += n;
     }
   }
 
@@ -511,8 +543,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
   // Answers an error found before routing, then the connection closes.
   template <typename Stream>
-  awaitable<void> writeEarlyError(Stream& stream, int status, unsigned version, Method method,
-                                  std::string_view message) {
+  awaitable<void> writeEarlyError(Stream& stream, Conn& conn, int status, unsigned version,
+                                  Method method, std::string_view message) {
+    conn.unread_input = true;  // the rest of the request is not read
     Response res = Response::error(status, message);
     record(Router::kNoRoute, method, status, 0.0);
     co_await writeResponse(stream, res, version == 10 ? 10 : 11, false, false);
@@ -553,12 +586,13 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       if (hec) {
         if (hec == bhttp::error::header_limit) {
           countError(ProtocolError::kHeaderTooLarge);
-          co_await writeEarlyError(stream, 431, 11, Method::kOther, "request header too large");
+          co_await writeEarlyError(stream, conn, 431, 11, Method::kOther,
+                                   "request header too large");
           co_return true;
         }
         if (hec == bhttp::error::body_limit) {  // Content-Length over the limit
           countError(ProtocolError::kBodyTooLarge);
-          co_await writeEarlyError(stream, 413, parser.get().version(),
+          co_await writeEarlyError(stream, conn, 413, parser.get().version(),
                                    methodFromName(view(parser.get().method_string())),
                                    "request body too large");
           co_return true;
@@ -574,7 +608,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
           co_return false;
         }
         countError(ProtocolError::kBadRequest);
-        co_await writeEarlyError(stream, 400, 11, Method::kOther, "malformed request");
+        co_await writeEarlyError(stream, conn, 400, 11, Method::kOther, "malformed request");
         co_return true;
       }
 
@@ -591,7 +625,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       const std::uint64_t route_limit = stream_limit.value_or(options.max_body_bytes);
       if (auto cl = parser.content_length(); cl && *cl > route_limit) {
         countError(ProtocolError::kBodyTooLarge);
-        co_await writeEarlyError(stream, 413, parser.get().version(),
+        co_await writeEarlyError(stream, conn, 413, parser.get().version(),
                                  methodFromName(view(parser.get().method_string())),
                                  "request body too large");
         co_return true;
@@ -621,7 +655,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
           Method method = methodFromName(view(msg.method_string()));
           if (bec == bhttp::error::body_limit) {
             countError(ProtocolError::kBodyTooLarge);
-            co_await writeEarlyError(stream, 413, msg.version(), method, "request body too large");
+            co_await writeEarlyError(stream, conn, 413, msg.version(), method,
+                                     "request body too large");
             co_return true;
           }
           if (isTimeout(bec)) {
@@ -634,46 +669,25 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
             co_return false;
           }
           countError(ProtocolError::kBadRequest);
-          co_await writeEarlyError(stream, 400, msg.version(), method, "malformed request body");
+          co_await writeEarlyError(stream, conn, 400, msg.version(), method,
+                                   "malformed request body");
           co_return true;
         }
       }
 
-      auto started = std::chrono::steady_clock::now();
+      const auto started = std::chrono::steady_clock::now();
       Request req;
-      req.method_name = view(msg.method_string());
-      req.method = methodFromName(req.method_name);
-      req.remote_address = peer.address;
-      req.remote_port = peer.port;
-      req.secure = secure;
       bool keep_alive = msg.keep_alive();
-      const unsigned version = msg.version();
       Response res;
-      if (version != 10 && version != 11) {
-        res = Response::error(505, "only HTTP/1.0 and HTTP/1.1 are served");
-        keep_alive = false;
-      } else if (!req.setTarget(view(msg.target()))) {
-        countError(ProtocolError::kBadRequest);
-        res = Response::error(400, "bad request target");
+      if (auto refusal = startRequest(msg, peer, secure, req, keep_alive)) {
+        res = std::move(*refusal);
       } else {
-        req.headers.reserve(16);
-        for (const auto& field : msg)
-          req.headers.add(view(field.name_string()), view(field.value()));
         req.body = std::move(msg.body());
         res = co_await router->handle(req);
       }
-      if (stopping.load() || (res.stream && version == 10)) keep_alive = false;
-      if (auto c = res.header("Connection"); c && beast::iequals(*c, "close")) keep_alive = false;
-
-      const int status = res.status;
-      const std::size_t body_size = res.body.size();
-      bool ok = co_await writeResponse(stream, res, version == 10 ? 10 : 11, keep_alive,
-                                       req.method == Method::kHead);
-      double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      record(req.route_index, req.method, status, seconds);
-      spdlog::debug("http {} {}:{} \"{} {}\" {} {}B {:.3f}ms", options.name, peer.address,
-                    peer.port, req.method_name, req.target, status, body_size, seconds * 1000.0);
+      const std::optional<std::uint64_t> body_read;  // not counted apart: the response's size
+      bool ok =
+          co_await answer(stream, req, res, msg.version(), keep_alive, peer, started, body_read);
       if (!ok) co_return false;
       if (!keep_alive) co_return true;
     }
@@ -687,32 +701,19 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   template <typename Stream>
   awaitable<int> serveStreamed(Stream& stream, beast::flat_buffer& buffer, StreamParser& parser,
                                Conn& conn, const Peer& peer, bool secure) {
-    (void)conn;
     auto& msg = parser.get();
-    auto started = std::chrono::steady_clock::now();
+    const auto started = std::chrono::steady_clock::now();
     Request req;
-    req.method_name = view(msg.method_string());
-    req.method = methodFromName(req.method_name);
-    req.remote_address = peer.address;
-    req.remote_port = peer.port;
-    req.secure = secure;
     bool keep_alive = msg.keep_alive();
-    const unsigned version = msg.version();
     auto expect = msg.find(bhttp::field::expect);
     const bool send_continue =
         !parser.is_done() && expect != msg.end() && beast::iequals(expect->value(), "100-continue");
     StreamBodyReader<Stream> reader(stream, buffer, parser, options.body_timeout, send_continue);
     Response res;
-    if (version != 10 && version != 11) {
-      res = Response::error(505, "only HTTP/1.0 and HTTP/1.1 are served");
-      keep_alive = false;
-    } else if (!req.setTarget(view(msg.target()))) {
-      countError(ProtocolError::kBadRequest);
-      res = Response::error(400, "bad request target");
-      keep_alive = false;
+    if (auto refusal = startRequest(msg, peer, secure, req, keep_alive)) {
+      res = std::move(*refusal);
+      keep_alive = false;  // its body is not read
     } else {
-      req.headers.reserve(16);
-      for (const auto& field : msg) req.headers.add(view(field.name_string()), view(field.value()));
       req.body_reader = &reader;
       res = co_await router->handle(req);
       req.body_reader = nullptr;
@@ -742,7 +743,49 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                                                       : "malformed request body");
     }
     // Whatever of the body the handler left unread is not worth reading.
-    if (!reader.done()) keep_alive = false;
+    if (!reader.done()) {
+      keep_alive = false;
+      conn.unread_input = true;
+    }
+    const std::optional<std::uint64_t> body_read = reader.bytesRead();
+    bool ok =
+        co_await answer(stream, req, res, msg.version(), keep_alive, peer, started, body_read);
+    if (!ok) co_return kCloseAbort;
+    co_return keep_alive ? kKeepGoing : kCloseClean;
+  }
+
+  // A request's line, peer and header fields into `req` (the body is the
+  // caller's), or the refusal that answers it instead: an HTTP version other
+  // than 1.0 and 1.1 (505, and the connection closes) or a bad target (400).
+  std::optional<Response> startRequest(const bhttp::request_header<>& msg, const Peer& peer,
+                                       bool secure, Request& req, bool& keep_alive) {
+    req.method_name = view(msg.method_string());
+    req.method = methodFromName(req.method_name);
+    req.remote_address = peer.address;
+    req.remote_port = peer.port;
+    req.secure = secure;
+    if (msg.version() != 10 && msg.version() != 11) {
+      keep_alive = false;
+      return Response::error(505, "only HTTP/1.0 and HTTP/1.1 are served");
+    }
+    if (!req.setTarget(view(msg.target()))) {
+      countError(ProtocolError::kBadRequest);
+      return Response::error(400, "bad request target");
+    }
+    req.headers.reserve(16);
+    for (const auto& field : msg) req.headers.add(view(field.name_string()), view(field.value()));
+    return std::nullopt;
+  }
+
+  // Writes a handled request's response, then counts and logs the exchange;
+  // false when the write failed. keep_alive ends false when the server is
+  // stopping, an HTTP/1.0 stream has to run to the close, or the handler
+  // asked for Connection: close. `body_read`: what a streaming route read.
+  template <typename Stream>
+  awaitable<bool> answer(Stream& stream, const Request& req, Response& res, unsigned version,
+                         bool& keep_alive, const Peer& peer,
+                         std::chrono::steady_clock::time_point started,
+                         std::optional<std::uint64_t> body_read) {
     if (stopping.load() || (res.stream && version == 10)) keep_alive = false;
     if (auto c = res.header("Connection"); c && beast::iequals(*c, "close")) keep_alive = false;
     const int status = res.status;
@@ -752,11 +795,15 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     record(req.route_index, req.method, status, seconds);
-    spdlog::debug("http {} {}:{} \"{} {}\" {} in {}B out {}B {:.3f}ms", options.name, peer.address,
-                  peer.port, req.method_name, req.target, status, reader.bytesRead(), body_size,
-                  seconds * 1000.0);
-    if (!ok) co_return kCloseAbort;
-    co_return keep_alive ? kKeepGoing : kCloseClean;
+    if (body_read) {
+      spdlog::debug("http {} {}:{} \"{} {}\" {} in {}B out {}B {:.3f}ms", options.name,
+                    peer.address, peer.port, req.method_name, req.target, status, *body_read,
+                    body_size, seconds * 1000.0);
+    } else {
+      spdlog::debug("http {} {}:{} \"{} {}\" {} {}B {:.3f}ms", options.name, peer.address,
+                    peer.port, req.method_name, req.target, status, body_size, seconds * 1000.0);
+    }
+    co_return ok;
   }
 
   template <typename Stream>

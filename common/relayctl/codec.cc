@@ -357,10 +357,9 @@ Result<json::object> parseObject(std::string_view line, json::monotonic_resource
   return std::move(v.get_object());
 }
 
-// Common envelope: version first (so that a future version's shape is never
-// misread), then id.
-bool readEnvelope(Reader& r, const json::object& o, std::string& id, int& version,
-                  bool idMayBeNull) {
+// Every line's version, read first so that a future version's shape is never
+// misread.
+bool readVersion(Reader& r, const json::object& o, int& version) {
   auto v = r.integer(o, "version", "", 1, 1000000, true);
   if (r.failed()) return false;
   if (*v != static_cast<std::uint64_t>(kProtocolVersion)) {
@@ -369,6 +368,13 @@ bool readEnvelope(Reader& r, const json::object& o, std::string& id, int& versio
     return false;
   }
   version = static_cast<int>(*v);
+  return true;
+}
+
+// Common envelope of requests and responses: version, then id.
+bool readEnvelope(Reader& r, const json::object& o, std::string& id, int& version,
+                  bool idMayBeNull) {
+  if (!readVersion(r, o, version)) return false;
   const json::value* idv = o.if_contains("id");
   if (idMayBeNull && idv && idv->is_null()) return true;
   if (auto s = r.token(o, "id", "", kMaxIdLength, true)) id = std::string(*s);
@@ -717,14 +723,9 @@ Result<Event> decodeEvent(std::string_view line) {
   const json::object& o = parsed.value();
 
   Reader r;
-  auto v = r.integer(o, "version", "", 1, 1000000, true);
-  if (r.failed()) return r.take();
-  if (*v != static_cast<std::uint64_t>(kProtocolVersion)) {
-    return Error{ErrorCode::kVersionUnsupported, "version",
-                 "supported version is " + std::to_string(kProtocolVersion)};
-  }
-  r.onlyKeys(o, "", {"version", "event", "call_id", "leg", "stats"});
   Event ev;
+  if (!readVersion(r, o, ev.version)) return r.take();
+  r.onlyKeys(o, "", {"version", "event", "call_id", "leg", "stats"});
   if (auto k = r.oneOf(o, "event", "", kEventNames, true)) ev.kind = static_cast<EventKind>(*k);
   ev.callId = readCallId(r, o);
   ev.leg = static_cast<std::uint8_t>(r.integer(o, "leg", "", 0, 1, true).value_or(0));

@@ -1,6 +1,7 @@
 """Helpers shared by the integration tests: free ports, throwaway TLS
 certificates, starting and stopping the sbc binary, minimal SIP I/O."""
 import fcntl
+import json
 import os
 import random
 import re
@@ -11,6 +12,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 STATUS_RE = re.compile(rb"^SIP/2\.0 (\d{3}) ")
 
@@ -174,6 +177,22 @@ class Sbc:
         self.log.flush()
         with open(self.log_path, "rb") as f:
             return b"".join(f.readlines()[-n:]).decode(errors="replace")
+
+
+def http_request(method, url, body=None, timeout=5):
+    """(status, text) of one HTTP request; `body`, when given, is sent as
+    JSON. An error status is an answer like any other; (None, "") when
+    nothing answered (refused, reset, timed out)."""
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method,
+                                 headers={"Content-Type": "application/json"} if data else {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read().decode(errors="replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(errors="replace")
+    except (urllib.error.URLError, OSError, TimeoutError):
+        return None, ""
 
 
 def options_request(target_host, target_port, transport="UDP", local=("127.0.0.1", 0),

@@ -17,20 +17,11 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (CARRIER1_IP, CARRIER2_IP, CARRIER_SECRETS, PBX_IP,  # noqa: E402
                      PBX_MEDIA_IP, PBX_SECRETS, SBC_INSIDE_IP, SBC_OUTSIDE_IP, SilentUdp,
-                     TestFailure, TlsUas, Tools, UdpRegistrar, digest_valid, free_tcp_port,
-                     free_udp_port, log, run_case, sip_register, sql_literal)
-from harness import tool_parser  # noqa: E402
+                     TestFailure, TlsUas, UdpRegistrar, case_registry, cases_main, digest_valid,
+                     free_tcp_port, free_udp_port, log, sip_register, sql_literal)
 import sbctest  # noqa: E402  (harness put tests/integration on the path)
 
-CASES = {}
-
-
-def case(timeout):
-    """Registers a case; `timeout` is its ctest TIMEOUT (CMake reads --list)."""
-    def wrap(f):
-        CASES[f.__name__] = (f, timeout)
-        return f
-    return wrap
+CASES, case = case_registry()
 
 
 # ---------------------------------------------------------------------------
@@ -1011,22 +1002,5 @@ def node_stopped(t):
     t.check(abs(stopped - time.time()) < 30, "stopped_at is now")
 
 
-def main():
-    ap = tool_parser(__doc__, required=False)
-    ap.add_argument("--list", action="store_true", help="print 'case timeout' lines")
-    ap.add_argument("case", nargs="?")
-    a = ap.parse_args()
-    if a.list:
-        for name, (_, timeout) in CASES.items():
-            print(f"{name} {timeout}")
-        return 0
-    if a.case not in CASES:
-        ap.error(f"unknown case {a.case!r}; one of: {', '.join(CASES)}")
-    if not (a.sbc and a.migrate and a.encrypt):
-        ap.error("--sbc, --migrate and --encrypt are required")
-    tools = Tools.from_args(a)
-    return run_case(CASES[a.case][0], tools, a.case)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cases_main(__doc__, CASES))

@@ -30,8 +30,6 @@ import tempfile
 import threading
 import time
 import traceback
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import sbctest  # noqa: E402
@@ -412,6 +410,48 @@ def tool_parser(doc, required=True):
     return ap
 
 
+def udp_listeners_toml(inside, outside):
+    """The sbc's two UDP listeners in its TOML: `inside` (PBXs) and `outside`
+    (carriers), each (ip, port); each table after a blank line."""
+    return "".join(f"""
+[[listen]]
+realm = "{realm}"
+transport = "udp"
+address = "{ip}"
+port = {port}
+""" for realm, (ip, port) in (("inside", inside), ("outside", outside)))
+
+
+_MGMT_LOG_RE = re.compile(r"mgmt listening on (\d+\.\d+\.\d+\.\d+):(\d+)")
+
+
+def mgmt_get(mgmt, path, timeout=5):
+    """(status, text) of GET `path` on an sbc's mgmt API at `mgmt` (ip, port);
+    (None, "") when it does not answer."""
+    return sbctest.http_request("GET", f"http://{mgmt[0]}:{mgmt[1]}{path}", timeout=timeout)
+
+
+def wait_healthy(sbc, who="the sbc", wait=20.0):
+    """Waits until a starting sbc (sbctest.Sbc) has logged its mgmt address
+    and answers /healthz 200 (a configuration loaded); returns that address
+    as (ip, port). TestFailure when it exits or `wait` seconds pass first."""
+    deadline = time.monotonic() + wait
+    mgmt = None
+    while time.monotonic() < deadline:
+        if not sbc.alive():
+            raise TestFailure(f"{who} exited at start (rc {sbc.proc.returncode})")
+        if mgmt is None:
+            with open(sbc.log_path, errors="replace") as f:
+                m = _MGMT_LOG_RE.search(f.read())
+            if m:
+                mgmt = (m.group(1), int(m.group(2)))
+        if mgmt is not None and mgmt_get(mgmt, "/healthz")[0] == 200:
+            return mgmt
+        time.sleep(0.1)
+    raise TestFailure(f"{who} did not become healthy (mgmt port "
+                      f"{'unknown' if mgmt is None else mgmt[1]})")
+
+
 class CallTest:
     """A database, an sbc and its SIPp peers for one test case."""
 
@@ -600,53 +640,18 @@ spool_dir = "{os.path.join(self.dir, 'cdr-spool')}"
 [mgmt]
 address = "127.0.0.1"
 port = 0
-
-[[listen]]
-realm = "inside"
-transport = "udp"
-address = "{self.inside[0]}"
-port = {self.inside[1]}
-
-[[listen]]
-realm = "outside"
-transport = "udp"
-address = "{self.outside[0]}"
-port = {self.outside[1]}
-{extra}"""
+{udp_listeners_toml(self.inside, self.outside)}{extra}"""
 
     def start_sbc(self, log_level="debug", extra="", wait=20.0):
         """Starts the sbc and waits for /healthz 200 (a configuration loaded)."""
         self.sbc = sbctest.Sbc(self.tools.sbc, self.dir, self.config_text(log_level, extra))
-        deadline = time.monotonic() + wait
-        mgmt_re = re.compile(r"mgmt listening on (\d+\.\d+\.\d+\.\d+):(\d+)")
-        while time.monotonic() < deadline:
-            if not self.sbc.alive():
-                raise TestFailure(f"the sbc exited at start (rc {self.sbc.proc.returncode})")
-            if self.mgmt is None:
-                with open(self.sbc.log_path, errors="replace") as f:
-                    m = mgmt_re.search(f.read())
-                if m:
-                    self.mgmt = (m.group(1), int(m.group(2)))
-            if self.mgmt is not None:
-                code, _ = self.http_get("/healthz")
-                if code == 200:
-                    log(f"   sbc up: inside {self.inside}, outside {self.outside}, mgmt {self.mgmt}")
-                    return
-            time.sleep(0.1)
-        raise TestFailure("the sbc did not become healthy (mgmt port "
-                          f"{'unknown' if self.mgmt is None else self.mgmt[1]})")
+        self.mgmt = wait_healthy(self.sbc, wait=wait)
+        log(f"   sbc up: inside {self.inside}, outside {self.outside}, mgmt {self.mgmt}")
 
     def http_get(self, path, timeout=5):
         if self.mgmt is None:
             raise TestFailure("no mgmt address known")
-        url = f"http://{self.mgmt[0]}:{self.mgmt[1]}{path}"
-        try:
-            with urllib.request.urlopen(url, timeout=timeout) as r:
-                return r.status, r.read().decode(errors="replace")
-        except urllib.error.HTTPError as e:
-            return e.code, e.read().decode(errors="replace")
-        except (urllib.error.URLError, OSError, TimeoutError):
-            return None, ""
+        return mgmt_get(self.mgmt, path, timeout)
 
     def api_calls(self):
         code, body = self.http_get("/api/calls")
@@ -795,51 +800,16 @@ port = {self.outside[1]}
         return None
 
 
-class SilentUdp:
-    """A gateway that receives and never answers (a dead carrier switch that
-    still has its address): records what arrives."""
+class UdpPeer:
+    """A scripted SIP peer on UDP: a thread hands each datagram's text (LF
+    line ends, outer blank lines stripped) and its sender to
+    self._handle(text, peer) until close(). Subclasses set their own state
+    before calling __init__, which starts the thread."""
 
     def __init__(self, ip, port):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind((ip, port))
         self.sock.settimeout(0.1)
-        self.received = []  # (time, SipMessage)
-        self._stop = False
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        while not self._stop:
-            try:
-                data, _ = self.sock.recvfrom(65535)
-            except (socket.timeout, TimeoutError):
-                continue
-            except OSError:
-                return
-            text = data.decode(errors="replace").replace("\r\n", "\n").strip("\n")
-            if text:
-                self.received.append(SipMessage("recv", time.time(), text))
-
-    def close(self):
-        self._stop = True
-        self.thread.join(2)
-        self.sock.close()
-
-
-class UdpRegistrar:
-    """A carrier's registrar on UDP, scripted: a REGISTER without
-    credentials gets 401 (MD5, qop=auth); one with credentials gets
-    `self.answer` (200 granting `grant` seconds on the sender's Contact, or
-    an error code the test sets). Records (time, SipMessage, status sent)."""
-
-    def __init__(self, ip, port, grant=10):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((ip, port))
-        self.sock.settimeout(0.1)
-        self.grant = grant
-        self.answer = 200
-        self.log = []  # (time, SipMessage, status answered)
-        self._lock = threading.Lock()
         self._stop = False
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -852,30 +822,67 @@ class UdpRegistrar:
                 continue
             except OSError:
                 return
-            text = data.decode(errors="replace").replace("\r\n", "\n").strip("\n")
-            m = SipMessage("recv", time.time(), text)
-            if m.is_response or m.method != "REGISTER":
-                continue
-            vias = "".join(f"Via: {v}\r\n" for v in m.header_all("via"))
-            head = (f"{vias}From: {m.header('from')}\r\nTo: {m.header('to')};tag=regtag\r\n"
-                    f"Call-ID: {m.call_id}\r\nCSeq: {m.header('cseq')}\r\n")
-            if m.header("authorization") is None:
-                code = 401
-                extra = ('WWW-Authenticate: Digest realm="carrier.test", '
-                         f'nonce="{secrets.token_hex(8)}", qop="auth", algorithm=MD5\r\n')
-                reason = "Unauthorized"
-            else:
-                with self._lock:
-                    code = self.answer
-                reason = "OK" if code == 200 else "Service Unavailable"
-                extra = ""
-                contact = m.header("contact") or ""
-                if code == 200 and contact:
-                    extra = f"Contact: {contact};expires={self.grant}\r\n"
-            reply = f"SIP/2.0 {code} {reason}\r\n{head}{extra}Content-Length: 0\r\n\r\n"
-            self.sock.sendto(reply.encode(), peer)
+            self._handle(data.decode(errors="replace").replace("\r\n", "\n").strip("\n"), peer)
+
+    def _handle(self, text, peer):
+        raise NotImplementedError
+
+    def close(self):
+        self._stop = True
+        self.thread.join(2)
+        self.sock.close()
+
+
+class SilentUdp(UdpPeer):
+    """A gateway that receives and never answers (a dead carrier switch that
+    still has its address): records what arrives."""
+
+    def __init__(self, ip, port):
+        self.received = []  # (time, SipMessage)
+        super().__init__(ip, port)
+
+    def _handle(self, text, peer):
+        if text:
+            self.received.append(SipMessage("recv", time.time(), text))
+
+
+class UdpRegistrar(UdpPeer):
+    """A carrier's registrar on UDP, scripted: a REGISTER without
+    credentials gets 401 (MD5, qop=auth); one with credentials gets
+    `self.answer` (200 granting `grant` seconds on the sender's Contact, or
+    an error code the test sets). Records (time, SipMessage, status sent)."""
+
+    def __init__(self, ip, port, grant=10):
+        self.grant = grant
+        self.answer = 200
+        self.log = []  # (time, SipMessage, status answered)
+        self._lock = threading.Lock()
+        super().__init__(ip, port)
+
+    def _handle(self, text, peer):
+        m = SipMessage("recv", time.time(), text)
+        if m.is_response or m.method != "REGISTER":
+            return
+        vias = "".join(f"Via: {v}\r\n" for v in m.header_all("via"))
+        head = (f"{vias}From: {m.header('from')}\r\nTo: {m.header('to')};tag=regtag\r\n"
+                f"Call-ID: {m.call_id}\r\nCSeq: {m.header('cseq')}\r\n")
+        if m.header("authorization") is None:
+            code = 401
+            extra = ('WWW-Authenticate: Digest realm="carrier.test", '
+                     f'nonce="{secrets.token_hex(8)}", qop="auth", algorithm=MD5\r\n')
+            reason = "Unauthorized"
+        else:
             with self._lock:
-                self.log.append((time.time(), m, code))
+                code = self.answer
+            reason = "OK" if code == 200 else "Service Unavailable"
+            extra = ""
+            contact = m.header("contact") or ""
+            if code == 200 and contact:
+                extra = f"Contact: {contact};expires={self.grant}\r\n"
+        reply = f"SIP/2.0 {code} {reason}\r\n{head}{extra}Content-Length: 0\r\n\r\n"
+        self.sock.sendto(reply.encode(), peer)
+        with self._lock:
+            self.log.append((time.time(), m, code))
 
     def set_answer(self, code):
         with self._lock:
@@ -884,11 +891,6 @@ class UdpRegistrar:
     def entries(self):
         with self._lock:
             return list(self.log)
-
-    def close(self):
-        self._stop = True
-        self.thread.join(2)
-        self.sock.close()
 
 
 class TlsUas:
@@ -1118,11 +1120,12 @@ def sip_register(local, registrar, user, password, algorithm="MD5", expires=300,
         sock.close()
 
 
-def run_case(func, tools, name):
-    """Runs one case function(test) and returns the process exit code."""
+def run_case(func, tools, name, test_class=CallTest):
+    """Runs one case function(test) on a fresh `test_class` (a CallTest) and
+    returns the process exit code."""
     started = time.monotonic()
     try:
-        with CallTest(name, tools) as t:
+        with test_class(name, tools) as t:
             func(t)
     except TestFailure as e:
         log(f"FAIL {e}")
@@ -1134,3 +1137,36 @@ def run_case(func, tools, name):
         return 1
     log(f"== {name}: passed in {time.monotonic() - started:.1f} s")
     return 0
+
+
+def case_registry():
+    """A suite's cases, {name: (function, timeout)}, and the decorator that
+    adds one: @case(timeout) on the case function, `timeout` being its ctest
+    TIMEOUT (CMake reads them through --list)."""
+    cases = {}
+
+    def case(timeout):
+        def wrap(f):
+            cases[f.__name__] = (f, timeout)
+            return f
+        return wrap
+    return cases, case
+
+
+def cases_main(doc, cases, test_class=CallTest):
+    """main() of a suite whose ctest cases CMake reads from `--list` ("case
+    timeout" lines; sbc_add_sipp_suite): `cases` maps a name to (function,
+    timeout). Runs the case named on the command line; the exit code."""
+    ap = tool_parser(doc, required=False)
+    ap.add_argument("--list", action="store_true", help="print 'case timeout' lines")
+    ap.add_argument("case", nargs="?")
+    a = ap.parse_args()
+    if a.list:
+        for name, (_, timeout) in cases.items():
+            print(f"{name} {timeout}")
+        return 0
+    if a.case not in cases:
+        ap.error(f"unknown case {a.case!r}; one of: {', '.join(cases)}")
+    if not (a.sbc and a.migrate and a.encrypt):
+        ap.error("--sbc, --migrate and --encrypt are required")
+    return run_case(cases[a.case][0], Tools.from_args(a), a.case, test_class)

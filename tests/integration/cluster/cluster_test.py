@@ -19,18 +19,15 @@ sbctest.py (the sbc process). Python 3 standard library only.
 """
 import json
 import os
-import re
 import signal
 import sys
 import time
-import urllib.error
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "calls"))
 from harness import (CARRIER1_IP, CARRIER_MEDIA_IP, PBX_IP, PBX_MEDIA_IP,  # noqa: E402
-                     CallTest, TestFailure, Tools, free_udp_port, log)
-from harness import tool_parser  # noqa: E402
+                     CallTest, TestFailure, cases_main, free_udp_port, log, mgmt_get,
+                     udp_listeners_toml, wait_healthy)
 import sbctest  # noqa: E402  (harness put tests/integration on the path)
 
 LIMIT = 10
@@ -76,47 +73,15 @@ lease_block = 5
 low_water = 1
 expiry = {EXPIRY_S}
 sync_interval_ms = 250
-
-[[listen]]
-realm = "inside"
-transport = "udp"
-address = "{self.inside[0]}"
-port = {self.inside[1]}
-
-[[listen]]
-realm = "outside"
-transport = "udp"
-address = "{self.outside[0]}"
-port = {self.outside[1]}
-"""
+{udp_listeners_toml(self.inside, self.outside)}"""
 
     def start(self, wait=20.0):
         self.sbc = sbctest.Sbc(self.test.tools.sbc, self.dir, self.config_text())
-        deadline = time.monotonic() + wait
-        mgmt_re = re.compile(r"mgmt listening on (\d+\.\d+\.\d+\.\d+):(\d+)")
-        while time.monotonic() < deadline:
-            if not self.sbc.alive():
-                raise TestFailure(f"{self.name} exited at start (rc {self.sbc.proc.returncode})")
-            if self.mgmt is None:
-                with open(self.sbc.log_path, errors="replace") as f:
-                    m = mgmt_re.search(f.read())
-                if m:
-                    self.mgmt = (m.group(1), int(m.group(2)))
-            if self.mgmt is not None and self.get("/healthz")[0] == 200:
-                log(f"   {self.name} up: inside {self.inside}, mgmt {self.mgmt}")
-                return
-            time.sleep(0.1)
-        raise TestFailure(f"{self.name} did not become healthy")
+        self.mgmt = wait_healthy(self.sbc, self.name, wait)
+        log(f"   {self.name} up: inside {self.inside}, mgmt {self.mgmt}")
 
     def get(self, path):
-        url = f"http://{self.mgmt[0]}:{self.mgmt[1]}{path}"
-        try:
-            with urllib.request.urlopen(url, timeout=5) as r:
-                return r.status, r.read().decode(errors="replace")
-        except urllib.error.HTTPError as e:
-            return e.code, e.read().decode(errors="replace")
-        except (urllib.error.URLError, OSError, TimeoutError):
-            return None, ""
+        return mgmt_get(self.mgmt, path)
 
     def trunk(self, name):
         """This node's /api/trunks/usage entry of trunk `name`."""
@@ -309,29 +274,7 @@ CASES = {"two_nodes": (two_nodes, 180)}
 
 
 def main():
-    ap = tool_parser(__doc__, required=False)
-    ap.add_argument("--list", action="store_true", help="print 'case timeout' lines")
-    ap.add_argument("case", nargs="?")
-    a = ap.parse_args()
-    if a.list:
-        for name, (_, timeout) in CASES.items():
-            print(f"{name} {timeout}")
-        return 0
-    if a.case not in CASES:
-        ap.error(f"unknown case {a.case!r}; one of: {', '.join(CASES)}")
-    if not (a.sbc and a.migrate and a.encrypt):
-        ap.error("--sbc, --migrate and --encrypt are required")
-    tools = Tools.from_args(a)
-    started = time.monotonic()
-    try:
-        with ClusterTest(a.case, tools) as t:
-            CASES[a.case][0](t)
-    except TestFailure as e:
-        log(f"FAIL {e}")
-        log(f"== {a.case}: FAILED after {time.monotonic() - started:.1f} s")
-        return 1
-    log(f"== {a.case}: passed in {time.monotonic() - started:.1f} s")
-    return 0
+    return cases_main(__doc__, CASES, ClusterTest)
 
 
 if __name__ == "__main__":

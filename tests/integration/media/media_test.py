@@ -29,8 +29,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "calls"))
 from harness import (CARRIER1_IP, CARRIER2_IP, CARRIER_MEDIA_IP, PBX_IP,  # noqa: E402
                      PBX_MEDIA_IP,
-                     TestFailure, Tools, free_tcp_port, free_udp_port, log, log_tail,
-                     run_case, stop_process)
+                     TestFailure, Tools, case_registry, free_tcp_port, free_udp_port, log,
+                     log_tail, run_case, stop_process)
 from harness import tool_parser  # noqa: E402
 from calls_test import basic_config  # noqa: E402
 
@@ -40,14 +40,7 @@ RELAY_OUTSIDE_IP = "127.0.0.52"
 PRIVATE_IPS = [PBX_IP, CARRIER1_IP, PBX_MEDIA_IP, CARRIER_MEDIA_IP, "127.0.0.1", "127.0.0.10"]
 KEY30 = "WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz"
 
-CASES = {}
-
-
-def case(timeout):
-    def wrap(f):
-        CASES[f.__name__] = (f, timeout)
-        return f
-    return wrap
+CASES, case = case_registry()
 
 
 # ---------------------------------------------------------------------------

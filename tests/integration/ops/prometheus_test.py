@@ -36,9 +36,7 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
@@ -91,13 +89,7 @@ class Prometheus:
         url = f"http://127.0.0.1:{self.port}{path}"
         if params:
             url += "?" + urllib.parse.urlencode(params)
-        try:
-            with urllib.request.urlopen(url, timeout=timeout) as r:
-                return r.status, r.read().decode(errors="replace")
-        except urllib.error.HTTPError as e:
-            return e.code, e.read().decode(errors="replace")
-        except (urllib.error.URLError, OSError, TimeoutError):
-            return None, ""
+        return sbctest.http_request("GET", url, timeout=timeout)
 
     def wait_ready(self, limit=30.0):
         deadline = time.monotonic() + limit
@@ -317,19 +309,6 @@ def check_prometheus(t, prom, calls, targets):
     t.check(not firing, f"no critical alert on a healthy test system ({firing})")
 
 
-def http_call(method, url, body=None, timeout=5):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json"} if data else {})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, r.read().decode(errors="replace")
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode(errors="replace")
-    except (urllib.error.URLError, OSError, TimeoutError):
-        return None, ""
-
-
 def check_issue6_families(t, prom, calls, targets):
     """The series issue 6 added, after the calls."""
     by_out = prom.scalar('sum(sbc_calls_total{outbound_trunk="carrier-a",result="answered"})')
@@ -361,17 +340,17 @@ def check_issue6_families(t, prom, calls, targets):
         used = prom.scalar('sum(relay_ports_in_use{job="media-relay"})')
         t.check(used == 0, f"relay_ports_in_use is 0 without sessions ({used})")
         relay = targets["media-relay"][0][0]
-        code, body = http_call("PUT", f"http://{relay}/api/log-level", {"level": "debug"})
+        code, body = sbctest.http_request("PUT", f"http://{relay}/api/log-level", {"level": "debug"})
         t.check(code == 200 and '"previous"' in body,
                 f"the relay's PUT /api/log-level answers 200 ({code} {body[:200]})")
-        code, body = http_call("GET", f"http://{relay}/api/log-level")
+        code, body = sbctest.http_request("GET", f"http://{relay}/api/log-level")
         t.check(code == 200 and '"debug"' in body, f"the relay now logs at debug ({body[:100]})")
-        code, _ = http_call("PUT", f"http://{relay}/api/log-level", {"level": "bogus"})
+        code, _ = sbctest.http_request("PUT", f"http://{relay}/api/log-level", {"level": "bogus"})
         t.check(code == 400, f"the relay refuses an unknown level ({code})")
-        http_call("PUT", f"http://{relay}/api/log-level", {"level": "info"})
+        sbctest.http_request("PUT", f"http://{relay}/api/log-level", {"level": "info"})
     if "sbc-admin" in targets:
         admin = targets["sbc-admin"][0][0]
-        code, _ = http_call("PUT", f"http://{admin}/api/v1/log-level", {"level": "debug"})
+        code, _ = sbctest.http_request("PUT", f"http://{admin}/api/v1/log-level", {"level": "debug"})
         t.check(code in (401, 403), f"the console's log level is not for anonymous callers ({code})")
 
 

@@ -37,6 +37,25 @@ asio::awaitable<void> collect(std::shared_ptr<ChangeSubscription> sub, int count
   }
 }
 
+// Two streams of one hub (coalescing 50 ms, at most 8 streams), collected on
+// one single-threaded io_context.
+struct TwoStreams {
+  asio::io_context io;  // first: destroyed after every stream
+  std::shared_ptr<ChangeHub> hub = ChangeHub::create({50ms, 8});
+  std::shared_ptr<ChangeSubscription> a = hub->subscribe();
+  std::shared_ptr<ChangeSubscription> b = hub->subscribe();
+  Received ra;
+  Received rb;
+  Clock::time_point start = Clock::now();
+
+  // Starts collecting `count_a` waits of a and `count_b` of b.
+  void collectBoth(int count_a, std::chrono::milliseconds keepalive_a, int count_b,
+                   std::chrono::milliseconds keepalive_b) {
+    asio::co_spawn(io, collect(a, count_a, keepalive_a, &ra, start), asio::detached);
+    asio::co_spawn(io, collect(b, count_b, keepalive_b, &rb, start), asio::detached);
+  }
+};
+
 TEST(ChangeHub, TablesMapToTheResourcesThePagesShow) {
   EXPECT_EQ(changeResourceForTable("trunks"), ChangeResource::kTrunks);
   EXPECT_EQ(changeResourceForTable("trunk_gateways"), ChangeResource::kTrunks);
@@ -86,28 +105,21 @@ TEST(ChangeHub, ABurstOfChangesIsCoalescedPerResource) {
 }
 
 TEST(ChangeHub, QuietStreamGetsKeepAlivesAndEveryStreamHearsEveryChange) {
-  asio::io_context io;  // first: destroyed after every stream
-  auto hub = ChangeHub::create({50ms, 8});
-  auto a = hub->subscribe();
-  auto b = hub->subscribe();
-  Received ra;
-  Received rb;
-  auto start = Clock::now();
-  asio::co_spawn(io, collect(a, 1, 100ms, &ra, start), asio::detached);
-  asio::co_spawn(io, collect(b, 1, 5s, &rb, start), asio::detached);
-  io.run_for(200ms);
-  ASSERT_EQ(ra.batches.size(), 1U);
-  EXPECT_EQ(ra.batches[0].changes, 0U) << "nothing changed: a keep-alive";
-  EXPECT_FALSE(ra.batches[0].closed);
-  EXPECT_GE(ra.at[0], 95ms);
-  EXPECT_TRUE(rb.batches.empty());
-  hub->publishTable("routes");
-  asio::co_spawn(io, collect(a, 1, 5s, &ra, start), asio::detached);
-  io.run_for(100ms);
-  ASSERT_EQ(ra.batches.size(), 2U);
-  ASSERT_EQ(rb.batches.size(), 1U);
-  EXPECT_EQ(ra.batches[1].changes, changeBit(ChangeResource::kRoutes));
-  EXPECT_EQ(rb.batches[0].changes, changeBit(ChangeResource::kRoutes));
+  TwoStreams s;
+  s.collectBoth(1, 100ms, 1, 5s);
+  s.io.run_for(200ms);
+  ASSERT_EQ(s.ra.batches.size(), 1U);
+  EXPECT_EQ(s.ra.batches[0].changes, 0U) << "nothing changed: a keep-alive";
+  EXPECT_FALSE(s.ra.batches[0].closed);
+  EXPECT_GE(s.ra.at[0], 95ms);
+  EXPECT_TRUE(s.rb.batches.empty());
+  s.hub->publishTable("routes");
+  asio::co_spawn(s.io, collect(s.a, 1, 5s, &s.ra, s.start), asio::detached);
+  s.io.run_for(100ms);
+  ASSERT_EQ(s.ra.batches.size(), 2U);
+  ASSERT_EQ(s.rb.batches.size(), 1U);
+  EXPECT_EQ(s.ra.batches[1].changes, changeBit(ChangeResource::kRoutes));
+  EXPECT_EQ(s.rb.batches[0].changes, changeBit(ChangeResource::kRoutes));
 }
 
 TEST(ChangeHub, ChangesBeforeAWaitAreKeptForIt) {
@@ -124,47 +136,33 @@ TEST(ChangeHub, ChangesBeforeAWaitAreKeptForIt) {
 }
 
 TEST(ChangeHub, StopEndsEveryWaitAtOnceAndRefusesNewStreams) {
-  asio::io_context io;  // first: destroyed after every stream
-  auto hub = ChangeHub::create({50ms, 8});
-  auto a = hub->subscribe();
-  auto b = hub->subscribe();
-  Received ra;
-  Received rb;
-  auto start = Clock::now();
-  asio::co_spawn(io, collect(a, 5, 10s, &ra, start), asio::detached);
-  asio::co_spawn(io, collect(b, 5, 10s, &rb, start), asio::detached);
-  io.run_for(20ms);
-  hub->stop();
-  io.run_for(100ms);
-  ASSERT_EQ(ra.batches.size(), 1U);
-  EXPECT_TRUE(ra.batches[0].closed);
-  ASSERT_EQ(rb.batches.size(), 1U);
-  EXPECT_TRUE(rb.batches[0].closed);
-  EXPECT_LT(ra.at[0], 1s);
-  EXPECT_TRUE(hub->stopped());
-  EXPECT_EQ(hub->subscribe(), nullptr);
+  TwoStreams s;
+  s.collectBoth(5, 10s, 5, 10s);
+  s.io.run_for(20ms);
+  s.hub->stop();
+  s.io.run_for(100ms);
+  ASSERT_EQ(s.ra.batches.size(), 1U);
+  EXPECT_TRUE(s.ra.batches[0].closed);
+  ASSERT_EQ(s.rb.batches.size(), 1U);
+  EXPECT_TRUE(s.rb.batches[0].closed);
+  EXPECT_LT(s.ra.at[0], 1s);
+  EXPECT_TRUE(s.hub->stopped());
+  EXPECT_EQ(s.hub->subscribe(), nullptr);
 }
 
 TEST(ChangeHub, CancelEndsOneStream) {
-  asio::io_context io;  // first: destroyed after every stream
-  auto hub = ChangeHub::create({50ms, 8});
-  auto a = hub->subscribe();
-  auto b = hub->subscribe();
-  Received ra;
-  Received rb;
-  auto start = Clock::now();
-  asio::co_spawn(io, collect(a, 5, 10s, &ra, start), asio::detached);
-  asio::co_spawn(io, collect(b, 1, 10s, &rb, start), asio::detached);
-  io.run_for(20ms);
-  a->cancel();
-  io.run_for(50ms);
-  ASSERT_EQ(ra.batches.size(), 1U);
-  EXPECT_TRUE(ra.batches[0].closed);
-  EXPECT_TRUE(rb.batches.empty());
-  hub->publishTable("cdrs");
-  io.run_for(50ms);
-  ASSERT_EQ(rb.batches.size(), 1U);
-  EXPECT_EQ(rb.batches[0].changes, changeBit(ChangeResource::kCdrs));
+  TwoStreams s;
+  s.collectBoth(5, 10s, 1, 10s);
+  s.io.run_for(20ms);
+  s.a->cancel();
+  s.io.run_for(50ms);
+  ASSERT_EQ(s.ra.batches.size(), 1U);
+  EXPECT_TRUE(s.ra.batches[0].closed);
+  EXPECT_TRUE(s.rb.batches.empty());
+  s.hub->publishTable("cdrs");
+  s.io.run_for(50ms);
+  ASSERT_EQ(s.rb.batches.size(), 1U);
+  EXPECT_EQ(s.rb.batches[0].changes, changeBit(ChangeResource::kCdrs));
 }
 
 TEST(ChangeHub, OpenStreamsAreCappedAndFreedWhenDropped) {

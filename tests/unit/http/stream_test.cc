@@ -17,7 +17,7 @@ using namespace std::chrono_literals;
 using test::TestClient;
 using test::TestServer;
 
-constexpr std::uint64_t kUploadLimit = 2 * 1024 * 1024;
+constexpr std::uint64_t kUploadLimit = std::uint64_t{2} * 1024 * 1024;
 
 // Reads the whole body chunk by chunk: "<bytes> <chunks> <sum of bytes>".
 boost::asio::awaitable<Response> countBody(Request& r) {
@@ -202,7 +202,7 @@ TEST(HttpStream, OverTheRouteLimitIs413) {
     auto client = TestClient::connect(server.port());
     ASSERT_TRUE(client);
     // Chunked: refused as it crosses the limit, whatever the handler says.
-    std::string piece = blob(512 * 1024);
+    std::string piece = blob(std::size_t{512} * 1024);
     char size[32];
     std::snprintf(size, sizeof size, "%zx\r\n", piece.size());
     std::string req = "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
@@ -225,6 +225,25 @@ TEST(HttpStream, AnswerWithoutReadingTheBodyClosesTheConnection) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 403);
   EXPECT_FALSE(res->keep_alive);
+  EXPECT_TRUE(client->closedWithin(2s));
+}
+
+// The server answers early, then reads and drops the rest of the body
+// (lingering close): the client can finish its upload instead of being reset
+// mid-write, and still sees the connection end.
+TEST(HttpStream, AfterAnEarlyAnswerTheClientCanFinishSendingTheBody) {
+  Fixture f;
+  TestServer server(options(), makeRouter(f));
+  auto client = TestClient::connect(server.port());
+  ASSERT_TRUE(client);
+  const std::string body = blob(300'000);
+  ASSERT_TRUE(client->send("POST /refuse HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                           std::to_string(body.size()) + "\r\n\r\n" + body.substr(0, 20'000)));
+  auto res = client->read();
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 403);
+  EXPECT_FALSE(res->keep_alive);
+  EXPECT_TRUE(client->send(body.substr(20'000)));
   EXPECT_TRUE(client->closedWithin(2s));
 }
 

@@ -10,7 +10,9 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <initializer_list>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -19,6 +21,38 @@ namespace sbc::tomlcfg {
 
 [[noreturn]] inline void fail(const std::string& origin, const std::string& what) {
   throw std::runtime_error(origin + ": " + what);
+}
+
+// A configuration text as a table; a syntax error throws std::runtime_error
+// with toml++'s description (origin, line and column).
+inline toml::table parseText(const std::string& text, const std::string& origin) {
+  try {
+    return toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream os;
+    os << e;
+    throw std::runtime_error(os.str());
+  }
+}
+
+// A configuration file's text, and the folder its relative paths are
+// resolved against (the file's own, absolute where it can be made so).
+struct ConfigFile {
+  std::string text;
+  std::string base_dir;
+};
+
+inline ConfigFile readConfigFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path + ": cannot open");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  std::error_code ec;
+  std::filesystem::path abs = std::filesystem::absolute(path, ec);
+  std::string base =
+      ec ? std::filesystem::path(path).parent_path().string() : abs.parent_path().string();
+  if (base.empty()) base = ".";
+  return {ss.str(), std::move(base)};
 }
 
 // `where` is the dotted path of the table holding `key` (for messages).
