@@ -4,8 +4,6 @@
 
 #include "sbc/common/toml_config.h"
 
-#include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <stdexcept>
 
@@ -236,16 +234,8 @@ Config parseConfig(const std::string& text, const std::string& origin,
 }
 
 Config loadConfig(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot open");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  std::error_code ec;
-  std::filesystem::path abs = std::filesystem::absolute(path, ec);
-  std::string base =
-      ec ? std::filesystem::path(path).parent_path().string() : abs.parent_path().string();
-  if (base.empty()) base = ".";
-  return parseConfig(ss.str(), path, base);
+  tomlcfg::ConfigFile file = tomlcfg::readConfigFile(path);
+  return parseConfig(file.text, path, file.base_dir);
 }
 
 }  // namespace sbc::app

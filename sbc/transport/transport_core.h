@@ -177,6 +177,7 @@ class UdpListener : public std::enable_shared_from_this<UdpListener> {
   void sendLater(const udp::endpoint& destination, const Endpoint& remote, std::string_view bytes,
                  std::uint64_t owner, std::string* owned);
   void sendFailed(const Endpoint& remote, std::uint64_t owner, int error_number);
+  void reportSendError(const Endpoint& remote, std::uint64_t owner, const std::string& detail);
 
   TransportCore* core_;
   ListenerIndex index_;

@@ -330,13 +330,17 @@ void TransportCore::endUdpBatch() {
 }
 
 void UdpListener::sendFailed(const Endpoint& remote, std::uint64_t owner, int error_number) {
+  reportSendError(remote, owner, std::system_category().message(error_number));
+}
+
+void UdpListener::reportSendError(const Endpoint& remote, std::uint64_t owner,
+                                  const std::string& detail) {
   ++core_->counters().send_errors;
   TransportError error;
   error.kind = ErrorKind::kSendFailed;
   error.protocol = Protocol::kUdp;
   error.remote = remote;
   error.owner = owner;
-  const std::string detail = std::system_category().message(error_number);
   error.detail = detail;
   core_->report(error);
 }
@@ -344,14 +348,7 @@ void UdpListener::sendFailed(const Endpoint& remote, std::uint64_t owner, int er
 void UdpListener::sendLater(const udp::endpoint& destination, const Endpoint& remote,
                             std::string_view bytes, std::uint64_t owner, std::string* owned) {
   if (pending_bytes_ + bytes.size() > core_->limits().max_send_queue_bytes) {
-    ++core_->counters().send_errors;
-    TransportError error;
-    error.kind = ErrorKind::kSendFailed;
-    error.protocol = Protocol::kUdp;
-    error.remote = remote;
-    error.owner = owner;
-    error.detail = "UDP send queue full";
-    core_->report(error);
+    reportSendError(remote, owner, "UDP send queue full");
     return;
   }
   pending_bytes_ += bytes.size();
