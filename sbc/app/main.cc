@@ -334,6 +334,8 @@ int main(int argc, char** argv) {
   // Trunk TLS client contexts are built here (the loading thread), never on
   // the SIP thread, and travel with the snapshot that needs them.
   sbc::app::TlsClientContexts tls_clients;
+  // SIGHUP: failed builds of the listener certificates (mgmt thread only).
+  std::uint64_t tls_certificate_reload_failures = 0;
   auto apply = [&](const sbc::cfg::SnapshotPtr& s) {
     if (leases) leases->setSnapshot(s);
     auto tls = tls_clients.update(*s);
@@ -395,6 +397,7 @@ int main(int argc, char** argv) {
     const auto tls_stats = tls_clients.stats();
     s.tls_profiles_broken = tls_stats.broken;
     s.tls_profile_errors = tls_stats.load_errors;
+    s.tls_certificate_reload_failures = tls_certificate_reload_failures;
     trace->sampleMetrics();
     background.sample(s, std::chrono::system_clock::now());
   });
@@ -465,16 +468,27 @@ int main(int argc, char** argv) {
     signals.async_wait([&](const boost::system::error_code& ec, int signo) {
       if (ec) return;
       if (signo == SIGHUP) {
+        // Files are read and contexts built on the mgmt thread; the SIP
+        // thread only swaps the ready ones in.
         asio::post(mgmt_io, [&] {
           auto tls = tls_clients.reload();
           asio::post(sip_io, [&, tls] { node.setTlsClients(tls); });
+          std::string error;
+          auto certificates = sbc::app::loadListenerCertificates(config, &error);
+          if (!certificates) {
+            ++tls_certificate_reload_failures;
+            spdlog::error("SIGHUP: certificate reload failed, keeping the old ones: {}", error);
+            return;
+          }
+          asio::post(sip_io, [&, certificates] {
+            auto r = node.swapCertificates(certificates);
+            if (r.ok) {
+              spdlog::info("SIGHUP: TLS certificates reloaded");
+            } else {
+              spdlog::error("SIGHUP: certificate reload failed, keeping the old ones: {}", r.error);
+            }
+          });
         });
-        auto r = node.reloadCertificates();
-        if (r.ok) {
-          spdlog::info("SIGHUP: TLS certificates reloaded");
-        } else {
-          spdlog::error("SIGHUP: certificate reload failed, keeping the old ones: {}", r.error);
-        }
       } else {
         spdlog::info("signal {}: shutting down", signo);
         (*requestStop)();

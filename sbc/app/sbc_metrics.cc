@@ -128,6 +128,9 @@ SbcMetrics::SbcMetrics(metrics::Registry& r) {
            "Trunk TLS client profiles in use whose certificate, key or CA files do not load"},
           {&SbcMetrics::tls_profile_errors, "sbc_tls_client_profile_errors_total",
            "Failed loads of trunk TLS client profiles (each attempt, every 10 s while broken)"},
+          {&SbcMetrics::tls_certificate_reload_failures,
+           "sbc_tls_certificate_reload_failures_total",
+           "SIGHUP reloads of the TLS listener certificates refused (old certificates kept)"},
           {&SbcMetrics::connections_open, "sbc_transport_connections_open",
            "Open TCP and TLS connections"},
           {&SbcMetrics::transport_messages,
@@ -490,6 +493,12 @@ void BackgroundSampler::sample(const BackgroundSample& s,
         static_cast<double>(s.tls_profile_errors - tls_profile_errors_));
   }
   tls_profile_errors_ = std::max(tls_profile_errors_, s.tls_profile_errors);
+  if (s.tls_certificate_reload_failures > tls_certificate_reload_failures_) {
+    m_.tls_certificate_reload_failures.get().Increment(
+        static_cast<double>(s.tls_certificate_reload_failures - tls_certificate_reload_failures_));
+  }
+  tls_certificate_reload_failures_ =
+      std::max(tls_certificate_reload_failures_, s.tls_certificate_reload_failures);
   if (s.node_heartbeat_at != std::chrono::system_clock::time_point{}) {
     m_.node_heartbeat.get().Set(
         std::chrono::duration<double>(s.node_heartbeat_at.time_since_epoch()).count());

@@ -52,6 +52,7 @@ struct SbcMetrics {
   metrics::CounterFamily tls_client_failures;  // {reason}: outbound handshakes (tls_clients.h)
   metrics::GaugeFamily tls_profiles_broken;    // trunk TLS profiles whose files do not load
   metrics::CounterFamily tls_profile_errors;   // failed loads of trunk TLS profiles
+  metrics::CounterFamily tls_certificate_reload_failures;  // SIGHUP: listener files refused
   metrics::GaugeFamily connections_open;
   metrics::CounterFamily transport_messages;     // {protocol, direction}
   metrics::CounterFamily transport_bytes;        // {protocol, direction}
@@ -161,6 +162,8 @@ struct BackgroundSample {
   // Trunk TLS client profiles (TlsClientContexts::stats()).
   std::size_t tls_profiles_broken = 0;
   std::uint64_t tls_profile_errors = 0;
+  // SIGHUP reloads of the TLS listener certificates that failed (main.cc).
+  std::uint64_t tls_certificate_reload_failures = 0;
 };
 
 class BackgroundSampler {
@@ -171,6 +174,7 @@ class BackgroundSampler {
  private:
   SbcMetrics& m_;
   std::uint64_t loads_ = 0, failures_ = 0, cdr_dropped_ = 0, tls_profile_errors_ = 0;
+  std::uint64_t tls_certificate_reload_failures_ = 0;
 };
 
 }  // namespace sbc::app

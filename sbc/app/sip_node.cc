@@ -547,8 +547,13 @@ bool SipNode::draining() const {
   return impl_->draining;
 }
 
-transport::ReloadResult SipNode::reloadCertificates() {
-  return impl_->transport.reloadCertificates();
+transport::TlsCertificatesPtr loadListenerCertificates(const Config& config, std::string* error) {
+  return transport::loadCertificates(transportConfig(config), error);
+}
+
+transport::ReloadResult SipNode::swapCertificates(
+    const transport::TlsCertificatesPtr& certificates) {
+  return impl_->transport.swapCertificates(certificates);
 }
 
 std::vector<b2bua::CallInfo> SipNode::activeCalls() const {

@@ -73,6 +73,11 @@ struct SipNodeOptions {
   b2bua::MessageTap* trace_tap = nullptr;  // SIP tracing; optional
 };
 
+// Reads the TLS listeners' certificate, key and CA files of `config` and
+// builds their contexts (SIGHUP, on the mgmt thread); nullptr and *error,
+// naming the file, on failure. For SipNode::swapCertificates().
+transport::TlsCertificatesPtr loadListenerCertificates(const Config& config, std::string* error);
+
 class SipNode {
  public:
   SipNode(boost::asio::io_context& io, const Config& config, SipNodeOptions options);
@@ -105,7 +110,9 @@ class SipNode {
   // progress go on. Kept across engine rebuilds.
   void setDraining(bool draining);
   bool draining() const;
-  transport::ReloadResult reloadCertificates();
+  // TLS listener certificates built off this thread by
+  // loadListenerCertificates(): swapped in, no file read here.
+  transport::ReloadResult swapCertificates(const transport::TlsCertificatesPtr& certificates);
 
   std::vector<b2bua::CallInfo> activeCalls() const;
   // The configured media relays (empty: media not anchored).

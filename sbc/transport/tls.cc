@@ -285,4 +285,32 @@ TlsClientContextPtr loadTlsClientContext(const TlsClientOptions& options, std::s
   return context;
 }
 
+TlsCertificatesPtr loadCertificates(const Config& config, std::string* error) {
+  std::string why;
+  auto fail = [&](std::string what) {
+    if (error != nullptr) *error = std::move(what) + ": " + why;
+    return nullptr;
+  };
+  auto certificates = std::make_shared<TlsCertificates>();
+  certificates->servers.resize(config.listeners.size());
+  for (std::size_t i = 0; i < config.listeners.size(); ++i) {
+    const auto& listener = config.listeners[i];
+    if (listener.protocol != Protocol::kTls) continue;
+    certificates->servers[i] = detail::makeServerContext(listener.tls, &why);
+    if (!certificates->servers[i]) {
+      return fail("listener " + std::to_string(i) + " (" + listener.realm + ")");
+    }
+  }
+  // As the Transport does: no profile configured means one default profile
+  // (system CAs), which a reload refreshes too.
+  const std::vector<TlsClientOptions> kDefault(1);
+  const auto& clients = config.tls_clients.empty() ? kDefault : config.tls_clients;
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    auto context = detail::makeClientContext(clients[i], &why);
+    if (!context) return fail("TLS client profile " + std::to_string(i));
+    certificates->clients.push_back(std::move(context));
+  }
+  return certificates;
+}
+
 }  // namespace sbc::transport

@@ -98,6 +98,11 @@ void Transport::closeConnection(ConnectionId id) {
 ReloadResult Transport::reloadCertificates() {
   return core_->reloadCertificates();
 }
+
+ReloadResult Transport::swapCertificates(const TlsCertificatesPtr& certificates) {
+  return core_->swapCertificates(certificates);
+}
+
 std::size_t Transport::addTlsClient(const TlsClientContextPtr& context) {
   return core_->addTlsClient(context);
 }
@@ -145,6 +150,7 @@ TransportCore::TransportCore(asio::io_context& io, Config config, Callbacks call
   if (config_.tls_clients.empty()) config_.tls_clients.emplace_back();
   client_contexts_.resize(config_.tls_clients.size());
   client_ready_made_.assign(config_.tls_clients.size(), false);
+  static_clients_ = config_.tls_clients.size();
   next_id_ = (static_cast<ConnectionId>(config_.shard) << 48) + 1;
   listeners_.resize(config_.listeners.size());
 }
@@ -468,29 +474,38 @@ std::string_view TransportCore::realm(ListenerIndex listener) const {
 
 ReloadResult TransportCore::reloadCertificates() {
   ApiScope scope(*this);
+  // Profiles added by addTlsClient() come after the configured ones and are
+  // rebuilt by whoever built them.
+  Config own = config_;
+  own.tls_clients.resize(static_clients_);
   std::string error;
-  std::vector<SslContextPtr> servers(listeners_.size());
-  for (ListenerIndex i = 0; i < config_.listeners.size(); ++i) {
-    const auto& listener = config_.listeners[i];
-    if (listener.protocol != Protocol::kTls) continue;
-    servers[i] = makeServerContext(listener.tls, &error);
-    if (!servers[i]) {
-      return {false, "listener " + std::to_string(i) + " (" + listener.realm + "): " + error};
+  auto certificates = loadCertificates(own, &error);
+  if (!certificates) return {false, error};
+  return swapCertificates(certificates);
+}
+
+ReloadResult TransportCore::swapCertificates(const TlsCertificatesPtr& certificates) {
+  ApiScope scope(*this);
+  if (!certificates || certificates->servers.size() != listeners_.size() ||
+      certificates->clients.size() > static_clients_) {
+    return {false, "certificates built for another listener set"};
+  }
+  for (ListenerIndex i = 0; i < listeners_.size(); ++i) {
+    if (config_.listeners[i].protocol == Protocol::kTls && !certificates->servers[i]) {
+      return {false, "listener " + std::to_string(i) + " (" + config_.listeners[i].realm +
+                         "): no certificate"};
     }
   }
-  std::vector<SslContextPtr> clients = client_contexts_;
-  for (std::size_t i = 0; i < config_.tls_clients.size(); ++i) {
-    if (client_ready_made_[i]) continue;  // their builder reloads them
-    auto context = makeClientContext(config_.tls_clients[i], &error);
-    if (!context) return {false, "TLS client profile " + std::to_string(i) + ": " + error};
-    clients[i] = std::move(context);
-  }
-  // Swap only now that everything loaded. Established connections hold
-  // their own reference to the context they were made with.
+  // Established connections hold their own reference to the context they
+  // were made with; only new handshakes see the new ones.
   for (ListenerIndex i = 0; i < listeners_.size(); ++i) {
-    if (servers[i]) listeners_[i].tls = std::move(servers[i]);
+    if (config_.listeners[i].protocol == Protocol::kTls) {
+      listeners_[i].tls = certificates->servers[i];
+    }
   }
-  client_contexts_ = std::move(clients);
+  for (std::size_t i = 0; i < certificates->clients.size(); ++i) {
+    if (certificates->clients[i]) client_contexts_[i] = certificates->clients[i];
+  }
   return {};
 }
 

@@ -257,6 +257,22 @@ struct ReloadResult {
   std::string error;  // first failure; nothing was replaced if !ok
 };
 
+// The listeners' server contexts and Config::tls_clients' contexts, built
+// from their files by loadCertificates() on a thread that may block (SIGHUP:
+// the mgmt thread), then handed to Transport::swapCertificates(), which
+// reads no file. Indexes are those of Config::listeners / tls_clients.
+struct TlsCertificates {
+  std::vector<std::shared_ptr<boost::asio::ssl::context>> servers;  // null: not a TLS listener
+  std::vector<std::shared_ptr<boost::asio::ssl::context>> clients;
+};
+using TlsCertificatesPtr = std::shared_ptr<const TlsCertificates>;
+
+// Reads every TLS listener's certificate, key and CA file (key checked
+// against the certificate) and builds the contexts; reads only `config`,
+// so any thread may call it. nullptr and *error (naming the listener and
+// file) on the first failure.
+TlsCertificatesPtr loadCertificates(const Config& config, std::string* error);
+
 class Transport {
  public:
   // The io_context must outlive the Transport.
@@ -283,15 +299,21 @@ class Transport {
   // Closes a stream connection now; unsent bytes are reported as lost.
   void closeConnection(ConnectionId id);
 
-  // Re-reads every certificate, key and CA file. New handshakes use the new
-  // ones; established connections are untouched. On any failure nothing
-  // changes. Meant for SIGHUP.
+  // Re-reads every certificate, key and CA file on the calling thread and
+  // swaps them in: loadCertificates() + swapCertificates(). For tests and
+  // tools; the SBC's SIGHUP does the reading off the SIP thread.
   ReloadResult reloadCertificates();
+  // Swaps in contexts built by loadCertificates() for this transport's
+  // Config; reads no file. New handshakes use the new ones; established
+  // connections keep theirs. Nothing changes if the set does not fit the
+  // listeners (then !ok).
+  ReloadResult swapCertificates(const TlsCertificatesPtr& certificates);
 
   // Adds an outbound TLS profile built elsewhere (loadTlsClientContext(), off
   // this thread; per-trunk profiles arrive with configuration reloads) and
-  // returns its SendTarget::tls_profile index. Reads no file. reloadCertificates()
-  // leaves such profiles alone: whoever built them rebuilds them.
+  // returns its SendTarget::tls_profile index. Reads no file. Certificate
+  // reloads (reloadCertificates(), swapCertificates()) leave such profiles
+  // alone: whoever built them rebuilds them.
   std::size_t addTlsClient(const TlsClientContextPtr& context);
   // Swaps the context of a profile added by addTlsClient() (files fixed or
   // renewed). New connections use it; established ones keep theirs and stay

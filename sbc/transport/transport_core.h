@@ -223,6 +223,7 @@ class TransportCore {
   ConnectionId send(const SendTarget& target, std::string_view bytes, std::string* owned);
   void closeConnection(ConnectionId id);
   ReloadResult reloadCertificates();
+  ReloadResult swapCertificates(const TlsCertificatesPtr& certificates);
   std::size_t addTlsClient(const TlsClientContextPtr& context);
   bool replaceTlsClient(std::size_t index, const TlsClientContextPtr& context);
   Endpoint localEndpoint(ListenerIndex listener) const;
@@ -326,6 +327,7 @@ class TransportCore {
   Stats stats_;
   std::vector<ListenerState> listeners_;
   std::vector<SslContextPtr> client_contexts_;  // parallel to config_.tls_clients
+  std::size_t static_clients_ = 0;              // Config::tls_clients (with the default)
   // Per profile: added ready-made (addTlsClient), so never re-read here.
   std::vector<bool> client_ready_made_;
   std::unordered_map<ConnectionId, StreamConnectionPtr> connections_;

@@ -154,6 +154,9 @@ verify_client = true
         sbc.proc.send_signal(signal.SIGHUP)
         time.sleep(0.5)
         check(sbc.alive(), "the sbc survives SIGHUP with a broken certificate file")
+        failed = [l for l in sbc.tail(200).splitlines() if "certificate reload failed" in l]
+        check(any(live_cert in l for l in failed),
+              "the failed reload is logged naming the file\n" + "\n".join(failed))
         with connect(port, ctx) as s:
             check(peer_cn(s) == "sbc-renewed.test", "a failed reload keeps the last good certificate")
 

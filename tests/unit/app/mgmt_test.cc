@@ -235,6 +235,7 @@ TEST(SbcMetrics, BackgroundSampler) {
   s.config_loaded_at = now - 10s;
   s.cdr_queue_depth = 4;
   s.cdr_spool_records = 12;
+  s.tls_certificate_reload_failures = 2;
   b.sample(s, now);
   b.sample(s, now);  // nothing new: counters stay
   const std::string text = scrape(registry);
@@ -244,6 +245,7 @@ TEST(SbcMetrics, BackgroundSampler) {
   EXPECT_TRUE(has(text, "sbc_config_age_seconds 10"));
   EXPECT_TRUE(has(text, "sbc_cdr_queue_depth 4"));
   EXPECT_TRUE(has(text, "sbc_cdr_spool_records 12"));
+  EXPECT_TRUE(has(text, "sbc_tls_certificate_reload_failures_total 2"));
 }
 
 TEST(SbcMetrics, Issue6Series) {

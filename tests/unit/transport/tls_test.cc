@@ -283,6 +283,67 @@ TEST_F(TlsTest, ReloadAppliesToNewHandshakesOnly) {
             std::string::npos);
 }
 
+// SIGHUP's split: the contexts are built elsewhere (the mgmt thread), the
+// transport's thread only swaps them in, so it must not need the files.
+TEST_F(TlsTest, SwapUsesBuiltContextsWithoutTheFiles) {
+  startServer();
+  auto client = makeClient(trustingProfile());
+  const ConnectionId old_connection = client->send(toServer(), sipMessage("before"));
+  ASSERT_TRUE(runUntil(io_, [&] { return server_sink_.messages.size() == 1; }));
+
+  const CertFiles renewed = pki_.issue("renewed", "sbc-renewed.test", {"sbc.test"});
+  Config config = server_->config();
+  config.listeners[0].tls.certificate_chain_file = renewed.certificate;
+  config.listeners[0].tls.private_key_file = renewed.key;
+  std::string error;
+  const TlsCertificatesPtr built = loadCertificates(config, &error);
+  ASSERT_TRUE(built) << error;
+  // Gone before the swap: the swap cannot have read them.
+  std::filesystem::remove(renewed.certificate);
+  std::filesystem::remove(renewed.key);
+  std::filesystem::remove(server_cert_.certificate);
+  std::filesystem::remove(server_cert_.key);
+  std::filesystem::remove(pki_.ca().certificate);
+
+  const ReloadResult swapped = server_->swapCertificates(built);
+  ASSERT_TRUE(swapped.ok) << swapped.error;
+  const RawHandshake fresh = rawHandshake(io_, server_->localEndpoint(0));
+  ASSERT_TRUE(fresh.completed) << fresh.error.message();
+  EXPECT_NE(fresh.server_subject.find("CN=sbc-renewed.test"), std::string::npos)
+      << fresh.server_subject;
+
+  // The established connection keeps its certificate and carries on.
+  EXPECT_EQ(client->send(toServer(), sipMessage("after")), old_connection);
+  ASSERT_TRUE(runUntil(io_, [&] { return server_sink_.messages.size() == 2; }));
+  EXPECT_EQ(client->stats().connections_opened, 1u);
+}
+
+TEST_F(TlsTest, FailedLoadNamesTheFileAndAForeignSetIsRefused) {
+  startServer();
+  Config config = server_->config();
+  config.listeners[0].tls.private_key_file = pki_.dir() + "/missing.key";
+  std::string error;
+  EXPECT_FALSE(loadCertificates(config, &error));
+  EXPECT_NE(error.find(pki_.dir() + "/missing.key"), std::string::npos) << error;
+
+  // A key that does not belong to the certificate (OpenSSL refuses it when
+  // loading it: "key values mismatch").
+  config.listeners[0].tls.private_key_file = client_cert_.key;
+  error.clear();
+  EXPECT_FALSE(loadCertificates(config, &error));
+  EXPECT_NE(error.find(client_cert_.key), std::string::npos) << error;
+
+  // Built for two listeners, offered to a transport with one: nothing changes.
+  Config two = server_->config();
+  two.listeners.push_back(two.listeners[0]);
+  const TlsCertificatesPtr foreign = loadCertificates(two, &error);
+  ASSERT_TRUE(foreign) << error;
+  EXPECT_FALSE(server_->swapCertificates(foreign).ok);
+  EXPECT_FALSE(server_->swapCertificates(nullptr).ok);
+  EXPECT_NE(rawHandshake(io_, server_->localEndpoint(0)).server_subject.find("CN=sbc.test"),
+            std::string::npos);
+}
+
 TEST(TlsStartup, MissingCertificateThrowsAtStart) {
   asio::io_context io;
   Config config;
