@@ -5,6 +5,7 @@
 // `workers` packet threads each run their own io_context with the sessions
 // placed on them. They talk only by posting (see worker.h).
 #include <ortp/ortp.h>
+#include <sys/resource.h>
 
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
@@ -47,6 +48,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   sbc::common::initLogging("relay", config.logLevel);
+  // Each call holds 4 sockets plus one connected socket per latched leg: a
+  // shell's soft limit (often 1,024) would cap the relay near 170 calls.
+  if (rlimit files{}; getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
 
   ortp_init();
   ortp_set_log_level_mask(ORTP_LOG_DOMAIN, ORTP_ERROR | ORTP_FATAL);

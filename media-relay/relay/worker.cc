@@ -34,17 +34,27 @@ constexpr auto kTick = std::chrono::milliseconds(250);
 
 }  // namespace
 
+// Which of a leg's sockets: oRTP's RTP and RTCP sockets, and the worker's own
+// RTP socket connected to the latched remote.
+enum class Worker::SocketKind : std::uint8_t { kRtp, kRtcp, kRtpPeer };
+
 // What an epoll event points at. Stable: it lives in the Session, which is
 // heap-allocated and leaves the epoll set before it is freed.
 struct Worker::SocketRef {
   Session* session = nullptr;
   std::uint8_t leg = 0;
-  bool rtcp = false;
+  SocketKind kind = SocketKind::kRtp;
 };
 
 struct Worker::Leg {
   int rtpFd = -1;
   int rtcpFd = -1;
+  // Ours: rtpFd's port, connected to peer (the RTP latch's source); -1 when
+  // not latched, or when opening it failed (peerTried: not again until the
+  // remote changes).
+  int peerFd = -1;
+  SockAddr peer;
+  bool peerTried = false;
   Latch rtpLatch;
   Latch rtcpLatch;
   bool mux = false;
@@ -81,8 +91,8 @@ struct Worker::Session {
   std::string callId;
   std::shared_ptr<SessionCounters> counters;
   std::array<Leg, 2> legs;
-  // [leg][0 = RTP, 1 = RTCP]
-  std::array<std::array<SocketRef, 2>, 2> refs{};
+  // [leg][SocketKind]
+  std::array<std::array<SocketRef, 3>, 2> refs{};
   bool watched = false;
   bool removed = false;
 };
@@ -104,7 +114,7 @@ struct Worker::Buffers {
   struct Out {
     int fd = -1;
     Leg* leg = nullptr;
-    SockAddr dest;
+    SockAddr dest;  // unused (no address given) when fd is connected to it
   };
   std::array<Out, kBatch> out{};
   std::array<mmsghdr, kBatch> outMsgs{};
@@ -216,7 +226,7 @@ void Worker::run() {
     for (int i = 0; i < n; ++i) {
       const auto* ref = static_cast<const SocketRef*>(b.events[i].data.ptr);
       if (ref != nullptr && !ref->session->removed) {
-        drain(*ref->session, ref->leg, ref->rtcp, now);
+        drain(*ref->session, ref->leg, ref->kind, now);
       }
     }
     retired_.clear();
@@ -304,6 +314,12 @@ void Worker::applySettings(Session& s, int leg, LegSettings&& settings, Clock::t
   l.srtp = settings.srtp;
   if (settings.replaceInbound) l.inbound = std::move(settings.inbound);
   if (settings.replaceOutbound) l.outbound = std::move(settings.outbound);
+  // A new remote un-latches the leg: its packets must reach oRTP's socket
+  // (and the latch) again.
+  if (!l.rtpLatch.latched() || !(*l.rtpLatch.destination() == l.peer)) {
+    closePeer(s, leg);
+    l.peerTried = false;
+  }
   bool expecting = remoteSends(settings.direction) && settings.mediaTimeoutSeconds != 0;
   // Resuming from hold (or a new timeout) starts the count afresh.
   if (expecting && (!wasExpecting || settings.mediaTimeoutSeconds != l.timeoutSeconds)) {
@@ -315,10 +331,11 @@ void Worker::applySettings(Session& s, int leg, LegSettings&& settings, Clock::t
 
 void Worker::watch(Session& s) {
   for (std::uint8_t i = 0; i < 2; ++i) {
+    s.refs[i][static_cast<int>(SocketKind::kRtpPeer)] = SocketRef{&s, i, SocketKind::kRtpPeer};
     for (int k = 0; k < 2; ++k) {
       int fd = k == 0 ? s.legs[i].rtpFd : s.legs[i].rtcpFd;
       SocketRef& ref = s.refs[i][k];
-      ref = SocketRef{&s, i, k == 1};
+      ref = SocketRef{&s, i, k == 0 ? SocketKind::kRtp : SocketKind::kRtcp};
       if (fd < 0) continue;
       epoll_event ev{};
       // Edge-triggered: drain() reads each socket until it is empty, so a
@@ -337,21 +354,70 @@ void Worker::watch(Session& s) {
 void Worker::unwatch(Session& s) {
   if (!s.watched) return;
   s.watched = false;
-  for (auto& l : s.legs) {
+  for (int i = 0; i < 2; ++i) {
+    closePeer(s, i);
+    const Leg& l = s.legs[i];
     for (int fd : {l.rtpFd, l.rtcpFd}) {
       if (fd >= 0) epoll_ctl(epollFd_, EPOLL_CTL_DEL, fd, nullptr);
     }
   }
 }
 
-void Worker::drain(Session& s, int leg, bool rtcpSocket, Clock::time_point now) {
+void Worker::connectPeer(Session& s, int leg) {
+  Leg& l = s.legs[leg];
+  l.peerTried = true;
+  const SockAddr* peer = l.rtpLatch.destination();
+  if (!s.watched || l.rtpFd < 0 || peer == nullptr) return;
+  SockAddr local;
+  local.length = sizeof local.storage;
+  if (::getsockname(l.rtpFd, reinterpret_cast<sockaddr*>(&local.storage), &local.length) != 0) {
+    return;
+  }
+  int fd = ::socket(local.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  int on = 1;
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLET;
+  ev.data.ptr = &s.refs[leg][static_cast<int>(SocketKind::kRtpPeer)];
+  // Both sockets of the port need SO_REUSEPORT (same user only, unlike
+  // SO_REUSEADDR); oRTP's gets it here, after its own bind.
+  if (::setsockopt(l.rtpFd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0 ||
+      ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0 ||
+      ::bind(fd, local.sa(), local.length) != 0 || ::connect(fd, peer->sa(), peer->length) != 0 ||
+      epoll_ctl(epollFd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    // Not fatal: the leg goes on through oRTP's socket, as before.
+    spdlog::debug("worker {}: no connected socket for {} leg {}: {}", index_, s.callId, leg,
+                  std::generic_category().message(errno));
+    ::close(fd);
+    return;
+  }
+  l.peerFd = fd;
+  l.peer = *peer;
+}
+
+void Worker::closePeer(Session& s, int leg) {
+  Leg& l = s.legs[leg];
+  if (l.peerFd < 0) return;
+  epoll_ctl(epollFd_, EPOLL_CTL_DEL, l.peerFd, nullptr);
+  ::close(l.peerFd);
+  l.peerFd = -1;
+  l.peer = SockAddr{};
+}
+
+void Worker::drain(Session& s, int leg, SocketKind kind, Clock::time_point now) {
   Buffers& b = *buffers_;
-  int fd = rtcpSocket ? s.legs[leg].rtcpFd : s.legs[leg].rtpFd;
+  const Leg& l = s.legs[leg];
+  const bool rtcpSocket = kind == SocketKind::kRtcp;
+  const int fd = rtcpSocket ? l.rtcpFd : kind == SocketKind::kRtpPeer ? l.peerFd : l.rtpFd;
+  if (fd < 0) return;  // a connected socket closed earlier in this round
   // The set is edge-triggered: read until a batch comes back short (the
-  // queue was empty then; anything later raises a new edge).
+  // queue was empty then; anything later raises a new edge). A connected
+  // socket also reports ICMP errors (ECONNREFUSED) on a read, once each: the
+  // datagrams queued behind one are still read.
+  int errors = 0;
   for (;;) {
     int n = recvmmsg(fd, b.msgs.data(), Buffers::kBatch, MSG_DONTWAIT, nullptr);
-    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && ++errors < 4) continue;
     if (n <= 0) return;
     for (int i = 0; i < n; ++i) {
       msghdr& h = b.msgs[i].msg_hdr;
@@ -386,8 +452,9 @@ void Worker::flush() {
     std::size_t sent = 0;
     if (end - i == 1) {
       const Buffers::Out& o = b.out[i];
+      // No address for a connected socket (its cached route is the point).
       ssize_t r = ::sendto(o.fd, b.outIov[i].iov_base, b.outIov[i].iov_len, MSG_DONTWAIT,
-                           o.dest.sa(), o.dest.length);
+                           o.dest.valid() ? o.dest.sa() : nullptr, o.dest.length);
       sent = r < 0 ? 0 : 1;
     } else {
       int r = ::sendmmsg(b.out[i].fd, &b.outMsgs[i], static_cast<unsigned>(end - i), MSG_DONTWAIT);
@@ -423,10 +490,14 @@ void Worker::onPacket(Session& s, int leg, bool rtcpSocket, std::size_t slot, st
   bool rtcp = rtcpSocket || isRtcp(packet);
 
   Latch& latch = rtcpSocket ? in.rtcpLatch : in.rtpLatch;
+  const bool wasLatched = latch.latched();
+  // Also checked for the connected socket: the kernel may have queued a
+  // packet on it in the instant between its bind and its connect.
   if (!latch.accept(source, now)) {
     wc.drop(DropReason::kStrictSource);
     return;
   }
+  if (!rtcpSocket && !wasLatched && !in.peerTried) connectPeer(s, leg);
   bump(in.counters->packetsIn);
   bump(in.counters->bytesIn, length);
   bump(wc.packetsIn[in.kind()]);
@@ -506,6 +577,7 @@ void Worker::onPacket(Session& s, int leg, bool rtcpSocket, std::size_t slot, st
     dest = out.rtpLatch.destination();
     fd = out.rtpFd;
   }
+  if (dest && out.peerFd >= 0 && fd == out.rtpFd && *dest == out.peer) fd = out.peerFd;
   if (!dest) {
     wc.drop(DropReason::kNoRemote);
     return;
@@ -525,11 +597,11 @@ void Worker::onPacket(Session& s, int leg, bool rtcpSocket, std::size_t slot, st
   Buffers::Out& o = b.out[b.outCount];
   o.fd = fd;
   o.leg = &out;
-  o.dest = *dest;
+  o.dest = fd >= 0 && fd == out.peerFd ? SockAddr{} : *dest;
   b.outIov[b.outCount] = {data, length};
   msghdr& h = b.outMsgs[b.outCount].msg_hdr;
   h = {};
-  h.msg_name = &o.dest.storage;
+  h.msg_name = o.dest.valid() ? &o.dest.storage : nullptr;
   h.msg_namelen = o.dest.length;
   h.msg_iov = &b.outIov[b.outCount];
   h.msg_iovlen = 1;

@@ -16,6 +16,16 @@
 // packet path at all: one epoll_wait per round serves every ready socket, and a
 // busy worker finds many sockets ready per round. The media-timeout tick is
 // the epoll_wait timeout.
+//
+// Once a leg's RTP has latched, the worker opens a second socket on the same
+// local address and port (SO_REUSEPORT), connected to the latched source, and
+// uses it for that leg's traffic with its remote: the kernel then hands it the
+// peer's packets by the exact 4-tuple (early demux, cached input route) and
+// sends from it with the route cached in the socket, instead of a route lookup
+// per sendto. Packets from anyone else still reach oRTP's unconnected socket
+// (the kernel's reuseport selection skips connected sockets), where the
+// strict-source rule counts and drops them as before. A new signalled remote
+// (update) closes that socket: the latch re-opens on oRTP's.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -102,12 +112,15 @@ class Worker {
   struct Leg;
   struct Session;
   struct SocketRef;
+  enum class SocketKind : std::uint8_t;
   template <typename F>
   void postToWorker(F&& f);
   void watch(Session& s);
   void unwatch(Session& s);
+  void connectPeer(Session& s, int leg);
+  void closePeer(Session& s, int leg);
   void run();
-  void drain(Session& s, int leg, bool rtcpSocket, Clock::time_point now);
+  void drain(Session& s, int leg, SocketKind kind, Clock::time_point now);
   void onPacket(Session& s, int leg, bool rtcpSocket, std::size_t slot, std::size_t length,
                 const SockAddr& source, Clock::time_point now);
   void flush();

@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   std::string addrA = "127.0.0.2";
   std::string addrB = "127.0.0.3";
   std::string label;
+  int tickUs = 200;
   app.add_option("--relay", relayKind, "ours | rtpengine")
       ->check(CLI::IsMember({"ours", "rtpengine"}));
   app.add_option("--control", control, "control address IP:PORT (ours: TCP; rtpengine: ng UDP)")
@@ -56,6 +57,10 @@ int main(int argc, char** argv) {
   app.add_option("--a-addr", addrA, "local address of the A legs");
   app.add_option("--b-addr", addrB, "local address of the B legs");
   app.add_option("--label", label, "copied into the RESULT line");
+  app.add_option("--tick-us", tickUs,
+                 "sub-tick: the streams are spread over 20 ms in sub-ticks of this length, "
+                 "each a burst of calls/(20 ms/tick) x 2 packets")
+      ->check(CLI::IsMember({50, 100, 200, 250, 400, 500, 1000, 2000, 2500, 5000}));
   CLI11_PARSE(app, argc, argv);
 
   const auto controlAddr = parseHostPort(control);
@@ -79,6 +84,7 @@ int main(int argc, char** argv) {
   config.seconds = seconds;
   config.warmupSeconds = warmup;
   config.relayPid = relayPid;
+  config.tickNs = std::int64_t{tickUs} * 1000;
   Traffic traffic(calls, config);
   std::string error;
   if (!traffic.open(*a, *b, error)) {
@@ -144,7 +150,7 @@ int main(int argc, char** argv) {
       "offered_pps=%.0f pps=%.0f "
       "loss_pct=%.4f p50_us=%.0f p99_us=%.0f p999_us=%.0f max_us=%.0f relay_cpu_s=%.3f "
       "relay_us_per_pkt=%.2f gen_cpu_pct=%.0f late_ticks=%llu misrouted=%llu malformed=%llu "
-      "srtp_failures=%llu relay_counted_out=%lld\n",
+      "srtp_failures=%llu relay_counted_out=%lld tick_us=%d\n",
       label.empty() ? "-" : label.c_str(), relayKind.c_str(), modeName.c_str(), calls,
       r.windowSeconds, static_cast<unsigned long long>(r.sent),
       static_cast<unsigned long long>(r.received), static_cast<unsigned long long>(r.arrived),
@@ -152,7 +158,7 @@ int main(int argc, char** argv) {
       r.relayCpuSeconds, r.relayCpuUsPerPacket, r.generatorCpuPercent,
       static_cast<unsigned long long>(r.lateTicks), static_cast<unsigned long long>(r.misrouted),
       static_cast<unsigned long long>(r.malformed), static_cast<unsigned long long>(r.srtpFailures),
-      relayForwarded ? static_cast<long long>(*relayForwarded) : -1LL);
+      relayForwarded ? static_cast<long long>(*relayForwarded) : -1LL, tickUs);
   std::fflush(stdout);
   const double nominal = static_cast<double>(calls) * 2 * kPacketsPerSecond;
   if (r.offeredPps < 0.98 * nominal) {

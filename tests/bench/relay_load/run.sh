@@ -16,12 +16,21 @@
 # Settings (environment): BENCH_BUILD_DIR (default build/loadgen-rel, a gcc
 # Release build of media-relay and relay-loadgen, built if missing),
 # BENCH_WARMUP (1 s, not measured), BENCH_RELAY_WORKERS (our relay's packet
-# threads, 2: as many as rtpengine's, since on a contended machine the
-# scheduler shares CPU per thread), BENCH_RTPENGINE_THREADS (2), BENCH_NICE
+# threads) and BENCH_RTPENGINE_THREADS (rtpengine's): pinned, both default to
+# the number of CPUs in BENCH_RELAY_CPUS (1), unpinned to 2 (on a contended
+# machine the scheduler shares CPU per thread); two packet threads on one
+# pinned core take turns and each one's packets wait for the other's turn,
+# which is what made the p99 at 1,000 calls milliseconds. BENCH_NICE
 # (-10: the generator and both relays run at this niceness so that, on a
 # machine shared with builds, they get the CPU and the figures describe the
-# relays rather than the neighbours; 0 for normal priority), BENCH_KEEP=1
-# keeps the work directory.
+# relays rather than the neighbours; 0 for normal priority), BENCH_RT=1 runs
+# the generator and both relays at SCHED_FIFO priority 1 instead (chrt; root):
+# on a machine shared with builds, nice does not keep a compiler's time slice
+# off the relay's core, FIFO does (the kernel still leaves others 5% of each
+# core), so latency there describes the relays; BENCH_TICK_US (200): the
+# generator's sub-tick, each a back-to-back burst of calls/(20 ms/tick) x 2
+# packets (1000 before 2026-11-26 08:15); BENCH_KEEP=1 keeps the work
+# directory.
 # Pinning (--pin, the default on 2 or more cores; --no-pin to turn it off):
 # the generator runs on BENCH_GEN_CPUS (default 0) and each relay, ours and
 # rtpengine alike, on BENCH_RELAY_CPUS (default 1), so the relay under test
@@ -45,7 +54,7 @@ while [ $# -gt 0 ]; do
     --calls) calls_list=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --mode) mode=$2; shift 2 ;;
-    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -54,8 +63,7 @@ case $mode in rtp) modes="rtp" ;; srtp) modes="srtp" ;; both) modes="rtp srtp" ;
 
 build=${BENCH_BUILD_DIR:-build/loadgen-rel}
 warmup=${BENCH_WARMUP:-1}
-workers=${BENCH_RELAY_WORKERS:-2}
-rtpe_threads=${BENCH_RTPENGINE_THREADS:-2}
+tick_us=${BENCH_TICK_US:-200}
 bench_nice=${BENCH_NICE:--10}
 work=$(mktemp -d /tmp/relay-load.XXXXXX)
 say() { printf '==> %s\n' "$*" >&2; }
@@ -75,6 +83,12 @@ trap cleanup EXIT
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 prio=(nice -n "$bench_nice")
 "${prio[@]}" true 2>/dev/null || { prio=(); bench_nice=0; }
+prio_note="nice $bench_nice"
+if [ "${BENCH_RT:-0}" = 1 ]; then
+  chrt -f 1 true 2>/dev/null || die "BENCH_RT=1 needs chrt and the right to use SCHED_FIFO"
+  prio=(chrt -f 1)
+  prio_note="SCHED_FIFO 1"
+fi
 gen_cpus=${BENCH_GEN_CPUS:-0}
 relay_cpus=${BENCH_RELAY_CPUS:-1}
 if [ "$pin" = auto ]; then
@@ -83,11 +97,16 @@ if [ "$pin" = auto ]; then
 fi
 gen_pin=()
 relay_pin=()
+threads=2
 if [ "$pin" = 1 ]; then
   command -v taskset >/dev/null || die "--pin needs taskset (util-linux)"
   gen_pin=(taskset -c "$gen_cpus")
   relay_pin=(taskset -c "$relay_cpus")
+  # One packet thread per pinned core (a CPU list such as 1, 1,3 or 2-3).
+  threads=$(python3 -c "import sys; print(sum(int(b)-int(a)+1 for a,_,b in (p.partition('-') if '-' in p else (p,'-',p) for p in sys.argv[1].split(','))))" "$relay_cpus")
 fi
+workers=${BENCH_RELAY_WORKERS:-$threads}
+rtpe_threads=${BENCH_RTPENGINE_THREADS:-$threads}
 
 free_port() {  # $1 = tcp|udp
   python3 -c "import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_STREAM if sys.argv[1]=='tcp' else socket.SOCK_DGRAM); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])" "$1"
@@ -172,7 +191,7 @@ step() {  # relay-kind control pid calls mode
   local out drops
   python3 "$here/udp_drops.py" save "$work/drops.json" 2>/dev/null || true
   if out=$("${prio[@]}" "${gen_pin[@]}" "$loadgen" --relay "$1" --control "$2" --relay-pid "$3" --calls "$4" --mode "$5" \
-      --seconds "$seconds" --warmup "$warmup" --label "$1" 2>>"$work/loadgen.log"); then
+      --seconds "$seconds" --warmup "$warmup" --tick-us "$tick_us" --label "$1" 2>>"$work/loadgen.log"); then
     # Socket receive-queue overflows during the step: on the relays' ports
     # (the relay read too late) or elsewhere (the generator's sockets, or
     # anything else on the machine).
@@ -201,7 +220,7 @@ done
 echo
 echo "Media relay benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'))"
 echo "NOTE: generator (2 threads), relay and rtpengine share these $(nproc) cores; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
-echo "Window ${seconds} s per step after ${warmup} s warm-up; ours: $workers worker(s); rtpengine: $rtpe_threads threads, userspace; generator and relays at nice $bench_nice."
+echo "Window ${seconds} s per step after ${warmup} s warm-up, generator sub-tick ${tick_us} us; ours: $workers worker(s); rtpengine: $rtpe_threads threads, userspace; generator and relays at $prio_note."
 if [ "$pin" = 1 ]; then
   echo "Pinned: generator on CPU(s) $gen_cpus, each relay on CPU(s) $relay_cpus (taskset)."
 else

@@ -23,8 +23,8 @@ namespace {
 constexpr std::uint32_t kMagic = 0x524c4731;  // "RLG1"
 constexpr std::size_t kMarkerBytes = 24;      // magic, call, direction, seq, send time
 constexpr std::size_t kMaxPacket = 256;
-constexpr std::int64_t kTickNs = 1'000'000;  // streams are spread over 1 ms sub-ticks
-constexpr int kSubTicks = 1'000'000'000 / kPacketsPerSecond / kTickNs;  // 20
+constexpr std::int64_t kStreamPeriodNs = 1'000'000'000 / kPacketsPerSecond;  // 20 ms
+constexpr std::int64_t kLateNs = 2'000'000;
 constexpr std::size_t kHistogramUs = 200'000;  // 1 us buckets up to 200 ms, then overflow
 constexpr int kRecvBatch = 32;
 constexpr std::int64_t kRecvPollNs = 200'000;
@@ -201,16 +201,18 @@ void Traffic::Impl::sender(std::int64_t startMono, std::int64_t endMono) {
   templ[0] = 0x80;                         // V=2
   templ[1] = 0;                            // PT 0 (PCMU)
   const bool srtp = config.mode == Mode::kSrtp;
+  const std::int64_t tickNs = config.tickNs;
+  const auto subTicks = static_cast<std::size_t>(kStreamPeriodNs / tickNs);
   for (std::int64_t tick = 0;; ++tick) {
-    const std::int64_t due = startMono + tick * kTickNs;
+    const std::int64_t due = startMono + tick * tickNs;
     if (due >= endMono) break;
     sleepUntil(CLOCK_MONOTONIC, due);
     const std::int64_t now = nowNs(CLOCK_MONOTONIC);
     // A generator short of CPU catches up in bursts but stops on time: what it
     // managed to send in the window is reported as the offered rate.
     if (now >= endMono) break;
-    if (now - due > 2 * kTickNs) ++lateTicks;
-    for (std::size_t c = static_cast<std::size_t>(tick % kSubTicks); c < calls; c += kSubTicks) {
+    if (now - due > kLateNs) ++lateTicks;
+    for (std::size_t c = static_cast<std::size_t>(tick) % subTicks; c < calls; c += subTicks) {
       for (std::size_t d = 0; d < 2; ++d) {
         SendStream& s = sendStreams[c * 2 + d];
         std::memcpy(packet, templ, sizeof templ);

@@ -28,6 +28,10 @@ struct TrafficConfig {
   double seconds = 10.0;       // the measured window
   double drainSeconds = 0.5;   // after the last send, for the last packets
   pid_t relayPid = 0;          // 0: no CPU figures
+  // Streams are spread over sub-ticks of this length, each sending the
+  // streams whose 20 ms phase falls in it, back to back: a burst per
+  // sub-tick. Must divide 20 ms.
+  std::int64_t tickNs = 200'000;
 };
 
 struct TrafficReport {
@@ -47,7 +51,7 @@ struct TrafficReport {
   double relayCpuSeconds = -1;  // < 0: unknown
   double relayCpuUsPerPacket = -1;
   double generatorCpuPercent = 0;  // of one core, both threads
-  std::uint64_t lateTicks = 0;     // send ticks more than 2 ms behind schedule
+  std::uint64_t lateTicks = 0;     // sub-ticks more than 2 ms behind schedule
 };
 
 class Traffic {

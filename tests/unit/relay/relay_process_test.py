@@ -370,6 +370,58 @@ def test_nat_latch_and_direction(c, r):
     c.call("destroy", call_id="nat@test")
 
 
+def connected_peers(port):
+    """Remote ports of the relay's IPv4 UDP sockets on `port` that are connected."""
+    peers = []
+    with open("/proc/net/udp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            local, remote = fields[1].split(":"), fields[2].split(":")
+            if int(local[1], 16) == port and remote[0] != "00000000":
+                peers.append(int(remote[1], 16))
+    return peers
+
+
+def test_remote_change_relatches(c, r):
+    """A latched leg gets a socket connected to its source; a re-INVITE that
+    moves the remote closes it, latches the new source and connects to that."""
+    a, a2, b, stranger = udp(), udp(), udp(), udp()
+    res = c.call("create", call_id="move@test", legs=[leg(a), leg(b)])
+    ra, rb = relay_addr(res, 0), relay_addr(res, 1)
+    a.sendto(rtp(1, 1), ra)
+    check(recv_or_none(b) is not None, "A latched and forwarded")
+    b.sendto(rtp(2, 2), rb)
+    check(recv_or_none(a) is not None, "B latched, reply to A")
+    check(connected_peers(ra[1]) == [a.getsockname()[1]],
+          f"leg A's port has a socket connected to A {connected_peers(ra[1])}")
+    before = r.metric("relay_dropped_total", 'reason="strict_source"') or 0
+    stranger.sendto(rtp(3, 3), ra)
+    check(recv_or_none(b) is None, "a stranger is still not forwarded")
+    time.sleep(0.1)
+    after = r.metric("relay_dropped_total", 'reason="strict_source"') or 0
+    check(after == before + 1, f"the stranger is still counted ({before} -> {after})")
+    # Re-INVITE: A's media moves to another port.
+    u = c.call("update", call_id="move@test",
+               legs=[{"rtp": {"address": HOST, "port": a2.getsockname()[1]}}, {}])
+    check("result" in u, f"update answered {u}")
+    time.sleep(0.05)
+    check(connected_peers(ra[1]) == [], f"the old connection is gone {connected_peers(ra[1])}")
+    for i in range(3):
+        a2.sendto(rtp(10 + i, 10 + i), ra)
+        check(recv_or_none(b) is not None, f"the new source latches and is forwarded ({i})")
+        b.sendto(rtp(20 + i, 20 + i), rb)
+        got = recv_or_none(a2)
+        check(got is not None and got[1] == ra, f"replies go to the new source from A's port ({i})")
+    check(recv_or_none(a, 0.1) is None, "nothing to the old address")
+    check(connected_peers(ra[1]) == [a2.getsockname()[1]],
+          f"leg A's port is now connected to the new source {connected_peers(ra[1])}")
+    a.sendto(rtp(30, 30), ra)
+    check(recv_or_none(b) is None, "the old source is not accepted any more")
+    c.call("destroy", call_id="move@test")
+    time.sleep(0.05)
+    check(connected_peers(ra[1]) == [], "destroy closes the connected socket")
+
+
 def test_window_any_latch(c, r):
     # A multi-homed PBX: the SDP names 127.0.0.2, the RTP leaves 127.0.0.1.
     a, b = udp(), udp()
@@ -485,7 +537,8 @@ def main():
             check(pong.get("verb") == "ping" and pong["result"]["sessions"] == 0
                   and pong["result"]["ports_free"] == total, f"ping {pong}")
             for t in (test_plain_forwarding, test_srtp_chain, test_rekey_and_back_to_plain,
-                      test_nat_latch_and_direction, test_window_any_latch,
+                      test_nat_latch_and_direction, test_remote_change_relatches,
+                      test_window_any_latch,
                       test_rtcp_mux, test_media_timeout, test_hostile_lines, test_ttl):
                 print("--", t.__name__, flush=True)
                 try:
