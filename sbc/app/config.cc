@@ -105,6 +105,8 @@ Config parseConfig(const std::string& text, const std::string& origin,
         static_cast<size_t>(getInt(*sip, "max_message_size", 65535, 1024, 1 << 20, origin, "sip"));
     c.idle_timeout =
         std::chrono::seconds(getInt(*sip, "idle_timeout", 300, 1, 86400, origin, "sip", "seconds"));
+    c.presize_cps =
+        static_cast<uint32_t>(getInt(*sip, "presize_cps", 1000, 0, 100000, origin, "sip"));
     if (const toml::node* d = sip->get("domains")) {
       auto* domains = d->as_array();
       if (!domains) fail(origin, "sip.domains must be a list of host names");

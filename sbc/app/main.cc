@@ -41,6 +41,7 @@
 #include "sbc/common/log.h"
 #include "sbc/config/config_service.h"
 #include "sbc/trace/trace_service.h"
+#include "sbc/transport/work_timing.h"
 
 #ifndef SBC_VERSION
 #define SBC_VERSION "dev"
@@ -499,7 +500,12 @@ int main(int argc, char** argv) {
   waitSignals();
 
   spdlog::info("{} ready", config.node_name);
-  sip_io.run();
+  // SBC_UDP_TIMING: every handler of the SIP thread timed (stderr).
+  if (sbc::transport::WorkTiming::enabled()) {
+    sbc::transport::WorkTiming::run(sip_io, [&] { return node.tableSizes(); });
+  } else {
+    sip_io.run();
+  }
 
   // ---- after the SIP loop: background parts, in dependency order
   signals.cancel();

@@ -456,8 +456,21 @@ void SipSampler::onRelayRequest(std::string_view verb, std::string_view result, 
 
 void SipSampler::onCallRecord(const b2bua::CallRecord& r) {
   const std::string_view trunk = r.inbound_trunk;
-  counter(m_.calls_total, {trunk, r.outbound_trunk, directionName(r.direction), callResult(r)})
-      .Increment();
+  const std::string_view result = callResult(r);
+  const std::hash<std::string_view> hash;
+  const std::size_t h = hash(trunk) * 31 + hash(r.outbound_trunk) +
+                        static_cast<std::size_t>(r.direction) * 7 + result.size();
+  CallSeries& cs = call_series_[h % call_series_.size()];
+  if (!cs.counter || cs.direction != r.direction || cs.result != result || cs.in != trunk ||
+      cs.out != r.outbound_trunk) {
+    cs.counter =
+        &counter(m_.calls_total, {trunk, r.outbound_trunk, directionName(r.direction), result});
+    cs.in = trunk;
+    cs.out = r.outbound_trunk;
+    cs.direction = r.direction;
+    cs.result = result;
+  }
+  cs.counter->Increment();
   if (r.ended_reason == "no-route") counter(m_.rejections, {trunk, "route"}).Increment();
   if (r.ringing != b2bua::CallRecord::Time{}) ringing_->Observe(seconds(r.start, r.ringing));
   if (r.answered()) answer_->Observe(seconds(r.start, r.answer));

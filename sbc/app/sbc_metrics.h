@@ -10,6 +10,7 @@
 // Series are resolved once per label value and kept (Family::with takes the
 // family's lock, which a scrape also takes): after warm-up the SIP thread only
 // touches prometheus-cpp's atomics.
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -145,6 +146,16 @@ class SipSampler {
   prometheus::Histogram* answer_ = nullptr;
   std::map<std::string, prometheus::Histogram*, std::less<>> relay_latency_;  // by verb
   std::map<cfg::TrunkId, std::string> trunk_names_;  // names of trunks seen, for gone ones
+  // sbc_calls_total series by label values, direct-mapped: a call's record
+  // finds its counter without building the joined key (onCallRecord runs
+  // once per call; a collision only costs the map lookup above).
+  struct CallSeries {
+    std::string in, out;
+    b2bua::Direction direction = b2bua::Direction::Inbound;
+    std::string_view result;  // one of callResult()'s literals
+    prometheus::Counter* counter = nullptr;
+  };
+  std::array<CallSeries, 64> call_series_{};
 };
 
 struct BackgroundSample {

@@ -122,6 +122,9 @@ class SipNode {
   std::vector<TrunkUsage> trunkUsage() const;
   // Copies the SIP thread's figures into the metrics (every second).
   void sampleMetrics();
+  // "txns=N calls=N timers=N": the tables that grow with the call rate, for
+  // the SBC_UDP_TIMING slow-handler lines.
+  std::string tableSizes() const;
 
   const transport::Stats& transportStats() const;
   // The bound endpoint of listener i ("127.0.0.1:5060").

@@ -72,7 +72,7 @@ struct Pending {
 struct AwaitAck {
   LegSide leg = LegSide::A;
   std::uint32_t cseq = 0;
-  sip::Message response;
+  std::string response;  // the 2xx as sent (its bytes: resent until the ACK)
   txn::Destination to;
   txn::Duration interval{0};
   bool initial = false;  // the call's first INVITE

@@ -262,7 +262,7 @@ void Engine::Impl::onCallTimer(CallHandle h, CallTimer which) {
       return;
     case CallTimer::Retransmit2xx:
       if (c.await_ack) {
-        layer.sendStateless(c.await_ack->response, c.await_ack->to);
+        layer.resendStateless(c.await_ack->response, c.await_ack->to);
         c.await_ack->interval = std::min(c.await_ack->interval * 2, tc.t2);
         arm(c, CallTimer::Retransmit2xx, c.await_ack->interval);
       }
@@ -735,6 +735,10 @@ std::vector<CallInfo> Engine::activeCalls() const {
 
 std::size_t Engine::callCount() const {
   return impl_->calls.size();
+}
+void Engine::reserveCalls(std::size_t calls) {
+  impl_->calls.reserve(calls);
+  impl_->by_call_id.reserve(2 * calls);  // both legs' Call-IDs
 }
 const EngineStats& Engine::stats() const {
   return impl_->stats;

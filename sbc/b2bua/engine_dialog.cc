@@ -342,8 +342,10 @@ void Engine::Impl::finishRelayResponse(Call& c, const Pending& p, const sip::Mes
     // which carries the ACK's SDP when the offer was in the 2xx.
     const txn::Destination dest = stx->responseDestination();
     const std::uint32_t x_cseq = stx->request().cseq()->number;
-    stx->sendResponse(r);
-    awaitAck(c, p.from, x_cseq, std::move(r), dest, false, rsp.cseq()->number, !p.offer_in_request);
+    std::string wire = r.serialize();
+    stx->sendResponse(std::move(r));
+    awaitAck(c, p.from, x_cseq, std::move(wire), dest, false, rsp.cseq()->number,
+             !p.offer_in_request);
   } else {
     stx->sendResponse(std::move(r));
   }
@@ -436,7 +438,7 @@ void Engine::Impl::onLocalResponse(Call& c, Pending& pending, const ClientView& 
   armSessionTimer(c, side);
 }
 
-void Engine::Impl::awaitAck(Call& c, LegSide leg, std::uint32_t cseq, sip::Message response,
+void Engine::Impl::awaitAck(Call& c, LegSide leg, std::uint32_t cseq, std::string response,
                             const txn::Destination& to, bool initial, std::uint32_t relay_cseq,
                             bool answer_in_ack) {
   AwaitAck w;
@@ -519,8 +521,9 @@ void Engine::Impl::answerRefresh(Call& c, txn::ServerTransaction& stx, const sip
   ++stats.session_refreshes_answered;
   if (invite) {
     const txn::Destination dest = stx.responseDestination();
-    stx.sendResponse(r);
-    awaitAck(c, from, req.cseq()->number, std::move(r), dest, false, 0, false);
+    std::string wire = r.serialize();
+    stx.sendResponse(std::move(r));
+    awaitAck(c, from, req.cseq()->number, std::move(wire), dest, false, 0, false);
   } else {
     stx.sendResponse(std::move(r));
   }

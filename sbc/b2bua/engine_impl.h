@@ -145,7 +145,7 @@ struct Engine::Impl final : txn::TransactionUser {
   bool isRefresh(Call& c, const sip::Message& req, LegSide from);
   void answerRefresh(Call& c, txn::ServerTransaction& stx, const sip::Message& req, LegSide from);
   void sendBye(Call& c, LegSide to, std::string_view reason_header);
-  void awaitAck(Call& c, LegSide leg, std::uint32_t cseq, sip::Message response,
+  void awaitAck(Call& c, LegSide leg, std::uint32_t cseq, std::string response,
                 const txn::Destination& to, bool initial, std::uint32_t relay_cseq,
                 bool answer_in_ack);
 

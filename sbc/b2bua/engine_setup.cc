@@ -273,8 +273,10 @@ bool Engine::Impl::sendBInvite(Call& c, const Target& t) {
   if (!t.registered_contact.empty()) {
     b.setRemoteTarget(t.registered_contact);
   } else {
-    std::string target = "sip:" + t.request_user + "@" + hostPort(uri_host, t.port);
-    target.append(transportUriParam(t.protocol));
+    std::string target;
+    target.reserve(5 + t.request_user.size() + uri_host.size() + 8 + 14);
+    target.append("sip:").append(t.request_user).append("@");
+    target.append(hostPort(uri_host, t.port)).append(transportUriParam(t.protocol));
     b.setRemoteTarget(target);
   }
   const bool hide = privacyHidesIdentity(a_req) && t.trunk->headers.pai == cfg::PaiTrust::Untrusted;
@@ -594,7 +596,10 @@ void Engine::Impl::sendAnswerToA(Call& c, int code, std::string_view phrase, con
   disarm(c, CallTimer::Reliable1xx);
   disarm(c, CallTimer::Ring);
   const txn::Destination dest = stx->responseDestination();
-  stx->sendResponse(r);
+  // The 2xx is resent from its bytes until the ACK (rare: kept as text,
+  // not as a second parsed Message).
+  std::string wire = r.serialize();
+  stx->sendResponse(std::move(r));
   c.a.confirmed = true;
   c.state = CallState::Answering;
   c.answered = timers.now();
@@ -606,7 +611,7 @@ void Engine::Impl::sendAnswerToA(Call& c, int code, std::string_view phrase, con
   c.attempt.target = 0;
   // With a late offer (B's 2xx carried it), B's ACK carries A's answer, so
   // it waits for A's ACK.
-  awaitAck(c, LegSide::A, c.a_invite_cseq, std::move(r), dest, true, late_offer_cseq,
+  awaitAck(c, LegSide::A, c.a_invite_cseq, std::move(wire), dest, true, late_offer_cseq,
            late_offer_cseq != 0);
   std::uint32_t max_s = 0;
   for (const cfg::Trunk* t : {c.a.trunk, c.b.trunk}) {

@@ -58,6 +58,11 @@ class SdpRewriter {
   // from what this leg last got. Stores and returns the body.
   static const std::string& rewrite(sdp::SessionDescription sdp, LegSdp& leg,
                                     std::string_view our_address);
+  // The same through the SDP library's mutators (setOrigin, setSessionName,
+  // serialize): what rewrite() does for an SDP lacking s= or t= or with
+  // several o=; public so that tests can hold the fast path to it.
+  static const std::string& rewriteByEdits(sdp::SessionDescription sdp, LegSdp& leg,
+                                           std::string_view our_address);
 };
 
 // ---- Media anchoring hook (optional; the engine works without it).

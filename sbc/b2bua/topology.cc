@@ -1,6 +1,7 @@
 #include "sbc/b2bua/topology.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 
 #include "sbc/b2bua/engine.h"
@@ -85,17 +86,51 @@ std::string hostPort(std::string_view host, std::uint16_t port) {
   return out;
 }
 
-std::string viaValue(const ListenerInfo& l, txn::Protocol protocol, std::string_view branch) {
-  const std::string_view transport = transportName(protocol);
-  std::string v;
-  v.reserve(8 + transport.size() + 1 + l.host.size() + kHostPortMax + 8 + branch.size() + 6);
+namespace {
+
+void appendVia(std::string& v, const ListenerInfo& l, txn::Protocol protocol,
+               std::string_view branch) {
   v.append("SIP/2.0/");
-  v.append(transport);
+  v.append(transportName(protocol));
   v.push_back(' ');
   appendHostPort(v, l.host, l.port);
   v.append(";branch=");
   v.append(branch);
   v.append(";rport");
+}
+
+void appendWithTag(std::string& out, std::string_view name_addr, std::string_view tag) {
+  out.append(name_addr);
+  if (!tag.empty()) {
+    out.append(";tag=");
+    out.append(tag);
+  }
+}
+
+// Message::addHeader copies the value into the message: the values of a
+// request under construction are built one after the other in this one
+// per-thread buffer, so that building a request allocates nothing for them.
+std::string& headerScratch() {
+  thread_local std::string s = [] {
+    std::string init;
+    init.reserve(512);
+    return init;
+  }();
+  s.clear();
+  return s;
+}
+
+std::string_view decimal(std::array<char, 12>& buf, std::uint32_t v) {
+  const auto r = std::to_chars(buf.data(), buf.data() + buf.size(), v);
+  return {buf.data(), static_cast<std::size_t>(r.ptr - buf.data())};
+}
+
+}  // namespace
+
+std::string viaValue(const ListenerInfo& l, txn::Protocol protocol, std::string_view branch) {
+  std::string v;
+  v.reserve(8 + 3 + 1 + l.host.size() + kHostPortMax + 8 + branch.size() + 6);
+  appendVia(v, l, protocol, branch);
   return v;
 }
 
@@ -123,11 +158,7 @@ std::string nameAddrWithoutTag(const sip::NameAddr& na) {
 std::string withTag(std::string_view name_addr, std::string_view tag) {
   std::string out;
   out.reserve(name_addr.size() + 5 + tag.size());
-  out.append(name_addr);
-  if (!tag.empty()) {
-    out.append(";tag=");
-    out.append(tag);
-  }
+  appendWithTag(out, name_addr, tag);
   return out;
 }
 
@@ -147,30 +178,42 @@ sip::Message buildInDialogRequest(const Leg& leg, sip::Method method, std::uint3
     auto first = sip::parseNameAddr(leg.route(0), false);
     strict = first.ok() && !first->uri.lr();
   }
-  std::string ruri;
+  std::string strict_ruri;
   if (strict) {
     auto first = sip::parseNameAddr(leg.route(0), false);
-    ruri.assign(first->uri.text);
-  } else {
-    ruri = leg.remoteTarget();
+    strict_ruri.assign(first->uri.text);
   }
-  auto created = sip::Message::createRequest(method, ruri);
+  auto created = sip::Message::createRequest(
+      method, strict ? std::string_view(strict_ruri) : leg.remoteTarget());
   // A remote target that does not parse came from a peer's Contact; the
   // request then goes nowhere useful but stays well-formed.
   if (!created.ok()) created = sip::Message::createRequest(method, "sip:invalid");
   sip::Message m = std::move(created).value();
-  if (leg.listener)
-    m.addHeader(sip::HeaderId::Via, viaValue(*leg.listener, leg.peer.protocol, branch));
-  m.addHeader(sip::HeaderId::MaxForwards, std::to_string(max_forwards));
+  std::string& v = headerScratch();
+  if (leg.listener) {
+    appendVia(v, *leg.listener, leg.peer.protocol, branch);
+    m.addHeader(sip::HeaderId::Via, v);
+  }
+  std::array<char, 12> num{};
+  m.addHeader(sip::HeaderId::MaxForwards, decimal(num, max_forwards));
   for (std::size_t i = strict ? 1 : 0; i < routes; ++i) {
     m.addHeader(sip::HeaderId::Route, leg.route(i));
   }
-  if (strict) m.addHeader(sip::HeaderId::Route, "<" + std::string(leg.remoteTarget()) + ">");
-  m.addHeader(sip::HeaderId::From, withTag(leg.localNaddr(), leg.localTag()));
-  m.addHeader(sip::HeaderId::To, withTag(leg.remoteNaddr(), leg.remoteTag()));
+  if (strict) {
+    v.clear();
+    v.append("<").append(leg.remoteTarget()).append(">");
+    m.addHeader(sip::HeaderId::Route, v);
+  }
+  v.clear();
+  appendWithTag(v, leg.localNaddr(), leg.localTag());
+  m.addHeader(sip::HeaderId::From, v);
+  v.clear();
+  appendWithTag(v, leg.remoteNaddr(), leg.remoteTag());
+  m.addHeader(sip::HeaderId::To, v);
   m.addHeader(sip::HeaderId::CallId, leg.callId());
-  m.addHeader(sip::HeaderId::CSeq,
-              std::to_string(cseq) + " " + std::string(sip::methodName(method)));
+  v.clear();
+  v.append(decimal(num, cseq)).append(" ").append(sip::methodName(method));
+  m.addHeader(sip::HeaderId::CSeq, v);
   if (isTargetRefresh(method) && !contact.empty()) m.addHeader(sip::HeaderId::Contact, contact);
   if (!user_agent.empty()) m.addHeader(sip::HeaderId::UserAgent, user_agent);
   return m;

@@ -81,6 +81,13 @@ using Row = std::vector<std::optional<std::string>>;
 std::span<const std::string_view> columns();
 Row toRow(const Cdr& c);
 
+// The same row in PostgreSQL COPY text format (tab-separated, `\N` for NULL,
+// backslash escapes), appended to `out` without the final newline: what
+// CdrWriter streams, written straight from the record with no Row and no
+// string per value (the CDR thread's cost per call).
+void appendCopyRow(std::string& out, const Cdr& c);
+// A value in COPY text format (the escapes of appendCopyRow); a NUL becomes '?'.
+void appendCopyText(std::string& out, std::string_view value);
 // "2024-05-01 12:34:56.789012+00"
 std::string formatTimestamp(Cdr::Time t);
 // {"a","b\"c"}: a PostgreSQL text[] literal.

@@ -9,38 +9,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "common/db/dsn.h"
 #include "common/db/pool.h"
 
 namespace sbc::cdr {
 namespace {
-
-// A value in COPY's text format: backslash escapes for the characters that
-// would end the field or the row. Rows hold no NUL (toRow cleans them).
-void appendCopyText(std::string& line, std::string_view value) {
-  for (const char c : value) {
-    switch (c) {
-      case '\\':
-        line += "\\\\";
-        break;
-      case '\t':
-        line += "\\t";
-        break;
-      case '\n':
-        line += "\\n";
-        break;
-      case '\r':
-        line += "\\r";
-        break;
-      case '\0':
-        line += '?';
-        break;
-      default:
-        line += c;
-    }
-  }
-}
 
 std::vector<std::string_view> views(const std::vector<std::string>& v) {
   return {v.begin(), v.end()};
@@ -194,18 +169,44 @@ void CdrWriter::dropConnection() {
 }
 
 void CdrWriter::flush(std::deque<Cdr>& batch, bool stopping) {
-  std::vector<Row> rows = std::move(unsaved_);
-  unsaved_.clear();
-  rows.reserve(rows.size() + batch.size());
-  for (const auto& c : batch) rows.push_back(toRow(c));
-
   // Older records (the spool) go first, so records reach the database in
   // the order they were produced.
   bool db_ok = ensureConnected();
   if (db_ok && spool_files_.load() > 0) db_ok = replaySpool();
+  bool copy_refused = false;
+  if (db_ok && unsaved_.empty() && !batch.empty()) {
+    // The common case: the batch goes out as COPY text written straight from
+    // the records; the Rows below are built only if that fails.
+    ensurePartitions(batch);
+    if (!conn_) {
+      db_ok = false;
+    } else {
+      copy_text_.clear();
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (i) copy_text_.push_back('\n');
+        appendCopyRow(copy_text_, batch[i]);
+      }
+      switch (copyText(copy_text_, batch.size())) {
+        case CopyResult::kDone:
+          written_.fetch_add(batch.size(), std::memory_order_relaxed);
+          return;
+        case CopyResult::kConnectionLost:
+          db_ok = false;
+          break;
+        case CopyResult::kRefused:
+          copy_refused = true;
+          break;
+      }
+    }
+  }
+
+  std::vector<Row> rows = std::move(unsaved_);
+  unsaved_.clear();
+  rows.reserve(rows.size() + batch.size());
+  for (const auto& c : batch) rows.push_back(toRow(c));
   if (db_ok) {
     std::uint64_t inserted = 0;
-    if (insert(columns_, rows, inserted, /*may_repeat=*/false)) {
+    if (insert(columns_, rows, inserted, /*may_repeat=*/copy_refused)) {
       written_.fetch_add(inserted, std::memory_order_relaxed);
       duplicates_.fetch_add(rows.size() - std::min<std::uint64_t>(inserted, rows.size()),
                             std::memory_order_relaxed);
@@ -246,27 +247,66 @@ void CdrWriter::ensurePartitions(const std::vector<std::string>& columns,
   const auto idx = static_cast<std::size_t>(it - columns.begin());
   for (const auto& row : rows) {
     if (idx >= row.size() || !row[idx] || row[idx]->size() < 7) continue;
-    std::string month = row[idx]->substr(0, 7);  // "YYYY-MM"
-    if (known_months_.count(month)) continue;
-    try {
-      pqxx::work tx(*conn_, "cdr-partition");
-      tx.exec_params("SELECT create_cdr_partition($1::timestamptz)", month + "-01 00:00:00+00");
-      tx.commit();
-      known_months_.insert(month);
-    } catch (const std::exception& e) {
-      if (db::isConnectionLoss(e, conn_.get())) {
-        dropConnection();
-        return;
-      }
-      // Not fatal: the default partition takes the rows.
-      spdlog::warn("cdr: cannot create the partition for {}: {}", month, e.what());
-      known_months_.insert(month);
-    }
+    ensurePartition(row[idx]->substr(0, 7));  // "YYYY-MM"
+    if (!conn_) return;
   }
 }
 
-CdrWriter::CopyResult CdrWriter::copyRows(const std::vector<std::string>& columns,
-                                          const std::vector<Row>& rows) {
+void CdrWriter::ensurePartitions(const std::deque<Cdr>& batch) {
+  // Calls of one batch nearly always share a month: format only when the
+  // start time leaves the range of the month last seen.
+  Cdr::Time lo = Cdr::Time::max();
+  Cdr::Time hi = Cdr::Time::min();
+  for (const auto& c : batch) {
+    if (c.start_time >= lo && c.start_time < hi) continue;
+    const std::string month = formatTimestamp(c.start_time).substr(0, 7);
+    ensurePartition(month);
+    if (!conn_) return;
+    // [first day of the month, first day of the next) in UTC: at least a
+    // 28-day window around any start time of that month is safe to skip.
+    const auto day = std::chrono::floor<std::chrono::days>(c.start_time);
+    const std::chrono::year_month_day ymd{day};
+    const std::chrono::sys_days first{ymd.year() / ymd.month() / 1};
+    lo = first;
+    hi = std::chrono::sys_days{(ymd.year() / ymd.month() / 1) + std::chrono::months{1}};
+  }
+}
+
+void CdrWriter::ensurePartition(const std::string& month) {
+  if (known_months_.count(month)) return;
+  try {
+    pqxx::work tx(*conn_, "cdr-partition");
+    tx.exec_params("SELECT create_cdr_partition($1::timestamptz)", month + "-01 00:00:00+00");
+    tx.commit();
+    known_months_.insert(month);
+  } catch (const std::exception& e) {
+    if (db::isConnectionLoss(e, conn_.get())) {
+      dropConnection();
+      return;
+    }
+    // Not fatal: the default partition takes the rows.
+    spdlog::warn("cdr: cannot create the partition for {}: {}", month, e.what());
+    known_months_.insert(month);
+  }
+}
+
+CdrWriter::CopyResult CdrWriter::copyRows(const std::vector<Row>& rows) {
+  copy_text_.clear();
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    const Row& row = rows[r];
+    if (r) copy_text_ += '\n';
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      if (i) copy_text_ += '\t';
+      if (row[i])
+        appendCopyText(copy_text_, *row[i]);
+      else
+        copy_text_ += "\\N";
+    }
+  }
+  return copyText(copy_text_, rows.size());
+}
+
+CdrWriter::CopyResult CdrWriter::copyText(const std::string& text, std::size_t records) {
   try {
     pqxx::work tx(*conn_, "cdr-copy");
     // libpqxx 6.4 has no other COPY writer for rows whose width is known
@@ -274,33 +314,23 @@ CdrWriter::CopyResult CdrWriter::copyRows(const std::vector<std::string>& column
     // with stream_to::write_row.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    pqxx::tablewriter writer(tx, "cdrs", columns.begin(), columns.end());
+    pqxx::tablewriter writer(tx, "cdrs", columns_.begin(), columns_.end());
 #pragma GCC diagnostic pop
-    std::string line;
-    for (const auto& row : rows) {
-      line.clear();
-      for (std::size_t i = 0; i < row.size(); ++i) {
-        if (i) line += '\t';
-        if (row[i])
-          appendCopyText(line, *row[i]);
-        else
-          line += "\\N";
-      }
-      writer.write_raw_line(line);
-    }
+    // COPY data is a byte stream: the whole batch in one write (libpqxx adds
+    // the last newline and copies each line it is given once more).
+    writer.write_raw_line(text);
     writer.complete();
     tx.commit();
     return CopyResult::kDone;
   } catch (const std::exception& e) {
     if (db::isConnectionLoss(e, conn_.get())) {
       failures_.fetch_add(1, std::memory_order_relaxed);
-      spdlog::warn("cdr: connection lost while copying {} records: {}", rows.size(), e.what());
+      spdlog::warn("cdr: connection lost while copying {} records: {}", records, e.what());
       dropConnection();
       return CopyResult::kConnectionLost;
     }
     copy_retried_.fetch_add(1, std::memory_order_relaxed);
-    spdlog::info("cdr: COPY of {} records refused ({}); inserting them instead", rows.size(),
-                 e.what());
+    spdlog::info("cdr: COPY of {} records refused ({}); inserting them instead", records, e.what());
     return CopyResult::kRefused;
   }
 }
@@ -312,7 +342,7 @@ bool CdrWriter::insert(const std::vector<std::string>& columns, const std::vecto
   ensurePartitions(columns, rows);
   if (!conn_) return false;
   if (!may_repeat) {
-    switch (copyRows(columns, rows)) {
+    switch (copyRows(rows)) {
       case CopyResult::kDone:
         inserted = rows.size();
         return true;

@@ -96,11 +96,15 @@ class CdrWriter {
   bool insert(const std::vector<std::string>& columns, const std::vector<Row>& rows,
               std::uint64_t& inserted, bool may_repeat);
   enum class CopyResult : std::uint8_t { kDone, kRefused, kConnectionLost };
-  CopyResult copyRows(const std::vector<std::string>& columns, const std::vector<Row>& rows);
+  CopyResult copyRows(const std::vector<Row>& rows);
+  // One COPY of `text` (rows in COPY text format joined by newlines).
+  CopyResult copyText(const std::string& text, std::size_t records);
   // Replays spool files oldest first; false when the database went away.
   bool replaySpool();
   void spoolRows(std::vector<Row>& rows, bool stopping);
   void ensurePartitions(const std::vector<std::string>& columns, const std::vector<Row>& rows);
+  void ensurePartitions(const std::deque<Cdr>& batch);
+  void ensurePartition(const std::string& month);  // "YYYY-MM"
 
   CdrWriterOptions options_;
   std::string dsn_;
@@ -119,6 +123,7 @@ class CdrWriter {
   std::chrono::steady_clock::time_point next_connect_{};
   std::set<std::string> known_months_;
   std::vector<Row> unsaved_;  // neither inserted nor spooled (disk failing)
+  std::string copy_text_;     // a batch's COPY data, its capacity kept between batches
 
   std::atomic<std::size_t> spool_files_{0}, spool_records_{0};
   std::atomic<std::uint64_t> written_{0}, duplicates_{0}, spooled_{0}, replayed_{0}, rejected_{0},

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "sbc/sip/fast_parse.h"
 #include "sbc/sip/parse_memo.h"
 #include "sbc/sip/text.h"
 
@@ -501,6 +502,45 @@ bool hostPort(Scanner& sc, std::string_view& host, HostType& type, std::uint16_t
 
 // ---------------------------------------------------------------- Via
 
+bool detail::viaParam(Via& v, const Param& p) {
+  if (text::iequals(p.name, "branch")) {
+    if (!p.has_value || p.quoted || !text::isAllToken(p.value)) return false;
+    v.branch = p.value;
+  } else if (text::iequals(p.name, "received")) {
+    if (!p.has_value || p.quoted) return false;
+    std::string_view r = p.value;
+    if (isValidIPv4(r) || isValidIPv6(r))
+      v.received = r;
+    else if (classifyHost(r) == HostType::IPv6)
+      v.received = r.substr(1, r.size() - 2);
+    else
+      return false;
+  } else if (text::iequals(p.name, "rport")) {
+    v.rport = true;
+    if (p.has_value) {
+      auto n = parseUint(p.value, 65535);
+      if (!n || *n == 0) return false;
+      v.rport_value = static_cast<std::uint16_t>(*n);
+    }
+  } else if (text::iequals(p.name, "maddr")) {
+    if (!p.has_value || classifyHost(p.value) == HostType::None) return false;
+    v.maddr = p.value;
+  } else if (text::iequals(p.name, "ttl")) {
+    auto n = p.has_value ? parseUint(p.value, 255) : Result<std::uint32_t>(ParseError::BadVia);
+    if (!n) return false;
+    v.ttl = static_cast<int>(*n);
+  }
+  return true;
+}
+
+bool detail::nameAddrParam(NameAddr& na, const Param& p) {
+  if (text::iequals(p.name, "tag")) {
+    if (!p.has_value || p.quoted || !text::isAllToken(p.value)) return false;
+    na.tag = p.value;
+  }
+  return true;
+}
+
 namespace {
 
 Result<Via> parseViaUncached(std::string_view value) {
@@ -517,36 +557,7 @@ Result<Via> parseViaUncached(std::string_view value) {
   v.transport = transportFromString(v.transport_text);
   if (!sc.lws()) return ParseError::BadVia;
   if (!hostPort(sc, v.host, v.host_type, v.port, v.has_port)) return ParseError::BadVia;
-  bool ok = genericParams(sc, v.params, [&v](const Param& p) {
-    if (text::iequals(p.name, "branch")) {
-      if (!p.has_value || p.quoted || !text::isAllToken(p.value)) return false;
-      v.branch = p.value;
-    } else if (text::iequals(p.name, "received")) {
-      if (!p.has_value || p.quoted) return false;
-      std::string_view r = p.value;
-      if (isValidIPv4(r) || isValidIPv6(r))
-        v.received = r;
-      else if (classifyHost(r) == HostType::IPv6)
-        v.received = r.substr(1, r.size() - 2);
-      else
-        return false;
-    } else if (text::iequals(p.name, "rport")) {
-      v.rport = true;
-      if (p.has_value) {
-        auto n = parseUint(p.value, 65535);
-        if (!n || *n == 0) return false;
-        v.rport_value = static_cast<std::uint16_t>(*n);
-      }
-    } else if (text::iequals(p.name, "maddr")) {
-      if (!p.has_value || classifyHost(p.value) == HostType::None) return false;
-      v.maddr = p.value;
-    } else if (text::iequals(p.name, "ttl")) {
-      auto n = p.has_value ? parseUint(p.value, 255) : Result<std::uint32_t>(ParseError::BadVia);
-      if (!n) return false;
-      v.ttl = static_cast<int>(*n);
-    }
-    return true;
-  });
+  bool ok = genericParams(sc, v.params, [&v](const Param& p) { return detail::viaParam(v, p); });
   if (!ok) return ParseError::BadVia;
   return v;
 }
@@ -613,13 +624,8 @@ Result<NameAddr> parseNameAddrUncached(std::string_view value, bool allow_addr_s
   auto uri = parseUri(uri_text);
   if (!uri) return ParseError::BadHeaderValue;
   na.uri = *uri;
-  bool ok = genericParams(sc, na.params, [&na](const Param& p) {
-    if (text::iequals(p.name, "tag")) {
-      if (!p.has_value || p.quoted || !text::isAllToken(p.value)) return false;
-      na.tag = p.value;
-    }
-    return true;
-  });
+  bool ok =
+      genericParams(sc, na.params, [&na](const Param& p) { return detail::nameAddrParam(na, p); });
   if (!ok) return ParseError::BadHeaderValue;
   return na;
 }
@@ -628,14 +634,33 @@ Result<NameAddr> parseNameAddrUncached(std::string_view value, bool allow_addr_s
 
 // ---------------------------------------------------------------- parse memo
 
+// Each asks the per-thread memo first (a call's messages repeat these
+// values; the responses of a transaction carry its Via again); a miss takes
+// the single-pass parser for the common shape, else the full grammar.
 Result<Via> parseVia(std::string_view value) {
-  return detail::memoized<Via>(value, false, parseViaUncached);
+  return detail::memoized<Via>(value, false, [](std::string_view v) -> Result<Via> {
+    Via via;
+    if (detail::fastVia(v, via)) return via;
+    return parseViaUncached(v);
+  });
 }
 
+// A name-addr hit in the memo also skips its URI.
 Result<NameAddr> parseNameAddr(std::string_view value, bool allow_addr_spec) {
-  return detail::memoized<NameAddr>(value, allow_addr_spec, [allow_addr_spec](std::string_view v) {
-    return parseNameAddrUncached(v, allow_addr_spec);
-  });
+  return detail::memoized<NameAddr>(value, allow_addr_spec,
+                                    [allow_addr_spec](std::string_view v) -> Result<NameAddr> {
+                                      NameAddr na;
+                                      if (detail::fastNameAddr(v, allow_addr_spec, na)) return na;
+                                      return parseNameAddrUncached(v, allow_addr_spec);
+                                    });
+}
+
+Result<Via> detail::parseViaFull(std::string_view value) {
+  return parseViaUncached(value);
+}
+
+Result<NameAddr> detail::parseNameAddrFull(std::string_view value, bool allow_addr_spec) {
+  return parseNameAddrUncached(value, allow_addr_spec);
 }
 
 // ---------------------------------------------------------------- scalars

@@ -49,34 +49,6 @@ struct TokenSlot {
   Slot<TokenList> slot;
 };
 
-// Bytes the message owns besides the received buffer: values added by
-// mutation. Append-only, chunks never move, so views stay valid.
-struct Arena {
-  struct Chunk {
-    std::unique_ptr<char[]> data;
-    std::size_t cap = 0;
-    std::size_t used = 0;
-  };
-  std::vector<Chunk> chunks;
-
-  char* allocate(std::size_t n) {
-    if (chunks.empty() || chunks.back().cap - chunks.back().used < n) {
-      std::size_t cap = std::max<std::size_t>(n, 1024);
-      chunks.push_back(Chunk{std::make_unique_for_overwrite<char[]>(cap), cap, 0});
-    }
-    Chunk& c = chunks.back();
-    char* p = c.data.get() + c.used;
-    c.used += n;
-    return p;
-  }
-  std::string_view store(std::string_view s) {
-    if (s.empty()) return {};
-    char* p = allocate(s.size());
-    std::memcpy(p, s.data(), s.size());
-    return {p, s.size()};
-  }
-};
-
 // Every message received or built allocates its Impl (~2.6 KB) and often the
 // extra cache block (~2.6 KB); blocks that size miss malloc's per-thread
 // cache and take its slower bins each time. A small per-thread free list of
@@ -144,6 +116,53 @@ struct Pooled {
     } else {
       ::operator delete(p);
     }
+  }
+};
+
+// Bytes the message owns besides the received buffer: values added by
+// mutation. Append-only, chunks never move, so views stay valid. A message
+// built by the B2BUA stores ~10 values (one 1 KiB chunk); the chunk list
+// lives inline and standard chunks come from the per-thread free
+// list, so building a message costs no allocation beyond its Impl.
+struct Arena {
+  static constexpr std::size_t kChunk = 1024;
+  struct Chunk {
+    char* data = nullptr;
+    std::size_t cap = 0;
+    std::size_t used = 0;
+  };
+  SmallVec<Chunk, 2> chunks;
+
+  Arena() = default;
+  Arena(const Arena&) = delete;
+  Arena& operator=(const Arena&) = delete;
+  ~Arena() {
+    for (Chunk& c : chunks) {
+      if (c.cap == kChunk) {
+        BlockPool<kChunk>::put(c.data);
+      } else {
+        ::operator delete(c.data);
+      }
+    }
+  }
+
+  char* allocate(std::size_t n) {
+    if (chunks.empty() || chunks.back().cap - chunks.back().used < n) {
+      const std::size_t cap = std::max(n, kChunk);
+      char* data =
+          static_cast<char*>(cap == kChunk ? BlockPool<kChunk>::get() : ::operator new(cap));
+      chunks.push_back(Chunk{data, cap, 0});
+    }
+    Chunk& c = chunks.back();
+    char* p = c.data + c.used;
+    c.used += n;
+    return p;
+  }
+  std::string_view store(std::string_view s) {
+    if (s.empty()) return {};
+    char* p = allocate(s.size());
+    std::memcpy(p, s.data(), s.size());
+    return {p, s.size()};
   }
 };
 
@@ -237,7 +256,7 @@ Message::Message(const Message& other) : impl_(std::make_unique<Impl>()) {
   std::size_t off = 0;
   for (const auto& c : s.arena.chunks) {
     offsets.push_back(off);
-    if (c.used != 0) std::memcpy(base + off, c.data.get(), c.used);
+    if (c.used != 0) std::memcpy(base + off, c.data, c.used);
     off += c.used;
   }
   auto rebase = [&](std::string_view v) -> std::string_view {
@@ -247,8 +266,8 @@ Message::Message(const Message& other) : impl_(std::make_unique<Impl>()) {
       return {d.buf.data() + (p - s.buf.data()), v.size()};
     for (std::size_t i = 0; i < s.arena.chunks.size(); ++i) {
       const auto& c = s.arena.chunks[i];
-      if (p >= c.data.get() && p + v.size() <= c.data.get() + c.used)
-        return {base + offsets[i] + (p - c.data.get()), v.size()};
+      if (p >= c.data && p + v.size() <= c.data + c.used)
+        return {base + offsets[i] + (p - c.data), v.size()};
     }
     return v;  // static storage (canonical names, default phrases)
   };
@@ -843,11 +862,11 @@ namespace {
 // header line early (header injection).
 std::string_view storeValue(Arena& arena, std::string_view v) {
   std::string_view stored = arena.store(v);
-  // Values the engine builds never hold a line break: two vectorised scans
-  // prove it faster than a byte loop (~60 values stored per call).
+  // Values the engine builds never hold a line break: one inline 16-byte
+  // scan for both proves it (~60 values stored per call; two memchr calls
+  // cost more than the scan itself on values this short).
   if (stored.empty()) return stored;
-  if (std::memchr(stored.data(), '\r', stored.size()) != nullptr ||
-      std::memchr(stored.data(), '\n', stored.size()) != nullptr) {
+  if (text::findAny(stored, 0, '\r', '\n', '\r', '\n') < stored.size()) {
     char* p = const_cast<char*>(stored.data());
     for (std::size_t i = 0; i < stored.size(); ++i)
       if (p[i] == '\r' || p[i] == '\n') p[i] = ' ';
@@ -994,7 +1013,9 @@ bool Message::removeFirstValue(HeaderId id) {
   std::string_view v = it->value;
   bool quoted = false;
   bool angle = false;
-  std::size_t i = 0;
+  // Without a comma the value is one element (the usual top Via): skip the
+  // character-by-character scan.
+  std::size_t i = v.empty() || std::memchr(v.data(), ',', v.size()) == nullptr ? v.size() : 0;
   for (; i < v.size(); ++i) {
     char c = v[i];
     if (quoted) {
@@ -1396,8 +1417,9 @@ Message makeResponse(const Message& request, int code, std::string_view reason,
       case HeaderId::To: {
         auto to = request.to();
         if (!to_tag.empty() && to && to->tag.empty() && code != 100) {
-          std::string v(h.value);
-          v.append(";tag=").append(to_tag);
+          // Every answered request passes here: reuse one buffer per thread.
+          thread_local std::string v;
+          v.assign(h.value).append(";tag=").append(to_tag);
           r.addHeader(h.id, v);
         } else {
           r.addHeader(h.id, h.value);

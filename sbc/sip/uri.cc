@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "sbc/sip/fast_parse.h"
 #include "sbc/sip/parse_memo.h"
 #include "sbc/sip/text.h"
 
@@ -470,8 +471,18 @@ Result<Uri> parseUriUncached(std::string_view s) {
 
 }  // namespace
 
+// URIs repeat (a leg's target, every name-addr's): the memo answers first,
+// a miss takes the single-pass parser for the common shape.
 Result<Uri> parseUri(std::string_view s) {
-  return detail::memoized<Uri>(s, false, parseUriUncached);
+  return detail::memoized<Uri>(s, false, [](std::string_view t) -> Result<Uri> {
+    Uri u;
+    if (detail::fastUri(t, u)) return u;
+    return parseUriUncached(t);
+  });
+}
+
+Result<Uri> detail::parseUriFull(std::string_view s) {
+  return parseUriUncached(s);
 }
 
 bool Uri::isPhone() const {

@@ -14,6 +14,7 @@
 #include <system_error>
 
 #include "sbc/transport/transport_core.h"
+#include "sbc/transport/work_timing.h"
 
 namespace sbc::transport::detail {
 namespace {
@@ -152,6 +153,7 @@ void UdpListener::onReadable(const boost::system::error_code& ec) {
         msgs_[i].msg_hdr.msg_controllen = UdpTiming::kControlSize;
       }
     }
+    if (round == 0) WorkTiming::mark("udp", 0);
     const int n = ::recvmmsg(socket_.native_handle(), msgs_.data(),
                              static_cast<unsigned>(kReceiveBatch), MSG_DONTWAIT, nullptr);
     if (n < 0) {
@@ -164,6 +166,7 @@ void UdpListener::onReadable(const boost::system::error_code& ec) {
       continue;
     }
     {
+      WorkTiming::mark("udp", static_cast<std::size_t>(n));
       const std::int64_t batch_start = timing_ ? recordArrivals(n) : 0;
       // Replies made while handling this batch leave together (sendmmsg),
       // every kFlushEvery datagrams, so that none waits behind a whole

@@ -98,8 +98,9 @@ bool stampReceived(sip::Message& request, const Peer& source) {
   if (!add_received && !set_rport) return false;
   if (add_received && via.received == source.address && !set_rport) return false;
 
-  std::string text;
-  text.reserve(via.text.size() + source.address.size() + 24);
+  // Every received request is stamped: reuse one buffer per thread.
+  thread_local std::string text;
+  text.clear();
   text.append(via.protocol_name).append("/").append(via.protocol_version).append("/");
   text.append(via.transport_text).append(" ");
   if (via.host_type == sip::HostType::IPv6) {

@@ -8,8 +8,15 @@ namespace {
 // Separator that cannot appear in a token, host or Call-ID.
 constexpr char kSep = '\x1f';
 
+// One append, then lowered in place: keys are built for every request
+// received, and push_back per character re-checks the capacity each time.
 void appendLower(std::string& out, std::string_view s) {
-  for (char c : s) out.push_back((c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c);
+  const std::size_t base = out.size();
+  out.append(s);
+  for (std::size_t i = base; i < out.size(); ++i) {
+    const char c = out[i];
+    if (c >= 'A' && c <= 'Z') out[i] = static_cast<char>(c - 'A' + 'a');
+  }
 }
 
 void appendNumber(std::string& out, std::uint32_t n) {

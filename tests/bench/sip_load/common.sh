@@ -3,11 +3,13 @@
 # a database with a PBX trunk (127.0.0.2) and a carrier trunk (127.0.0.3)
 # routed to a SIPp UAS, and the sbc itself. The caller sets `here`, cds to the
 # repository and may set BENCH_BUILD_DIR, BENCH_PG_PORT, BENCH_KEEP,
-# BENCH_SBC_WRAP.
+# BENCH_SBC_WRAP, BENCH_SBC_BIN.
 repo=$(pwd)
 build=${BENCH_BUILD_DIR:-build/release}
 pg_port=${BENCH_PG_PORT:-55497}
-sbc_bin=$repo/$build/sbc/app/sbc
+# BENCH_SBC_BIN: another sbc binary (absolute path), for A/B runs against a
+# copy kept aside; sbc-migrate still comes from the build directory.
+sbc_bin=${BENCH_SBC_BIN:-$repo/$build/sbc/app/sbc}
 migrate_bin=$repo/$build/tools/sbc-migrate/sbc-migrate
 work=$(mktemp -d /tmp/sip-bench.XXXXXX)
 hz=$(getconf CLK_TCK)
@@ -86,7 +88,12 @@ SQL
 
 # bench_start_sbc: the sbc on 127.0.0.1:$sbc_in_port (inside) and
 # 127.0.0.10:$sbc_out_port (outside), log level warn; sets sbc_pid.
+# BENCH_PRESIZE_CPS: [sip] presize_cps (the rate its tables are sized for);
+# unset: the sbc's default.
 bench_start_sbc() {
+  local sip_section=""
+  [ -n "${BENCH_PRESIZE_CPS:-}" ] && sip_section="[sip]
+presize_cps = $BENCH_PRESIZE_CPS"
   sbc_in_port=$(free_port 127.0.0.1)
   sbc_out_port=$(free_port 127.0.0.10)
   mgmt_port=$(free_port 127.0.0.1)
@@ -101,6 +108,7 @@ dsn = "$dsn"
 pool_threads = 2
 [cdr]
 spool_dir = "$work/cdr-spool"
+$sip_section
 [mgmt]
 address = "127.0.0.1"
 port = $mgmt_port

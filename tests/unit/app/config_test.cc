@@ -39,6 +39,7 @@ shutdown_grace = 12
 [sip]
 max_message_size = 8192
 idle_timeout = 60
+presize_cps = 6000
 domains = ["sbc.example.net", "10.0.0.1"]
 [database]
 dsn = "host=db.example.net port=5433 dbname=sbc user=sbc"
@@ -72,6 +73,7 @@ verify_client = true
   EXPECT_EQ(c.shutdown_grace, std::chrono::seconds(12));
   EXPECT_EQ(c.max_message_size, 8192u);
   EXPECT_EQ(c.idle_timeout, std::chrono::seconds(60));
+  EXPECT_EQ(c.presize_cps, 6000u);
   ASSERT_EQ(c.domains.size(), 2u);
   EXPECT_EQ(c.domains[0], "sbc.example.net");
   EXPECT_EQ(c.database.dsn, "host=db.example.net port=5433 dbname=sbc user=sbc");
@@ -101,6 +103,7 @@ TEST(Config, DefaultsApply) {
   EXPECT_EQ(c.listen[0].advertisedHost(), "127.0.0.1");
   EXPECT_EQ(c.product, "edge-sbc");
   EXPECT_EQ(c.max_message_size, 65535u);
+  EXPECT_EQ(c.presize_cps, 1000u);
   EXPECT_EQ(c.shutdown_grace, std::chrono::seconds(5));
   EXPECT_EQ(c.database.pool_threads, 2u);
   EXPECT_FALSE(c.database.migrate);
@@ -149,6 +152,8 @@ TEST(Config, ErrorsNameTheKey) {
   EXPECT_NE(errorWith("transport = \"tls\"\n").find("certificate"), std::string::npos);
   EXPECT_NE(errorWith("port = \"5060\"\n").find("wrong type"), std::string::npos);
   EXPECT_NE(errorOf(kDb + "[sip]\nidle_timeout = 0\n" + kListen).find("sip.idle_timeout"),
+            std::string::npos);
+  EXPECT_NE(errorOf(kDb + "[sip]\npresize_cps = -1\n" + kListen).find("sip.presize_cps"),
             std::string::npos);
   // TOML syntax errors carry the position.
   EXPECT_NE(errorOf("[[listen]\n").find("test.toml"), std::string::npos);

@@ -89,9 +89,10 @@ TEST(EngineBasicCall, FullCallWithByeFromCaller) {
   EXPECT_NE(ok_a.body().find("c=IN IP4 198.51.100.77"), std::string_view::npos);
   EXPECT_NE(ok_a.body().find("IN IP4 10.0.0.1"), std::string_view::npos);
 
-  // Retransmitted until A's ACK: T1, then 2*T1.
+  // Retransmitted until A's ACK: T1, then 2*T1, byte for byte the same.
   h.clock.advance(500ms);
   EXPECT_EQ(h.count(h.pbx.address, "SIP/2.0 200"), 1u);
+  EXPECT_EQ(h.expect(h.pbx.address, "SIP/2.0 200").serialize(), ok_a.serialize());
   h.take(h.pbx.address);
 
   PeerDialog a;

@@ -1,6 +1,9 @@
 // The SDP rewriter (o= per leg) and the asynchronous media anchor hook.
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "sbc/b2bua/sdp_rewriter.h"
 #include "support_engine_harness.h"
 
@@ -39,6 +42,52 @@ TEST(SdpRewriter, OwnsTheOriginAndBumpsOnlyOnChange) {
   EXPECT_EQ(leg.last_sent, c);
 }
 
+// rewrite() writes the common shape in one pass; it must send exactly what
+// the library's mutators produce, on first send and on a changed re-send, and
+// leave the odd shapes (no s=, no t=, no o=, two o=) to them.
+TEST(SdpRewriter, OnePassWriteEqualsTheEditPath) {
+  auto sdp = [](std::initializer_list<std::string_view> lines) {
+    std::string out;
+    for (const std::string_view l : lines) out.append(l).append("\r\n");
+    return out;
+  };
+  const std::vector<std::string> sdps = {
+      std::string(kPbxSdp),
+      sdp({"v=0", "o=pbx 1 2 IN IP4 10.0.0.1", "s=PBX host-7", "i=info", "c=IN IP4 10.0.0.1",
+           "t=0 0", "a=sendrecv", "m=audio 4000 RTP/AVP 0 8 101",
+           "a=rtpmap:101 telephone-event/8000", "m=video 0 RTP/AVP 96", "c=IN IP4 10.0.0.2"}),
+      sdp({"v=0", "o=pbx 1 2 IN IP4 10.0.0.1", "c=IN IP4 10.0.0.1", "t=0 0",
+           "m=audio 4000 RTP/AVP 0"}),
+      sdp({"v=0", "o=pbx 1 2 IN IP4 10.0.0.1", "s=x", "c=IN IP4 10.0.0.1",
+           "m=audio 4000 RTP/AVP 0"}),
+      sdp({"v=0", "s=x", "c=IN IP4 10.0.0.1", "t=0 0", "m=audio 4000 RTP/AVP 0"}),
+  };
+  int compared = 0;
+  for (const std::string& text : sdps) {
+    auto parsed = SdpRewriter::parse(text);
+    if (!parsed) continue;  // the lenient parser may refuse a shape: nothing to compare
+    ++compared;
+    for (const std::string_view address : {"203.0.113.5", "2001:db8::5"}) {
+      LegSdp fast;
+      LegSdp edits;
+      fast.session_id = edits.session_id = 12345;
+      fast.version = edits.version = 12345;
+      EXPECT_EQ(SdpRewriter::rewrite(*parsed, fast, address),
+                SdpRewriter::rewriteByEdits(*parsed, edits, address))
+          << text;
+      const std::string changed = text + "a=ptime:30\r\n";
+      auto parsed2 = SdpRewriter::parse(changed);
+      ASSERT_TRUE(parsed2.has_value());
+      EXPECT_EQ(SdpRewriter::rewrite(*parsed2, fast, address),
+                SdpRewriter::rewriteByEdits(*parsed2, edits, address))
+          << changed;
+      EXPECT_EQ(fast.version, 12346u);
+      EXPECT_EQ(edits.version, 12346u);
+    }
+  }
+  EXPECT_GE(compared, 4);  // the common shape and at least the edit-path shapes without s=/t=
+}
+
 TEST(SdpRewriter, NoteReceivedRecognisesAnUnchangedOffer) {
   LegSdp leg;
   EXPECT_FALSE(SdpRewriter::noteReceived(*SdpRewriter::parse(kPbxSdp), leg));
@@ -46,6 +95,12 @@ TEST(SdpRewriter, NoteReceivedRecognisesAnUnchangedOffer) {
   EXPECT_FALSE(SdpRewriter::noteReceived(
       *SdpRewriter::parse(withVersion(kPbxSdp, "111 1 ", "111 2 ")), leg));
   EXPECT_FALSE(SdpRewriter::parse("this is not sdp").has_value());
+  // The second and third o= fields are what counts, read as numbers.
+  const std::string odd = withVersion(kPbxSdp, "111 1 ", "111 18446744073709551615 ");
+  EXPECT_FALSE(SdpRewriter::noteReceived(*SdpRewriter::parse(odd), leg));
+  EXPECT_EQ(leg.remote_session, 111u);
+  EXPECT_EQ(leg.remote_version, 18446744073709551615u);
+  EXPECT_TRUE(SdpRewriter::noteReceived(*SdpRewriter::parse(odd), leg));
 }
 
 TEST(EngineMedia, OfferWaitsForTheAnchorAndCarriesItsAddress) {

@@ -111,5 +111,81 @@ TEST(Cdr, NetworkTextIsMadeStorable) {
   EXPECT_EQ(at("a_call_id").size(), 1024u);
 }
 
+// The COPY text the writer streams must be exactly the escaped Row, for
+// whatever a record holds: the Row form is what the INSERT fallback and the
+// spool use, and the two paths must store the same values.
+std::string copyTextOfRow(const Row& r) {
+  std::string out;
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    if (i) out += '\t';
+    if (r[i]) {
+      appendCopyText(out, *r[i]);
+    } else {
+      out += "\\N";
+    }
+  }
+  return out;
+}
+
+TEST(Cdr, CopyRowEqualsTheEscapedRow) {
+  std::vector<Cdr> cases(4);
+  cases[0].start_time = Cdr::Time(1'700'000'000'123'456us);
+  {
+    Cdr& c = cases[1];  // everything set, with text that needs cleaning and escaping
+    c.start_time = Cdr::Time(1'709'164'800'000'001us);  // 2024-02-29 (leap day)
+    c.node = "node\t1";
+    c.direction = Direction::Internal;
+    c.a_call_id = "a\\b\r\nc";
+    c.b_call_id = std::string(2000, 'y');
+    c.in_trunk_id = 7;
+    c.in_trunk = "pbx";
+    c.out_trunk_id = -3;
+    c.out_trunk = "Caf\xc3\xa9";
+    c.caller_in = std::string("al\0ce", 5);
+    c.callee_in =
+        "\xff\xfe"
+        "123";
+    c.caller_out = "+4930123";
+    c.callee_out = "+4930124";
+    c.routing_number = "4930999";
+    c.ringing_time = c.start_time + 1500ms;
+    c.answer_time = c.start_time + 3s;
+    c.end_time = c.start_time + 63s + 7us;
+    c.sip_code = 200;
+    c.sip_reason = "OK";
+    c.q850_cause = 16;
+    c.ended_by = EndedBy::Caller;
+    c.end_reason = "bye";
+    c.failover_attempts = 2;
+    c.tried_gateways = {"198.51.100.7:5060/udp", "a\"b\\c\td"};
+    c.a_media = {123, 4567, 8, 1.2345, 9, 10, 11};
+    c.b_media = {UINT64_MAX, 0, 0, 12345.6785, 1, 2, 3};
+    c.media_relay = "127.0.0.1:7000";
+    c.media_stats = true;
+  }
+  cases[2].start_time = Cdr::Time(-1s);              // before 1970
+  cases[3].start_time = Cdr::Time(-2'203'891'200s);  // 1900-03-01
+  cases[3].end_time = Cdr::Time(951'782'400s);       // 2000-02-29
+  for (const Cdr& c : cases) {
+    std::string line = "prefix";
+    appendCopyRow(line, c);
+    EXPECT_EQ(line, "prefix" + copyTextOfRow(toRow(c)));
+  }
+}
+
+TEST(Cdr, TimestampsAcrossCalendarEdges) {
+  EXPECT_EQ(formatTimestamp(Cdr::Time(-1us)), "1969-12-31 23:59:59.999999+00");
+  EXPECT_EQ(formatTimestamp(Cdr::Time(951'782'400s)), "2000-02-29 00:00:00.000000+00");
+  EXPECT_EQ(formatTimestamp(Cdr::Time(4'107'542'399s)), "2100-02-28 23:59:59.000000+00");
+  EXPECT_EQ(formatTimestamp(Cdr::Time(4'107'542'400s)), "2100-03-01 00:00:00.000000+00");
+  EXPECT_EQ(formatTimestamp(Cdr::Time(-2'203'891'201s)), "1900-02-28 23:59:59.000000+00");
+}
+
+TEST(Cdr, CopyTextEscapesWhatEndsAFieldOrRow) {
+  std::string out;
+  appendCopyText(out, std::string("a\tb\nc\rd\\e\0f", 11));
+  EXPECT_EQ(out, "a\\tb\\nc\\rd\\\\e?f");
+}
+
 }  // namespace
 }  // namespace sbc::cdr

@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <chrono>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "sbc/txn/asio_timer_service.h"
@@ -165,6 +167,26 @@ TEST(AsioTimerService, EarlierTimerRearmsAndCallbacksCanReschedule) {
   });
   io.run_for(3s);
   EXPECT_EQ(order, (std::vector<int>{5, 6, 200}));
+}
+
+// After a stall many timers are due at once; work posted meanwhile (received
+// datagrams) must get a turn between slices, not wait for all of them.
+TEST(AsioTimerService, ManyDueTimersLeaveTurnsToOtherWork) {
+  boost::asio::io_context io;
+  AsioTimerService timers(io);
+  constexpr int kTimers = 500;
+  int fired = 0;
+  int fired_when_posted_ran = -1;
+  timers.schedule(1ms, [&] {
+    ++fired;
+    boost::asio::post(io, [&] { fired_when_posted_ran = fired; });
+  });
+  for (int i = 1; i < kTimers; ++i) timers.schedule(1ms, [&] { ++fired; });
+  std::this_thread::sleep_for(5ms);  // all of them due before the loop runs
+  io.run_for(2s);
+  EXPECT_EQ(fired, kTimers);
+  EXPECT_GT(fired_when_posted_ran, 0);
+  EXPECT_LT(fired_when_posted_ran, kTimers);
 }
 
 TEST(AsioTimerService, DestroyedWithPendingTimersIsSafe) {
