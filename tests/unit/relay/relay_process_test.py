@@ -176,6 +176,17 @@ def relay_addr(result, i):
     return (l["local_address"], l["rtp_port"])
 
 
+def expect_stranger_dropped(r, stranger, port, far, packet, who):
+    """Strict source: `packet` from `stranger` to `port` is not forwarded to
+    `far` and counts once in relay_dropped_total{reason="strict_source"}."""
+    before = r.metric("relay_dropped_total", 'reason="strict_source"') or 0
+    stranger.sendto(packet, port)
+    check(recv_or_none(far) is None, f"{who} is not forwarded")
+    time.sleep(0.1)
+    after = r.metric("relay_dropped_total", 'reason="strict_source"') or 0
+    check(after == before + 1, f"{who} is counted as strict_source ({before} -> {after})")
+
+
 def test_plain_forwarding(c, r):
     a, b, stranger = udp(), udp(), udp()
     res = c.call("create", call_id="plain@test", legs=[leg(a), leg(b, "outside")])
@@ -197,12 +208,7 @@ def test_plain_forwarding(c, r):
         got = recv_or_none(a)
         check(got is not None and got[0] == back, f"B->A packet {i} byte-identical")
     # Strict source: a stranger's packets to leg A's port are dropped.
-    before = r.metric("relay_dropped_total", 'reason="strict_source"') or 0
-    stranger.sendto(rtp(1, 1), ra)
-    check(recv_or_none(b) is None, "a stranger's packet is not forwarded")
-    time.sleep(0.1)
-    after = r.metric("relay_dropped_total", 'reason="strict_source"') or 0
-    check(after == before + 1, f"strict_source drop counted ({before} -> {after})")
+    expect_stranger_dropped(r, stranger, ra, b, rtp(1, 1), "a stranger's packet")
     q = c.call("query", call_id="plain@test")
     legs = q["result"]["legs"]
     check(legs[0]["packets_in"] >= 5 and legs[1]["packets_out"] >= 5,
@@ -394,12 +400,7 @@ def test_remote_change_relatches(c, r):
     check(recv_or_none(a) is not None, "B latched, reply to A")
     check(connected_peers(ra[1]) == [a.getsockname()[1]],
           f"leg A's port has a socket connected to A {connected_peers(ra[1])}")
-    before = r.metric("relay_dropped_total", 'reason="strict_source"') or 0
-    stranger.sendto(rtp(3, 3), ra)
-    check(recv_or_none(b) is None, "a stranger is still not forwarded")
-    time.sleep(0.1)
-    after = r.metric("relay_dropped_total", 'reason="strict_source"') or 0
-    check(after == before + 1, f"the stranger is still counted ({before} -> {after})")
+    expect_stranger_dropped(r, stranger, ra, b, rtp(3, 3), "with A connected, a stranger")
     # Re-INVITE: A's media moves to another port.
     u = c.call("update", call_id="move@test",
                legs=[{"rtp": {"address": HOST, "port": a2.getsockname()[1]}}, {}])
