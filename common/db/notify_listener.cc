@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -68,7 +69,10 @@ NotifyListener::~NotifyListener() {
 void NotifyListener::start() {
   if (thread_.joinable()) return;
   stopping_ = false;
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "db-notify");  // top -H, perf
+    run();
+  });
 }
 
 void NotifyListener::stop() {

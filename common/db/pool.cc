@@ -1,5 +1,6 @@
 #include "common/db/pool.h"
 
+#include <pthread.h>
 #include <pqxx/except>
 
 #include <spdlog/spdlog.h>
@@ -34,7 +35,11 @@ void Pool::start() {
   std::lock_guard lock(mutex_);
   if (started_) return;
   started_ = true;
-  for (unsigned i = 0; i < options_.threads; ++i) threads_.emplace_back([this, i] { run(i); });
+  for (unsigned i = 0; i < options_.threads; ++i)
+    threads_.emplace_back([this, i] {
+      pthread_setname_np(pthread_self(), "db-pool");
+      run(i);
+    });
 }
 
 bool Pool::submit(Job job, ErrorHandler on_error) {

@@ -6,6 +6,7 @@
 // configuration load with retries) have threads of their own. Results reach
 // the SIP thread only by boost::asio::post.
 #include <malloc.h>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -91,7 +92,10 @@ class Starter {
   ~Starter() { stop(); }
 
   void start() {
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "sbc-start");
+      run();
+    });
   }
   // Waits for an attempt in progress (bounded by the connect timeout).
   void stop() {
@@ -413,7 +417,12 @@ int main(int argc, char** argv) {
   });
   sip_tick.start();
   auto mgmt_work = asio::make_work_guard(mgmt_io);
-  std::thread mgmt_thread([&] { mgmt_io.run(); });
+  // Named threads for top -H and perf; the SIP thread is the main thread and
+  // keeps the process name (scripts find the sbc with pgrep -x sbc).
+  std::thread mgmt_thread([&] {
+    pthread_setname_np(pthread_self(), "sbc-mgmt");
+    mgmt_io.run();
+  });
 
   // ---- signals and shutdown
   asio::signal_set signals(sip_io, SIGINT, SIGTERM, SIGHUP);

@@ -1,5 +1,6 @@
 #include "sbc/cdr/cdr_writer.h"
 
+#include <pthread.h>
 #include <pqxx/pqxx>
 #include <pqxx/tablewriter>
 
@@ -60,7 +61,10 @@ void CdrWriter::start() {
   std::lock_guard lock(mutex_);
   if (thread_.joinable()) return;
   stopping_ = false;
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "sbc-cdr");  // top -H, perf
+    run();
+  });
 }
 
 bool CdrWriter::submit(Cdr cdr) {

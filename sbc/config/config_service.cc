@@ -1,5 +1,6 @@
 #include "sbc/config/config_service.h"
 
+#include <pthread.h>
 #include <pqxx/except>
 
 #include <spdlog/spdlog.h>
@@ -37,7 +38,10 @@ SnapshotPtr ConfigService::start() {
     std::lock_guard lock(mutex_);
     stopping_ = false;
   }
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "sbc-config");  // top -H, perf
+    run();
+  });
   return current();
 }
 

@@ -166,6 +166,38 @@ class Helper:
         stop_process(self.proc, self.log)
 
 
+# What `top -H` / `ps -L` show an operator: each process keeps its own name on
+# its main thread (scripts find it with pgrep -x) and names its other threads.
+EXPECTED_THREADS = {"sbc": {"sbc", "sbc-mgmt", "sbc-cdr", "sbc-config"},
+                    "media-relay": {"media-relay", "relay-w0"},
+                    "sbc-admin": {"sbc-admin", "db-pool", "admin-auth"}}
+
+
+def thread_names(pid):
+    names = set()
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                names.add(f.read().strip())
+        except OSError:
+            pass  # the thread ended meanwhile
+    return names
+
+
+def check_thread_names(processes):
+    deadline = time.monotonic() + 10  # the helpers may still be starting
+    for name, pid in processes:
+        while True:
+            names = thread_names(pid)
+            missing = EXPECTED_THREADS[name] - names
+            if not missing:
+                break
+            if time.monotonic() > deadline:
+                raise TestFailure(f"{name}: threads {sorted(names)} lack {sorted(missing)}")
+            time.sleep(0.2)
+        log(f"   {name} threads: {', '.join(sorted(names))}")
+
+
 def run(t, args):
     calls = args.calls
     t.pbx_port = free_udp_port(PBX_IP)
@@ -198,6 +230,7 @@ def run(t, args):
             targets[job] = [(f"127.0.0.1:{port}", target)]
             log(f"   {job} started, metrics on 127.0.0.1:{port}")
 
+        check_thread_names([("sbc", t.sbc.proc.pid)] + [(h.name, h.proc.pid) for h in helpers])
         prom = Prometheus(args.prometheus, t.dir, targets)
         try:
             check_prometheus(t, prom, calls, targets)
