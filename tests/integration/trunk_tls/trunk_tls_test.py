@@ -59,6 +59,15 @@ def tls_listen_block(t):
             f'port = {port}\ncertificate = "{certs["cert"]}"\nprivate_key = "{certs["key"]}"\n')
 
 
+def wait_for_bye(uas, limit=5.0):
+    """Until the TLS carrier has received the call's BYE (or `limit` s), so
+    that its transcript holds the whole call."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and not any(
+            m.method == "BYE" for m in uas.messages() if not m.is_response):
+        time.sleep(0.1)
+
+
 def tls_call(t, variant):
     # Our client identity, from a CA only the carrier trusts.
     client = sbctest.make_certs(_mkdir(t.dir, "client"), cn="sbc-client.test", ip=SBC_OUTSIDE_IP)
@@ -89,10 +98,7 @@ def tls_call(t, variant):
         if fallback is not None:
             t.expect_exit(fallback, 0, successful=1)
         else:
-            deadline = time.monotonic() + 5
-            while time.monotonic() < deadline and not any(
-                    m.method == "BYE" for m in uas.messages() if not m.is_response):
-                time.sleep(0.1)
+            wait_for_bye(uas)
     finally:
         uas.close()
     got = [m for m in uas.messages() if not m.is_response]
@@ -199,10 +205,7 @@ def case_broken_profile(t):
         broken = wait_metric(t, "sbc_tls_client_profiles_broken", 0)
         t.check(broken == 0, f"the fixed profile is picked up at the next snapshot ({broken})")
         t.expect_exit(t.pbx_uac(calls=1, duration_ms=200), 0, successful=1)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and not any(
-                m.method == "BYE" for m in uas.messages() if not m.is_response):
-            time.sleep(0.1)
+        wait_for_bye(uas)
     finally:
         uas.close()
     t.check(any(m.method == "INVITE" for m in uas.messages() if not m.is_response),
