@@ -56,10 +56,14 @@ RelayConfig parseConfig(const std::string& text, const std::string& origin) {
   RelayConfig c;
   onlyKeys(root, {"node", "realm", "ports", "control", "http", "sessions"}, origin, "");
   if (auto* node = section(root, "node", origin)) {
-    onlyKeys(*node, {"name", "log_level", "workers"}, origin, "node");
+    onlyKeys(*node, {"name", "log_level", "workers", "forward_delay", "forward_delay_sample"},
+             origin, "node");
     c.nodeName = get<std::string>(*node, "name", c.nodeName, origin, "node");
     c.logLevel = get<std::string>(*node, "log_level", c.logLevel, origin, "node");
     c.workers = static_cast<unsigned>(getInt(*node, "workers", 1, 1, 64, origin, "node"));
+    c.forwardDelay = get<bool>(*node, "forward_delay", c.forwardDelay, origin, "node");
+    c.forwardDelaySample = static_cast<unsigned>(
+        getInt(*node, "forward_delay_sample", c.forwardDelaySample, 1, 1 << 20, origin, "node"));
   }
   if (auto* realms = section(root, "realm", origin)) {
     onlyKeys(*realms, {"inside", "outside"}, origin, "realm");

@@ -33,6 +33,14 @@ struct RelayConfig {
   Listener control{"127.0.0.1", 7722};
   Listener http{"127.0.0.1", 7723};
   unsigned workers = 1;
+  // Kernel receive stamps on the media sockets, for relay_forward_delay_seconds
+  // (the relay's own added latency per packet). Stamping every packet costs
+  // about 3-4% of the CPU per packet (a control message per datagram, a clock
+  // read per send), so only one session in forwardDelaySample is stamped: its
+  // packets share the worker's queue with all the others, so their delays
+  // stand for everyone's.
+  bool forwardDelay = true;
+  unsigned forwardDelaySample = 8;
   // How long the sessions of a dropped control connection live on, waiting to
   // be adopted by a reconnecting SBC.
   std::chrono::seconds sessionTtl{60};

@@ -77,7 +77,8 @@ int main(int argc, char** argv) {
         [&control](relay::SessionId id, std::string callId, std::uint8_t leg,
                    sbc::relayctl::LegStats stats) {
           control->onMediaTimeout(id, std::move(callId), leg, stats);
-        }));
+        },
+        config.forwardDelay ? config.forwardDelaySample : 0));
   }
   auto server = std::make_unique<relay::ControlServer>(io, config, workers);
   control = server.get();

@@ -15,9 +15,11 @@
 //   relay_bytes_total{kind,direction}    counter  wire bytes
 //   relay_dropped_total{reason}          counter  see DropReason
 //   relay_srtp_auth_failures_total       counter  (also in relay_dropped_total{reason="srtp_auth"})
-//   relay_rtp_lost_packets_total{kind}   counter  RTP sequence gaps (network loss towards the
-//   relay) relay_leg_jitter_seconds{kind}       histogram interarrival jitter of finished legs
+//   relay_rtp_lost_packets_total{kind}   counter  RTP sequence gaps (network loss to the relay)
+//   relay_leg_jitter_seconds{kind}       histogram interarrival jitter of finished legs
 //   relay_leg_loss_ratio{kind}           histogram lost/expected of finished legs
+//   relay_forward_delay_seconds          histogram kernel receive stamp -> send returned, per
+//                                        forwarded packet (ForwardDelay in counters.h)
 #pragma once
 
 #include <prometheus/collectable.h>

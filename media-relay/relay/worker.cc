@@ -3,6 +3,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -10,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <stdexcept>
 #include <system_error>
 
@@ -31,6 +33,32 @@ std::int64_t microsSinceEpoch(Clock::time_point t) {
 }
 
 constexpr auto kTick = std::chrono::milliseconds(250);
+
+// The kernel's receive stamps are CLOCK_REALTIME; the send side reads the
+// same clock (vDSO, no syscall).
+std::int64_t realtimeNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+// Asks the kernel for a receive stamp on every datagram (SO_TIMESTAMPNS):
+// the start of the relay's forward delay.
+void enableRxStamps(int fd) {
+  int on = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+}
+
+std::int64_t rxStamp(msghdr& h) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+      timespec ts{};
+      std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+      return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+    }
+  }
+  return 0;
+}
 
 }  // namespace
 
@@ -95,6 +123,7 @@ struct Worker::Session {
   std::array<std::array<SocketRef, 3>, 2> refs{};
   bool watched = false;
   bool removed = false;
+  bool stamped = false;  // its packets are sampled for the forward delay
 };
 
 struct Worker::Buffers {
@@ -107,6 +136,10 @@ struct Worker::Buffers {
   std::array<mmsghdr, kBatch> msgs{};
   std::array<iovec, kBatch> iov{};
   std::array<sockaddr_storage, kBatch> names{};
+  static constexpr std::size_t kControlSize = CMSG_SPACE(sizeof(timespec));
+  alignas(cmsghdr) std::array<std::array<std::uint8_t, kControlSize>, kBatch> controls{};
+  // The receive stamp of data[i] (CLOCK_REALTIME ns; 0: none).
+  std::array<std::int64_t, kBatch> rxNs{};
   std::array<epoll_event, kEvents> events{};
   // What one recvmmsg batch forwards, sent before the next batch reuses
   // `data`: packets read from one socket mostly leave by one socket, so a
@@ -114,6 +147,7 @@ struct Worker::Buffers {
   struct Out {
     int fd = -1;
     Leg* leg = nullptr;
+    std::int64_t rxNs = 0;
     SockAddr dest;  // unused (no address given) when fd is connected to it
   };
   std::array<Out, kBatch> out{};
@@ -122,10 +156,12 @@ struct Worker::Buffers {
   std::size_t outCount = 0;
 };
 
-Worker::Worker(unsigned index, Clock::duration latchWindow, TimeoutSink onTimeout)
+Worker::Worker(unsigned index, Clock::duration latchWindow, TimeoutSink onTimeout,
+               unsigned delaySample)
     : index_(index),
       latchWindow_(latchWindow),
       onTimeout_(std::move(onTimeout)),
+      delaySample_(delaySample),
       epollFd_(epoll_create1(EPOLL_CLOEXEC)),
       wakeFd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
       counters_(std::make_shared<WorkerCounters>()),
@@ -145,6 +181,8 @@ Worker::Worker(unsigned index, Clock::duration latchWindow, TimeoutSink onTimeou
     h.msg_iovlen = 1;
     h.msg_name = &b.names[i];
     h.msg_namelen = sizeof(sockaddr_storage);
+    h.msg_control = b.controls[i].data();
+    h.msg_controllen = Buffers::kControlSize;
   }
   epoll_event ev{};
   ev.events = EPOLLIN;
@@ -330,6 +368,7 @@ void Worker::applySettings(Session& s, int leg, LegSettings&& settings, Clock::t
 }
 
 void Worker::watch(Session& s) {
+  s.stamped = delaySample_ != 0 && sessionsWatched_++ % delaySample_ == 0;
   for (std::uint8_t i = 0; i < 2; ++i) {
     s.refs[i][static_cast<int>(SocketKind::kRtpPeer)] = SocketRef{&s, i, SocketKind::kRtpPeer};
     for (int k = 0; k < 2; ++k) {
@@ -337,6 +376,7 @@ void Worker::watch(Session& s) {
       SocketRef& ref = s.refs[i][k];
       ref = SocketRef{&s, i, k == 0 ? SocketKind::kRtp : SocketKind::kRtcp};
       if (fd < 0) continue;
+      if (s.stamped) enableRxStamps(fd);
       epoll_event ev{};
       // Edge-triggered: drain() reads each socket until it is empty, so a
       // level-triggered set would only poll every served socket once more.
@@ -376,6 +416,7 @@ void Worker::connectPeer(Session& s, int leg) {
   int fd = ::socket(local.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return;
   int on = 1;
+  if (s.stamped) enableRxStamps(fd);
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLET;
   ev.data.ptr = &s.refs[leg][static_cast<int>(SocketKind::kRtpPeer)];
@@ -429,6 +470,8 @@ void Worker::drain(Session& s, int leg, SocketKind kind, Clock::time_point now) 
       // the user-space work on it).
       h.msg_namelen = sizeof(sockaddr_storage);
       h.msg_flags = 0;
+      b.rxNs[i] = rxStamp(h);
+      h.msg_controllen = Buffers::kControlSize;
       if (truncated) {
         counters_->drop(DropReason::kMalformed);
         continue;
@@ -460,7 +503,13 @@ void Worker::flush() {
       int r = ::sendmmsg(b.out[i].fd, &b.outMsgs[i], static_cast<unsigned>(end - i), MSG_DONTWAIT);
       sent = r < 0 ? 0 : static_cast<std::size_t>(r);
     }
+    // A run is one socket's, so one session's: stamped or not as a whole.
+    const std::int64_t sentNs = sent > 0 && b.out[i].rxNs != 0 ? realtimeNs() : 0;
     for (std::size_t k = i; k < i + sent; ++k) {
+      // A stamp after the send (clock stepped back) is not a delay.
+      if (b.out[k].rxNs != 0 && sentNs != 0 && sentNs >= b.out[k].rxNs) {
+        counters_->forwardDelay.record(static_cast<std::uint64_t>(sentNs - b.out[k].rxNs));
+      }
       Leg& out = *b.out[k].leg;
       const std::size_t length = b.outIov[k].iov_len;
       bump(out.counters->packetsOut);
@@ -597,6 +646,7 @@ void Worker::onPacket(Session& s, int leg, bool rtcpSocket, std::size_t slot, st
   Buffers::Out& o = b.out[b.outCount];
   o.fd = fd;
   o.leg = &out;
+  o.rxNs = b.rxNs[slot];
   o.dest = fd >= 0 && fd == out.peerFd ? SockAddr{} : *dest;
   b.outIov[b.outCount] = {data, length};
   msghdr& h = b.outMsgs[b.outCount].msg_hdr;

@@ -88,7 +88,11 @@ class Worker {
   using TimeoutSink =
       std::function<void(SessionId, std::string callId, std::uint8_t leg, sbc::relayctl::LegStats)>;
 
-  Worker(unsigned index, Clock::duration latchWindow, TimeoutSink onTimeout);
+  // delaySample: record relay_forward_delay_seconds for one session in
+  // delaySample (receive stamps on its sockets, a clock read per send of its
+  // packets); 0: none.
+  Worker(unsigned index, Clock::duration latchWindow, TimeoutSink onTimeout,
+         unsigned delaySample = 1);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -130,6 +134,8 @@ class Worker {
   unsigned index_;
   Clock::duration latchWindow_;
   TimeoutSink onTimeout_;
+  unsigned delaySample_;
+  std::uint64_t sessionsWatched_ = 0;  // worker thread only
   boost::asio::io_context io_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   int epollFd_ = -1;

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -43,6 +44,8 @@ int main(int argc, char** argv) {
   std::string addrB = "127.0.0.3";
   std::string label;
   int tickUs = 200;
+  std::string metricsAddr;
+  bool senderFifo = true;
   app.add_option("--relay", relayKind, "ours | rtpengine")
       ->check(CLI::IsMember({"ours", "rtpengine"}));
   app.add_option("--control", control, "control address IP:PORT (ours: TCP; rtpengine: ng UDP)")
@@ -61,14 +64,23 @@ int main(int argc, char** argv) {
                  "sub-tick: the streams are spread over 20 ms in sub-ticks of this length, "
                  "each a burst of calls/(20 ms/tick) x 2 packets")
       ->check(CLI::IsMember({50, 100, 200, 250, 400, 500, 1000, 2000, 2500, 5000}));
+  app.add_option("--relay-metrics", metricsAddr,
+                 "ours: the relay's /metrics IP:PORT, for its own forward delay "
+                 "(relay_forward_delay_seconds) over the window");
+  app.add_flag("--sender-fifo,!--no-sender-fifo", senderFifo,
+               "run the sending thread at SCHED_FIFO when allowed (default), so its ticks "
+               "start on time on a busy core");
   CLI11_PARSE(app, argc, argv);
 
   const auto controlAddr = parseHostPort(control);
   const auto a = parseIpv4(addrA);
   const auto b = parseIpv4(addrB);
   const auto* suite = relay::srtp::findSuite(suiteName);
-  if (!controlAddr || !a || !b || suite == nullptr) {
-    std::fprintf(stderr, "relay-loadgen: bad --control, --a-addr, --b-addr or --suite\n");
+  const auto metrics =
+      metricsAddr.empty() ? std::optional<sockaddr_in>() : parseHostPort(metricsAddr);
+  if (!controlAddr || !a || !b || suite == nullptr || (!metricsAddr.empty() && !metrics)) {
+    std::fprintf(stderr,
+                 "relay-loadgen: bad --control, --a-addr, --b-addr, --suite or --relay-metrics\n");
     return 1;
   }
   const Mode mode = modeName == "srtp" ? Mode::kSrtp : Mode::kRtp;
@@ -85,6 +97,8 @@ int main(int argc, char** argv) {
   config.warmupSeconds = warmup;
   config.relayPid = relayPid;
   config.tickNs = std::int64_t{tickUs} * 1000;
+  config.relayMetrics = metrics;
+  config.senderFifo = senderFifo;
   Traffic traffic(calls, config);
   std::string error;
   if (!traffic.open(*a, *b, error)) {
@@ -129,6 +143,27 @@ int main(int argc, char** argv) {
 
   const TrafficReport r = traffic.run();
   const auto relayForwarded = controller->destroyCalls(plans);
+  // The relay's own forward delay (kernel receive stamp to send), from its
+  // histogram; rtpengine exports nothing of the kind.
+  const auto us = [](double v) {
+    return v < 0 ? std::string("na") : std::to_string(std::llround(v));
+  };
+  const std::string relayP50 = us(r.relayP50Us);
+  const std::string relayP99 = us(r.relayP99Us);
+  const std::string relayP999 = us(r.relayP999Us);
+  if (r.relayDelayCount >= 0) {
+    std::fprintf(stderr,
+                 "relay-loadgen: the relay's own forward delay over the window (%.0f packets, "
+                 "relay_forward_delay_seconds): p50 %s us p99 %s us p99.9 %s us\n",
+                 r.relayDelayCount, relayP50.c_str(), relayP99.c_str(), relayP999.c_str());
+  } else if (relayKind == "rtpengine") {
+    std::fprintf(stderr,
+                 "relay-loadgen: rtpengine has no forward-delay metric: relay-internal "
+                 "p50/p99 not available (na)\n");
+  } else if (!metricsAddr.empty()) {
+    std::fprintf(stderr, "relay-loadgen: no relay_forward_delay_seconds at %s\n",
+                 metricsAddr.c_str());
+  }
 
   std::fprintf(
       stderr,
@@ -150,7 +185,8 @@ int main(int argc, char** argv) {
       "offered_pps=%.0f pps=%.0f "
       "loss_pct=%.4f p50_us=%.0f p99_us=%.0f p999_us=%.0f max_us=%.0f relay_cpu_s=%.3f "
       "relay_us_per_pkt=%.2f gen_cpu_pct=%.0f late_ticks=%llu misrouted=%llu malformed=%llu "
-      "srtp_failures=%llu relay_counted_out=%lld tick_us=%d\n",
+      "srtp_failures=%llu relay_counted_out=%lld tick_us=%d ticks=%llu sender_fifo=%d "
+      "relay_p50_us=%s relay_p99_us=%s relay_p999_us=%s relay_delay_n=%.0f\n",
       label.empty() ? "-" : label.c_str(), relayKind.c_str(), modeName.c_str(), calls,
       r.windowSeconds, static_cast<unsigned long long>(r.sent),
       static_cast<unsigned long long>(r.received), static_cast<unsigned long long>(r.arrived),
@@ -158,7 +194,9 @@ int main(int argc, char** argv) {
       r.relayCpuSeconds, r.relayCpuUsPerPacket, r.generatorCpuPercent,
       static_cast<unsigned long long>(r.lateTicks), static_cast<unsigned long long>(r.misrouted),
       static_cast<unsigned long long>(r.malformed), static_cast<unsigned long long>(r.srtpFailures),
-      relayForwarded ? static_cast<long long>(*relayForwarded) : -1LL, tickUs);
+      relayForwarded ? static_cast<long long>(*relayForwarded) : -1LL, tickUs,
+      static_cast<unsigned long long>(r.ticks), r.senderFifo ? 1 : 0, relayP50.c_str(),
+      relayP99.c_str(), relayP999.c_str(), r.relayDelayCount);
   std::fflush(stdout);
   const double nominal = static_cast<double>(calls) * 2 * kPacketsPerSecond;
   if (r.offeredPps < 0.98 * nominal) {

@@ -37,6 +37,13 @@
 # never queues behind the generator for a core (at 1,000 calls the generator
 # alone needs most of one) and latency p50/p99 describe the relay rather than
 # the scheduler. Unpinned, both share all cores as before.
+# Our relay's own forward delay (relay_forward_delay_seconds, kernel receive
+# stamp to send) is read from its /metrics around each window and printed as
+# "relay-internal p50/p99" next to the generator's one-way figures; rtpengine
+# has no such metric. The relay runs with its defaults: one session in 8
+# stamped ([node] forward_delay_sample); BENCH_FORWARD_DELAY=0 turns it off.
+# The generator's sending thread runs at SCHED_FIFO when allowed (root), so
+# its ticks start on time (late ticks in the table).
 # A benchmark, not a test: no assertion on the figures.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -54,7 +61,7 @@ while [ $# -gt 0 ]; do
     --calls) calls_list=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --mode) mode=$2; shift 2 ;;
-    -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -64,6 +71,8 @@ case $mode in rtp) modes="rtp" ;; srtp) modes="srtp" ;; both) modes="rtp srtp" ;
 build=${BENCH_BUILD_DIR:-build/loadgen-rel}
 warmup=${BENCH_WARMUP:-1}
 tick_us=${BENCH_TICK_US:-200}
+forward_delay=true
+[ "${BENCH_FORWARD_DELAY:-1}" = 0 ] && forward_delay=false
 bench_nice=${BENCH_NICE:--10}
 work=$(mktemp -d /tmp/relay-load.XXXXXX)
 say() { printf '==> %s\n' "$*" >&2; }
@@ -162,6 +171,7 @@ if [ $have_relay = 1 ]; then
 [node]
 log_level = "warn"
 workers = $workers
+forward_delay = $forward_delay
 [realm.inside]
 address = "127.0.0.1"
 [realm.outside]
@@ -187,11 +197,12 @@ fi
 # ---------------------------------------------------------------------------
 results=$work/results
 : > "$results"
-step() {  # relay-kind control pid calls mode
-  local out drops
+step() {  # relay-kind control pid calls mode [metrics IP:PORT]
+  local out drops metrics=()
+  [ -n "${6:-}" ] && metrics=(--relay-metrics "$6")
   python3 "$here/udp_drops.py" save "$work/drops.json" 2>/dev/null || true
   if out=$("${prio[@]}" "${gen_pin[@]}" "$loadgen" --relay "$1" --control "$2" --relay-pid "$3" --calls "$4" --mode "$5" \
-      --seconds "$seconds" --warmup "$warmup" --tick-us "$tick_us" --label "$1" 2>>"$work/loadgen.log"); then
+      --seconds "$seconds" --warmup "$warmup" --tick-us "$tick_us" --label "$1" "${metrics[@]}" 2>>"$work/loadgen.log"); then
     # Socket receive-queue overflows during the step: on the relays' ports
     # (the relay read too late) or elsewhere (the generator's sockets, or
     # anything else on the machine).
@@ -209,7 +220,7 @@ for m in $modes; do
   for n in "${steps[@]}"; do
     if [ $have_relay = 1 ]; then
       say "$m, $n calls: media-relay"
-      step ours "127.0.0.1:$control_port" "$relay_pid" "$n" "$m"
+      step ours "127.0.0.1:$control_port" "$relay_pid" "$n" "$m" "127.0.0.1:$http_port"
     fi
     say "$m, $n calls: rtpengine"
     step rtpengine "127.0.0.1:$ng_port" "$rtpe_pid" "$n" "$m"
@@ -220,7 +231,7 @@ done
 echo
 echo "Media relay benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'))"
 echo "NOTE: generator (2 threads), relay and rtpengine share these $(nproc) cores; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
-echo "Window ${seconds} s per step after ${warmup} s warm-up, generator sub-tick ${tick_us} us; ours: $workers worker(s); rtpengine: $rtpe_threads threads, userspace; generator and relays at $prio_note."
+echo "Window ${seconds} s per step after ${warmup} s warm-up, generator sub-tick ${tick_us} us; ours: $workers worker(s), forward_delay $forward_delay; rtpengine: $rtpe_threads threads, userspace; generator and relays at $prio_note."
 if [ "$pin" = 1 ]; then
   echo "Pinned: generator on CPU(s) $gen_cpus, each relay on CPU(s) $relay_cpus (taskset)."
 else
@@ -238,25 +249,28 @@ function val(line, key,   re, m) {
   if (!(k in seen)) { seen[k] = 1; order[++n] = k }
   row[k, r] = $0
 }
-function cell(line) {
-  if (line == "") return "| - | - | - | - | - "
-  if (val(line, "failed") == "1") return "| failed | | | | "
-  return sprintf("| %s / %s | %s (%s/%s) | %s / %s | %s | %s ", val(line, "pps"), val(line, "offered_pps"), val(line, "loss_pct"),
-                 val(line, "drops_relay"), val(line, "drops_other"),
-                 val(line, "p50_us"), val(line, "p99_us"), val(line, "relay_us_per_pkt"), val(line, "gen_cpu_pct"))
+function cell(line, internal) {
+  if (line == "") return internal ? "| - | - | - | - | - | - " : "| - | - | - | - | - "
+  if (val(line, "failed") == "1") return internal ? "| failed | | | | | " : "| failed | | | | "
+  c = sprintf("| %s / %s | %s (%s/%s) | %s / %s ", val(line, "pps"), val(line, "offered_pps"), val(line, "loss_pct"),
+              val(line, "drops_relay"), val(line, "drops_other"), val(line, "p50_us"), val(line, "p99_us"))
+  if (internal) c = c sprintf("| %s / %s ", val(line, "relay_p50_us"), val(line, "relay_p99_us"))
+  return c sprintf("| %s | %s (%s) ", val(line, "relay_us_per_pkt"), val(line, "gen_cpu_pct"), val(line, "late_ticks"))
 }
 END {
-  printf "| mode | calls | ours pps fwd / offered | loss %% (drops relay/other) | p50/p99 us | CPU us/pkt | gen %% | rtpengine pps fwd / offered | loss %% (drops relay/other) | p50/p99 us | CPU us/pkt | gen %% | CPU ratio ours/rtpe |\n"
-  printf "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+  printf "| mode | calls | ours pps fwd / offered | loss %% (drops relay/other) | p50/p99 us | relay-internal p50/p99 us | CPU us/pkt | gen %% (late ticks) | rtpengine pps fwd / offered | loss %% (drops relay/other) | p50/p99 us | CPU us/pkt | gen %% (late ticks) | CPU ratio ours/rtpe |\n"
+  printf "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
   for (i = 1; i <= n; i++) {
     k = order[i]; split(k, parts, SUBSEP)
     o = row[k, "ours"]; e = row[k, "rtpengine"]
     ratio = "-"
     if (o != "" && e != "" && val(o, "relay_us_per_pkt") + 0 > 0 && val(e, "relay_us_per_pkt") + 0 > 0)
       ratio = sprintf("%.2f", val(o, "relay_us_per_pkt") / val(e, "relay_us_per_pkt"))
-    printf "| %s | %s %s%s| %s |\n", parts[1], parts[2], cell(o), cell(e), ratio
+    printf "| %s | %s %s%s| %s |\n", parts[1], parts[2], cell(o, 1), cell(e, 0), ratio
   }
 }' "$results"
+echo
+echo "p50/p99: one-way, the generator's send() to the kernel's receive stamp of the forwarded packet. relay-internal: our relay's own relay_forward_delay_seconds over the window (kernel receive stamp to its send); rtpengine has no such metric. late ticks: generator sub-ticks started more than 2 ms late (the generator's sending thread runs at SCHED_FIFO when allowed)."
 echo
 echo "Raw generator lines: (loss counts packets sent in the window that did not arrive; latency is one-way, send() to kernel receive stamp)"
 sed 's/^/  /' "$results"

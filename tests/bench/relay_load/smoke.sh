@@ -54,10 +54,17 @@ done
 
 rc=0
 "$loadgen_bin" --relay ours --control "127.0.0.1:$control_port" --calls 20 --seconds 2 \
-  --warmup 1 --relay-pid "$relay_pid" --label smoke || rc=$?
+  --warmup 1 --relay-pid "$relay_pid" --label smoke --relay-metrics "127.0.0.1:$http_port" \
+  > "$work/result.txt" || rc=$?
+cat "$work/result.txt"
 if [ $rc -ne 0 ]; then
   echo "relay-loadgen failed ($rc); relay log:"
   tail -50 "$work/relay.log"
+  exit 1
+fi
+# The relay's own forward delay was read around the window (relay_forward_delay_seconds).
+if ! grep -Eq ' relay_p99_us=[0-9]+ .*relay_delay_n=[1-9]' "$work/result.txt"; then
+  echo "no relay-internal p99 from relay_forward_delay_seconds in the RESULT line"
   exit 1
 fi
 rc=0

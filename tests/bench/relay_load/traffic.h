@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -32,6 +33,13 @@ struct TrafficConfig {
   // streams whose 20 ms phase falls in it, back to back: a burst per
   // sub-tick. Must divide 20 ms.
   std::int64_t tickNs = 200'000;
+  // Our relay's /metrics: relay_forward_delay_seconds is read before and
+  // after the window for the relay's own p50/p99 (absent: not reported).
+  std::optional<sockaddr_in> relayMetrics;
+  // Run the sending thread at SCHED_FIFO (one step above the process's
+  // priority) when allowed, so that its ticks preempt the receiving thread
+  // and other work on its core and start on time.
+  bool senderFifo = true;
 };
 
 struct TrafficReport {
@@ -52,6 +60,12 @@ struct TrafficReport {
   double relayCpuUsPerPacket = -1;
   double generatorCpuPercent = 0;  // of one core, both threads
   std::uint64_t lateTicks = 0;     // sub-ticks more than 2 ms behind schedule
+  std::uint64_t ticks = 0;         // sub-ticks started
+  bool senderFifo = false;         // the sending thread got SCHED_FIFO
+  // The relay's own forward delay over the window (relay_forward_delay_seconds
+  // scraped before and after); count < 0: not available.
+  double relayDelayCount = -1;
+  double relayP50Us = -1, relayP99Us = -1, relayP999Us = -1;
 };
 
 class Traffic {

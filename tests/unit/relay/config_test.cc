@@ -11,12 +11,16 @@ TEST(RelayConfig, DefaultsAndFullFile) {
   RelayConfig d = parseConfig("");
   EXPECT_EQ(d.portMin, 30000);
   EXPECT_EQ(d.workers, 1u);
+  EXPECT_TRUE(d.forwardDelay);
+  EXPECT_EQ(d.forwardDelaySample, 8u);
   EXPECT_EQ(d.sessionTtl, std::chrono::seconds(60));
 
   RelayConfig c = parseConfig(R"(
 [node]
 name = "r9"
 workers = 2
+forward_delay = false
+forward_delay_sample = 3
 [realm.inside]
 address = "10.0.0.1"
 [realm.outside]
@@ -37,6 +41,8 @@ latch_window_ms = 1500
 )");
   EXPECT_EQ(c.nodeName, "r9");
   EXPECT_EQ(c.workers, 2u);
+  EXPECT_FALSE(c.forwardDelay);
+  EXPECT_EQ(c.forwardDelaySample, 3u);
   EXPECT_EQ(c.inside.advertised(), "10.0.0.1");
   EXPECT_EQ(c.outside.address, "0.0.0.0");
   EXPECT_EQ(c.outside.advertised(), "203.0.113.9");

@@ -46,7 +46,7 @@ def recv_or_none(sock, timeout=0.4):
 
 
 class Relay:
-    def __init__(self, binary, workdir):
+    def __init__(self, binary, workdir, node_extra="", workers=2):
         base = random.randrange(42000, 58000, 400)
         self.port_min, self.port_max = base, base + 199
         cfg = os.path.join(workdir, "relay.toml")
@@ -55,7 +55,8 @@ class Relay:
 [node]
 name = "relay-test"
 log_level = "info"
-workers = 2
+workers = {workers}
+{node_extra}
 [realm.inside]
 address = "{HOST}"
 [realm.outside]
@@ -527,10 +528,103 @@ def test_ttl(c, r):
     c.call("destroy", call_id="adopted@test")
 
 
+def packets_out(r):
+    return sum(r.metric("relay_packets_total", f'direction="out",kind="{k}"') or 0
+               for k in ("rtp", "srtp"))
+
+
+def delay_histogram(r):
+    """(count, sum, {le: cumulative}) of relay_forward_delay_seconds."""
+    count = total = None
+    buckets = {}
+    for line in r.metrics().splitlines():
+        if line.startswith("relay_forward_delay_seconds_count "):
+            count = float(line.split()[1])
+        elif line.startswith("relay_forward_delay_seconds_sum "):
+            total = float(line.split()[1])
+        elif line.startswith("relay_forward_delay_seconds_bucket{"):
+            le = re.search(r'le="([^"]+)"', line).group(1)
+            buckets[le] = float(line.rsplit(" ", 1)[1])
+    return count, total, buckets
+
+
+def forward_both_ways(a, b, ra, rb, n):
+    for i in range(n):
+        a.sendto(rtp(2000 + i, 160 * i), ra)
+        check(recv_or_none(b) is not None, f"A->B packet {i} forwarded")
+        b.sendto(rtp(7000 + i, 160 * i, ssrc=0xBEEF), rb)
+        check(recv_or_none(a) is not None, f"B->A packet {i} forwarded")
+
+
+def test_forward_delay(c, r):
+    """relay_forward_delay_seconds observes every forwarded packet once, with
+    a plausible delay (above zero, well under a second on loopback)."""
+    a, b = udp(), udp()
+    res = c.call("create", call_id="delay@test", legs=[leg(a), leg(b, "outside")])
+    ra, rb = relay_addr(res, 0), relay_addr(res, 1)
+    count0, sum0, _ = delay_histogram(r)
+    out0 = packets_out(r)
+    forward_both_ways(a, b, ra, rb, 20)
+    time.sleep(0.1)
+    count1, sum1, buckets = delay_histogram(r)
+    out1 = packets_out(r)
+    check(count0 is not None and count1 is not None, "relay_forward_delay_seconds exported")
+    if count0 is None or count1 is None:
+        return
+    check(out1 - out0 == 40, f"40 packets forwarded ({out0} -> {out1})")
+    check(count1 - count0 == out1 - out0,
+          f"one delay per forwarded packet: {count1 - count0} for {out1 - out0}")
+    mean = (sum1 - sum0) / max(1, count1 - count0)
+    check(0 < mean < 1.0, f"mean forward delay plausible: {mean} s")
+    check(buckets.get("+Inf") == count1, f"+Inf bucket = count {buckets.get('+Inf')} {count1}")
+    values = [v for _, v in sorted(((float(k), v) for k, v in buckets.items()))]
+    check(values == sorted(values), "buckets cumulative")
+    c.call("destroy", call_id="delay@test")
+
+
+def test_forward_delay_off(binary, workdir):
+    """[node] forward_delay = false: packets still flow, nothing is observed."""
+    r = Relay(binary, workdir, node_extra="forward_delay = false")
+    try:
+        c = Control(r.control_port)
+        a, b = udp(), udp()
+        res = c.call("create", call_id="nodelay@test", legs=[leg(a), leg(b, "outside")])
+        forward_both_ways(a, b, relay_addr(res, 0), relay_addr(res, 1), 5)
+        time.sleep(0.1)
+        count, _, _ = delay_histogram(r)
+        check(packets_out(r) == 10, "forwarded with forward_delay off")
+        check(count == 0, f"no delay observed with forward_delay off ({count})")
+        c.close()
+    finally:
+        check(r.stop() == 0, "clean exit (forward_delay off)")
+
+
+def test_forward_delay_sampled(binary, workdir):
+    """forward_delay_sample = 2 on one worker: the packets of every other
+    session are observed, the others' are not."""
+    r = Relay(binary, workdir, node_extra="forward_delay_sample = 2", workers=1)
+    try:
+        c = Control(r.control_port)
+        count0, _, _ = delay_histogram(r)
+        for n in range(4):
+            a, b = udp(), udp()
+            res = c.call("create", call_id=f"sampled{n}@test", legs=[leg(a), leg(b, "outside")])
+            forward_both_ways(a, b, relay_addr(res, 0), relay_addr(res, 1), 5)
+        time.sleep(0.1)
+        count1, _, _ = delay_histogram(r)
+        check(packets_out(r) == 40, "forwarded 40 packets in 4 sessions")
+        check(count1 - count0 == 20, f"2 sessions of 4 sampled: {count1 - count0} of 40 observed")
+        for n in range(4):
+            c.call("destroy", call_id=f"sampled{n}@test")
+        c.close()
+    finally:
+        check(r.stop() == 0, "clean exit (forward_delay_sample = 2)")
+
+
 def main():
     binary = sys.argv[1]
     with tempfile.TemporaryDirectory() as workdir:
-        r = Relay(binary, workdir)
+        r = Relay(binary, workdir, node_extra="forward_delay_sample = 1")
         try:
             c = Control(r.control_port)
             pong = c.call("ping")
@@ -539,7 +633,7 @@ def main():
                   and pong["result"]["ports_free"] == total, f"ping {pong}")
             for t in (test_plain_forwarding, test_srtp_chain, test_rekey_and_back_to_plain,
                       test_nat_latch_and_direction, test_remote_change_relatches,
-                      test_window_any_latch,
+                      test_window_any_latch, test_forward_delay,
                       test_rtcp_mux, test_media_timeout, test_hostile_lines, test_ttl):
                 print("--", t.__name__, flush=True)
                 try:
@@ -561,6 +655,14 @@ def main():
             check(rc == 0, f"clean exit on SIGTERM (rc={rc})")
             if FAILURES:
                 print(open(r.log_path, errors="replace").read()[-4000:])
+        for t in (test_forward_delay_off, test_forward_delay_sampled):
+            print("--", t.__name__, flush=True)
+            own_dir = os.path.join(workdir, t.__name__)
+            os.mkdir(own_dir)
+            try:
+                t(binary, own_dir)
+            except Exception as e:
+                check(False, f"{t.__name__} raised {e!r}")
     if FAILURES:
         print(f"{len(FAILURES)} failure(s)")
         sys.exit(1)
