@@ -84,8 +84,8 @@ struct Config {
   std::vector<std::string> domains;
   size_t max_message_size = 65535;
   std::chrono::seconds idle_timeout{300};
-  // [sip] presize_cps: the call rate the SIP thread's transaction and call
-  // tables are allocated for at start (both linger 64*T1 = 32 s after a
+  // [sip] presize_cps: the call rate the SIP thread's transaction, call and
+  // timer tables are allocated for at start (both linger 64*T1 = 32 s after a
   // call), so that they never rehash below it: a rehash of 100k+ entries
   // holds the thread for tens of ms. 0: grow on demand.
   uint32_t presize_cps = 1000;

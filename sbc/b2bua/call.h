@@ -128,6 +128,14 @@ struct CdrDraft {
   void setText(Text which, std::string_view value) { text_.set(which, value); }
   bool anyGatewayTried() const { return !text_.get(kGatewaysTried).empty(); }
   void addGatewayTried(std::string_view host_port);
+  // Several texts in one rebuild of the block (compact.h).
+  void setTexts(std::initializer_list<std::pair<std::size_t, std::string_view>> values) {
+    text_.setMany(values);
+  }
+  // What an attempt sent (caller and callee as sent) and the gateway it
+  // tried, in one rebuild.
+  void noteAttempt(std::string_view caller_out, std::string_view callee_out,
+                   std::string_view host_port);
 
  private:
   PackedStrings<kTextCount> text_;
@@ -138,6 +146,22 @@ inline void CdrDraft::addGatewayTried(std::string_view host_port) {
   all.append(host_port).push_back('\n');
   text_.set(kGatewaysTried, all);
 }
+
+inline void CdrDraft::noteAttempt(std::string_view caller_out, std::string_view callee_out,
+                                  std::string_view host_port) {
+  std::string all(text_.get(kGatewaysTried));
+  all.append(host_port).push_back('\n');
+  text_.setMany({{kCallerOut, caller_out}, {kCalleeOut, callee_out}, {kGatewaysTried, all}});
+}
+
+struct Call;
+
+// The continuation of the anchor operation in progress and the events of
+// the call that wait for it, in order.
+struct MediaWait {
+  std::function<void(Call&, const std::string*)> then;
+  std::vector<std::function<void()>> deferred;
+};
 
 struct Call {
   CallHandle handle = 0;
@@ -170,9 +194,16 @@ struct Call {
   bool cancelled = false;  // caller CANCELled (or we gave up) before answer
   bool media_failed = false;
   int last_failure_code = 0;  // last final failure from a B leg (0: timed out)
-  std::string last_failure_reason;
-  std::string last_failure_reason_hdr;  // its Reason header, passed to A
   bool all_timed_out = true;
+  // Its reason phrase and Reason header (passed to A), in one block: most
+  // calls never see a failure.
+  std::string_view lastFailureReason() const { return failure_text.get(0); }
+  std::string_view lastFailureReasonHdr() const { return failure_text.get(1); }
+  void setLastFailure(std::string_view reason, std::string_view reason_hdr) {
+    failure_text.setMany({{0, reason}, {1, reason_hdr}});
+  }
+  void clearLastFailureReason() { failure_text.set(0, {}); }
+  PackedStrings<2> failure_text;
 
   Lazy<AwaitAck> await_ack;
   std::vector<Pending> pending;
@@ -185,8 +216,13 @@ struct Call {
   bool media_busy = false;
   LegSide media_out = LegSide::B;  // the leg the anchored SDP goes to
   std::uint64_t media_op = 0;
-  std::function<void(Call&, const std::string*)> media_then;
-  std::vector<std::function<void()>> deferred;
+  // Only while anchoring is in progress or events wait for it (dropped
+  // when both are done): 8 bytes on a call that is not anchoring.
+  Lazy<MediaWait> media_wait;
+  MediaWait& mediaWait() {
+    if (!media_wait) media_wait.emplace();
+    return *media_wait;
+  }
 
   CdrDraft record;
   txn::TimePoint started{};

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <memory>
 #include <string_view>
 #include <utility>
@@ -61,6 +62,32 @@ class PackedStrings {
     }
     buf_ = std::move(fresh);
     for (std::size_t k = i; k < N; ++k) end_[k] = end_[k] - old_len + len;
+  }
+
+  // Several strings in one rebuild: one allocation instead of one per
+  // set() (a leg's identity is known all at once when the leg is made).
+  // Values may point into this block.
+  void setMany(std::initializer_list<std::pair<std::size_t, std::string_view>> values) {
+    std::array<std::string_view, N> src{};
+    for (std::size_t k = 0; k < N; ++k) src[k] = get(k);
+    bool changed = false;
+    for (const auto& [i, v] : values) {
+      if (i >= N || src[i] == v) continue;
+      src[i] = v;
+      changed = true;
+    }
+    if (!changed) return;
+    std::size_t total = 0;
+    for (std::string_view v : src) total += v.size();
+    std::unique_ptr<char[]> fresh;
+    if (total > 0) fresh = std::make_unique_for_overwrite<char[]>(total);
+    std::uint32_t off = 0;
+    for (std::size_t k = 0; k < N; ++k) {
+      if (!src[k].empty()) std::memcpy(fresh.get() + off, src[k].data(), src[k].size());
+      off += static_cast<std::uint32_t>(src[k].size());
+      end_[k] = off;
+    }
+    buf_ = std::move(fresh);
   }
 
   void clear() {

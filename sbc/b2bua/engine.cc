@@ -494,8 +494,8 @@ void Engine::Impl::onResponse(txn::ClientTransaction& txn, const sip::Message& r
   if (c->media_busy) {
     // Keep the order of events behind the pending anchor operation; the
     // transaction may be gone by then, so keep copies of what is needed.
-    c->deferred.push_back([this, h = c->handle, id = txn.id(), kind = txn.kind(),
-                           request = txn.request(), peer = txn.peer(), response = rsp] {
+    c->mediaWait().deferred.push_back([this, h = c->handle, id = txn.id(), kind = txn.kind(),
+                                       request = txn.request(), peer = txn.peer(), response = rsp] {
       if (Call* cc = findCall(h))
         dispatchResponse(*cc, ClientView{id, kind, request, peer}, response);
     });
@@ -526,8 +526,8 @@ void Engine::Impl::dispatchResponse(Call& c, const ClientView& ctx, const sip::M
     for (LegSide side : {LegSide::A, LegSide::B}) {
       Leg& l = c.leg(side);
       if (cid.ok() && to.ok() && *cid == l.callId() && to->tag == l.remoteTag() && l.confirmed) {
-        if (!l.last_ack.empty() && cseq.ok() && cseq->number == l.last_ack_cseq)
-          layer.resendStateless(l.last_ack, l.peer);
+        if (!l.lastAck().empty() && cseq.ok() && cseq->number == l.last_ack_cseq)
+          layer.resendStateless(l.lastAck(), l.peer);
         return;
       }
     }
@@ -620,7 +620,7 @@ void Engine::Impl::onStrayAck(const sip::Message& ack, const txn::Peer&, txn::Se
   if (!c) return;
   const LegSide side = *cid == c->a.callId() ? LegSide::A : LegSide::B;
   if (c->media_busy) {
-    c->deferred.push_back([this, h = c->handle, side, copy = ack] {
+    c->mediaWait().deferred.push_back([this, h = c->handle, side, copy = ack] {
       if (Call* cc = findCall(h)) onAck(*cc, copy, side);
     });
     return;
@@ -639,8 +639,8 @@ void Engine::Impl::onTerminated(txn::Transaction& txn) {
   // call's memory).
   for (LegSide side : {LegSide::A, LegSide::B}) {
     Leg& l = c->leg(side);
-    if (!l.last_ack.empty() && l.callId() == txn.callId() && l.last_ack_cseq == txn.cseqNumber()) {
-      std::string().swap(l.last_ack);
+    if (!l.lastAck().empty() && l.callId() == txn.callId() && l.last_ack_cseq == txn.cseqNumber()) {
+      l.dropLastAck();
     }
   }
 }

@@ -60,7 +60,7 @@ void Engine::Impl::handleCallRequest(Call& c, txn::ServerTransaction& stx,
   x.remote_cseq_known = true;
 
   if (c.media_busy && req.method() != sip::Method::Bye) {
-    c.deferred.push_back([this, h = c.handle, id = stx.id(), copy = req, from] {
+    c.mediaWait().deferred.push_back([this, h = c.handle, id = stx.id(), copy = req, from] {
       Call* cc = findCall(h);
       txn::ServerTransaction* s = layer.findServer(id);
       if (cc && s) dispatchInDialog(*cc, *s, copy, from);

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <utility>
 
 #include "sbc/b2bua/engine_impl.h"
 
@@ -45,8 +46,7 @@ void Engine::Impl::finish(Call& c, const Ending& e, int final_code, std::string_
 
   for (std::size_t i = 0; i < c.timers.size(); ++i) disarm(c, static_cast<CallTimer>(i));
   c.media_busy = false;
-  c.media_then = nullptr;
-  c.deferred.clear();
+  c.media_wait.reset();
   c.a_reliable.reset();
   c.a_reliable_queued.reset();
   c.await_ack.reset();
@@ -154,8 +154,8 @@ std::uint64_t Engine::Impl::nextChannelId() {
 void Engine::Impl::transformSdp(Call& c, LegSide from, bool offer, std::string_view body,
                                 SdpThen then) {
   if (c.media_busy) {
-    c.deferred.push_back([this, h = c.handle, from, offer, copy = std::string(body),
-                          then = std::move(then)]() mutable {
+    c.mediaWait().deferred.push_back([this, h = c.handle, from, offer, copy = std::string(body),
+                                      then = std::move(then)]() mutable {
       if (Call* cc = findCall(h)) transformSdp(*cc, from, offer, copy, std::move(then));
     });
     return;
@@ -175,7 +175,7 @@ void Engine::Impl::transformSdp(Call& c, LegSide from, bool offer, std::string_v
   }
   c.media_busy = true;
   c.media_out = other(from);
-  c.media_then = std::move(then);
+  c.mediaWait().then = std::move(then);
   const std::uint64_t op = ++c.media_op;
   arm(c, CallTimer::Anchor, config.anchor_timeout);
   MediaAnchor::Continuation done = [this, h = c.handle, op](const MediaResult& result) {
@@ -206,8 +206,8 @@ void Engine::Impl::transformSdp(Call& c, LegSide from, bool offer, std::string_v
 void Engine::Impl::completeMedia(Call& c, const MediaResult* result) {
   c.media_busy = false;
   disarm(c, CallTimer::Anchor);
-  SdpThen then = std::move(c.media_then);
-  c.media_then = nullptr;
+  SdpThen then;
+  if (c.media_wait) then = std::exchange(c.media_wait->then, nullptr);
   const std::string* out = nullptr;
   if (result && result->ok) {
     if (auto parsed = SdpRewriter::parse(result->sdp)) {
@@ -221,15 +221,19 @@ void Engine::Impl::completeMedia(Call& c, const MediaResult* result) {
 
 bool Engine::Impl::deferIfBusy(Call& c, std::function<void()> event) {
   if (!c.media_busy) return false;
-  c.deferred.push_back(std::move(event));
+  c.mediaWait().deferred.push_back(std::move(event));
   return true;
 }
 
 void Engine::Impl::runDeferred(Call& c) {
-  while (!c.media_busy && !c.deferred.empty() && !c.finished) {
-    std::function<void()> fn = std::move(c.deferred.front());
-    c.deferred.erase(c.deferred.begin());
+  while (!c.media_busy && c.media_wait && !c.media_wait->deferred.empty() && !c.finished) {
+    std::function<void()> fn = std::move(c.media_wait->deferred.front());
+    c.media_wait->deferred.erase(c.media_wait->deferred.begin());
     fn();
+  }
+  // Nothing waits any more: give the memory back for the rest of the call.
+  if (!c.media_busy && c.media_wait && c.media_wait->deferred.empty() && !c.media_wait->then) {
+    c.media_wait.reset();
   }
 }
 

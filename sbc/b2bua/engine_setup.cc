@@ -84,15 +84,12 @@ void Engine::Impl::onNewInvite(txn::ServerTransaction& stx, const sip::Message& 
 
   Leg& a = c.a;
   a.side = LegSide::A;
-  a.setCallId(*req.callId());
-  a.setRemoteTag(req.from()->tag);
-  a.setLocalTag(b2bua::makeTag(config.shard));
-  a.setLocalNaddr(nameAddrWithoutTag(*req.to()));
-  a.setRemoteNaddr(nameAddrWithoutTag(*req.from()));
+  a.setIdentity(*req.callId(), b2bua::makeTag(config.shard), req.from()->tag,
+                nameAddrWithoutTag(*req.to()), nameAddrWithoutTag(*req.from()),
+                contacts->front().uri.text);
   a.remote_cseq = c.a_invite_cseq;
   a.remote_cseq_known = true;
   if (auto rr = req.recordRoutes(); rr.ok()) a.setRoutes(*rr, false);
-  a.setRemoteTarget(contacts->front().uri.text);
   a.peer = stx.peer();
   a.trunk = &trunk;
   a.listener = listenerByIndex(stx.peer().listener);
@@ -108,8 +105,8 @@ void Engine::Impl::onNewInvite(txn::ServerTransaction& stx, const sip::Message& 
   c.record.inbound_trunk_id = trunk.id;
   c.record.direction = c.direction;
   c.record.start = wallNow();
-  c.record.setText(CdrDraft::kCallerIn, userOf(req.from()->uri));
-  c.record.setText(CdrDraft::kCalleeIn, userOf(req.requestUri()));
+  c.record.setTexts({{CdrDraft::kCallerIn, userOf(req.from()->uri)},
+                     {CdrDraft::kCalleeIn, userOf(req.requestUri())}});
   ++stats.calls_total[static_cast<std::size_t>(c.direction)];
   ++stats.calls_active[static_cast<std::size_t>(c.direction)];
 
@@ -227,7 +224,7 @@ void Engine::Impl::startAttempt(Call& c) {
                          return;
                        }
                        call.last_failure_code = sdp ? 503 : 488;
-                       call.last_failure_reason.clear();
+                       call.clearLastFailureReason();
                        call.all_timed_out = false;
                        ++call.attempt.target;
                        startAttempt(call);
@@ -237,7 +234,7 @@ void Engine::Impl::startAttempt(Call& c) {
     }
     if (sendBInvite(c, t)) return;
     c.last_failure_code = 503;
-    c.last_failure_reason.clear();
+    c.clearLastFailureReason();
     c.all_timed_out = false;
     ++c.attempt.target;
   }
@@ -270,14 +267,13 @@ bool Engine::Impl::sendBInvite(Call& c, const Target& t) {
   // where the bytes go).
   const std::string& uri_host = t.uri_host.empty() ? t.host : t.uri_host;
 
-  if (!t.registered_contact.empty()) {
-    b.setRemoteTarget(t.registered_contact);
-  } else {
-    std::string target;
-    target.reserve(5 + t.request_user.size() + uri_host.size() + 8 + 14);
-    target.append("sip:").append(t.request_user).append("@");
-    target.append(hostPort(uri_host, t.port)).append(transportUriParam(t.protocol));
-    b.setRemoteTarget(target);
+  std::string built_target;
+  std::string_view target = t.registered_contact;
+  if (target.empty()) {
+    built_target.reserve(5 + t.request_user.size() + uri_host.size() + 8 + 14);
+    built_target.append("sip:").append(t.request_user).append("@");
+    built_target.append(hostPort(uri_host, t.port)).append(transportUriParam(t.protocol));
+    target = built_target;
   }
   const bool hide = privacyHidesIdentity(a_req) && t.trunk->headers.pai == cfg::PaiTrust::Untrusted;
   const std::string caller =
@@ -292,10 +288,18 @@ bool Engine::Impl::sendBInvite(Call& c, const Target& t) {
       if (display[i] == '"' || display[i] == '\\') display[i] = ' ';
     }
   }
-  b.setLocalNaddr(display + "<sip:" + caller + "@" + std::string(listener->host) + ">");
   const std::string_view to_user =
       t.to_user.empty() ? std::string_view(t.request_user) : std::string_view(t.to_user);
-  b.setRemoteNaddr("<sip:" + std::string(to_user) + "@" + uri_host + ">");
+  // Each name-addr built in one reserved string, and the target and both
+  // name-addrs stored in one rebuild of the leg's identity block.
+  std::string local_naddr;
+  local_naddr.reserve(display.size() + 5 + caller.size() + 1 + listener->host.size() + 1);
+  local_naddr.append(display).append("<sip:").append(caller).append("@");
+  local_naddr.append(listener->host).append(">");
+  std::string remote_naddr;
+  remote_naddr.reserve(5 + to_user.size() + 1 + uri_host.size() + 1);
+  remote_naddr.append("<sip:").append(to_user).append("@").append(uri_host).append(">");
+  b.setIdentity(b.callId(), b.localTag(), {}, local_naddr, remote_naddr, target);
 
   sip::Message inv =
       buildInDialogRequest(b, sip::Method::Invite, b.local_cseq, b2bua::makeBranch(config.shard),
@@ -328,9 +332,7 @@ bool Engine::Impl::sendBInvite(Call& c, const Target& t) {
   if (c.state == CallState::Routing) c.state = CallState::Trying;
 
   c.record.outbound_trunk_id = t.trunk->id;
-  c.record.setText(CdrDraft::kCallerOut, caller);
-  c.record.setText(CdrDraft::kCalleeOut, t.request_user);
-  c.record.addGatewayTried(hostPort(t.host, t.port));
+  c.record.noteAttempt(caller, t.request_user, hostPort(t.host, t.port));
 
   disarm(c, CallTimer::Failover);
   if (c.attempt.target + 1 < c.routing().targets.size() && t.trunk->failover_timeout_ms > 0) {
@@ -361,8 +363,8 @@ void Engine::Impl::failCall(Call& c) {
     e.reason = "limit";
   } else if (c.last_failure_code != 0) {
     code = c.last_failure_code;
-    phrase = c.last_failure_reason;
-    reason_hdr = c.last_failure_reason_hdr;
+    phrase = c.lastFailureReason();
+    reason_hdr = c.lastFailureReasonHdr();
     e.by = EndedBy::Callee;
     e.reason = "rejected";
   } else {
@@ -518,8 +520,8 @@ void Engine::Impl::onB2xx(Call& c, const ClientView& ctx, const sip::Message& rs
   if (b.confirmed) {
     if (tag == b.remoteTag()) {
       // Retransmission: our ACK got lost (or is still waiting for A's).
-      if (!b.last_ack.empty() && b.last_ack_cseq == rsp.cseq()->number)
-        layer.resendStateless(b.last_ack, b.peer);
+      if (!b.lastAck().empty() && b.last_ack_cseq == rsp.cseq()->number)
+        layer.resendStateless(b.lastAck(), b.peer);
       return;
     }
     // RFC 3261 13.2.2.4: a 2xx from another fork. Keep the first dialog.
@@ -679,9 +681,8 @@ void Engine::Impl::onBFailure(Call& c, const ClientView& ctx, const sip::Message
     phrase.clear();
   }
   c.last_failure_code = mapped;
-  c.last_failure_reason = phrase;
-  c.last_failure_reason_hdr.clear();
-  if (const auto* h = rsp.header(sip::HeaderId::Reason)) c.last_failure_reason_hdr.assign(h->value);
+  const auto* reason = rsp.header(sip::HeaderId::Reason);
+  c.setLastFailure(phrase, reason ? std::string_view(reason->value) : std::string_view());
   if (int q = q850Of(rsp); q >= 0) c.record.q850_cause = q;
   if (failover && c.attempt.target + 1 < c.routing().targets.size()) {
     nextTarget(c);
@@ -702,8 +703,7 @@ void Engine::Impl::onBInviteGone(Call& c, bool timed_out) {
     c.last_failure_code = 0;
   } else {
     c.last_failure_code = 503;
-    c.last_failure_reason.clear();
-    c.last_failure_reason_hdr.clear();
+    c.failure_text.clear();
     c.all_timed_out = false;
   }
   nextTarget(c);
@@ -867,8 +867,9 @@ void Engine::Impl::sendAck(Call& c, LegSide side, std::uint32_t cseq, const std:
       ack.setHeader(h->id, h->value);
   }
   if (sdp) ack.setBody(*sdp, "application/sdp");
-  leg.last_ack = ack.serialize();
-  layer.sendStateless(ack, leg.last_ack, leg.peer);
+  const std::string wire = ack.serialize();
+  leg.setLastAck(wire);
+  layer.sendStateless(ack, leg.lastAck(), leg.peer);
   leg.last_ack_cseq = cseq;
 }
 

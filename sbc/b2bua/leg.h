@@ -59,6 +59,19 @@ struct Leg {
   void setLocalNaddr(std::string_view v) { ids_.set(kLocalNaddr, v); }
   void setRemoteNaddr(std::string_view v) { ids_.set(kRemoteNaddr, v); }
   void setRemoteTarget(std::string_view v) { ids_.set(kRemoteTarget, v); }
+  // The same fields at once, in one rebuild of the block (compact.h): a
+  // UAS leg's whole identity comes from the INVITE; a UAC leg has no
+  // remote tag before the answer (`remote_tag` empty).
+  void setIdentity(std::string_view call_id, std::string_view local_tag,
+                   std::string_view remote_tag, std::string_view local_naddr,
+                   std::string_view remote_naddr, std::string_view remote_target) {
+    ids_.setMany({{kCallId, call_id},
+                  {kLocalTag, local_tag},
+                  {kRemoteTag, remote_tag},
+                  {kLocalNaddr, local_naddr},
+                  {kRemoteNaddr, remote_naddr},
+                  {kRemoteTarget, remote_target}});
+  }
   // Route values in the order we send them.
   std::size_t routeCount() const;
   std::string_view route(std::size_t i) const;
@@ -86,7 +99,10 @@ struct Leg {
   // The ACK we sent for the peer's last 2xx (B side, or an A-leg re-INVITE),
   // re-sent when that 2xx is retransmitted; only its bytes (a resend is
   // rare, and re-parsed then). Dropped with the INVITE transaction (Timer M).
-  std::string last_ack;
+  std::string_view lastAck() const { return last_ack.get(0); }
+  void setLastAck(std::string_view wire) { last_ack.set(0, wire); }
+  void dropLastAck() { last_ack.clear(); }
+  PackedStrings<1> last_ack;  // 16 bytes inline where a std::string takes 32
   std::uint32_t last_ack_cseq = 0;
 
  private:

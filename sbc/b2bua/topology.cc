@@ -190,10 +190,11 @@ sip::Message buildInDialogRequest(const Leg& leg, sip::Method method, std::uint3
   if (!created.ok()) created = sip::Message::createRequest(method, "sip:invalid");
   sip::Message m = std::move(created).value();
   std::string& v = headerScratch();
-  if (leg.listener) {
-    appendVia(v, *leg.listener, leg.peer.protocol, branch);
-    m.addHeader(sip::HeaderId::Via, v);
-  }
+  // The same text as appendVia(), with its parse seeded: the transaction
+  // layer keys on it at once.
+  if (leg.listener)
+    m.addVia(transportName(leg.peer.protocol), leg.listener->host, leg.listener->port, branch,
+             true);
   std::array<char, 12> num{};
   m.addHeader(sip::HeaderId::MaxForwards, decimal(num, max_forwards));
   for (std::size_t i = strict ? 1 : 0; i < routes; ++i) {

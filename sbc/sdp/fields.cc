@@ -15,18 +15,34 @@ using detail::parseUnsigned;
 
 namespace {
 
-// Dotted quad with each part 0-255 and no leading garbage.
-bool isIpv4Literal(std::string_view s) {
-  int parts = 0;
-  while (true) {
-    const std::size_t dot = detail::indexOf(s, '.');
-    const auto part = parseUnsigned<std::uint32_t>(s.substr(0, dot), 3);
-    if (!part || *part > 255) return false;
-    ++parts;
-    if (dot == std::string_view::npos) break;
-    s = s.substr(dot + 1);
+enum class Ip4Shape { kLiteral, kBadNumeric, kNotNumeric };
+
+// One pass over an IP4 address (every o= and c= line has one): a dotted quad
+// with parts of 1-3 digits, each 0-255 (kLiteral); only digits and dots but
+// not that (kBadNumeric: refused, never taken for a host name); anything
+// else is left to the host-name rule (kNotNumeric).
+Ip4Shape classifyIpv4(std::string_view s) {
+  int dots = 0;
+  int digits = 0;
+  unsigned part = 0;
+  bool ok = true;
+  for (const char c : s) {
+    if (c == '.') {
+      ok = ok && digits > 0;
+      ++dots;
+      digits = 0;
+      part = 0;
+      continue;
+    }
+    if (!detail::isDigit(c)) return Ip4Shape::kNotNumeric;
+    if (++digits > 3) {
+      ok = false;
+      continue;
+    }
+    part = part * 10 + static_cast<unsigned>(c - '0');
+    ok = ok && part <= 255;
   }
-  return parts == 4;
+  return ok && digits > 0 && dots == 3 ? Ip4Shape::kLiteral : Ip4Shape::kBadNumeric;
 }
 
 bool isFqdn(std::string_view s) {
@@ -43,9 +59,8 @@ bool isIpv6Literal(std::string_view s) {
 // A unicast address as c=, o= and a=rtcp carry it, checked against its addrtype.
 bool isValidAddress(std::string_view addrType, std::string_view address) {
   if (iequals(addrType, "IP4")) {
-    const bool looksNumeric =
-        detail::allOf(address, [](char c) { return detail::isDigit(c) || c == '.'; });
-    return looksNumeric ? isIpv4Literal(address) : isFqdn(address);
+    const Ip4Shape shape = classifyIpv4(address);
+    return shape == Ip4Shape::kNotNumeric ? isFqdn(address) : shape == Ip4Shape::kLiteral;
   }
   if (iequals(addrType, "IP6")) {
     return detail::indexOf(address, ':') != std::string_view::npos ? isIpv6Literal(address)

@@ -13,6 +13,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "sbc/sip/parse_memo.h"
 #include "sbc/sip/text.h"
 
 namespace sbc::sip {
@@ -871,6 +872,10 @@ std::string_view storeValue(Arena& arena, std::string_view v) {
     for (std::size_t i = 0; i < stored.size(); ++i)
       if (p[i] == '\r' || p[i] == '\n') p[i] = ' ';
   }
+  // Built values rarely carry LWS at their ends (CR/LF are gone by now).
+  const char first = stored.front();
+  const char last = stored.back();
+  if (first != ' ' && first != '\t' && last != ' ' && last != '\t') return stored;
   return trimLws(stored);
 }
 
@@ -1047,9 +1052,12 @@ bool Message::removeFirstValue(HeaderId id) {
 bool Message::setRequestUri(std::string_view uri) {
   Impl& m = mut();
   if (!m.is_request) return false;
+  // One plain loop: find_first_of calls memchr per byte of the URI.
+  for (const char c : uri)
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') return false;
   std::string_view stored = m.arena.store(uri);
   auto u = parseUri(stored);
-  if (!u || stored.find_first_of(" \t\r\n") != std::string_view::npos) return false;
+  if (!u) return false;
   m.uri_text = stored;
   m.uri = *u;
   m.start_raw = {};
@@ -1403,6 +1411,92 @@ ParseResult parseMessage(std::string bytes) {
 
 // ------------------------------------------------------------ responses
 
+void Message::addVia(std::string_view transport, std::string_view host, std::uint16_t port,
+                     std::string_view branch, bool rport) {
+  // Every request the B2BUA sends passes here: one buffer per thread.
+  thread_local std::string v;
+  v.assign("SIP/2.0/").append(transport).push_back(' ');
+  const bool v6 = host.find(':') != std::string_view::npos;
+  if (v6) v.push_back('[');
+  v.append(host);
+  if (v6) v.push_back(']');
+  v.push_back(':');
+  std::array<char, 8> digits{};
+  auto [end, ec] = std::to_chars(digits.data(), digits.data() + digits.size(), port);
+  v.append(digits.data(), end);
+  const std::size_t params_begin = v.size() + 1;
+  v.append(";branch=").append(branch);
+  if (rport) v.append(";rport");
+
+  Impl& m = mut();
+  const bool first = std::none_of(m.headers.begin(), m.headers.end(),
+                                  [](const HeaderField& h) { return h.id == HeaderId::Via; });
+  addHeader(HeaderId::Via, v);
+  if (!first || v6 || port == 0 || branch.empty()) return;
+  // Only the known transport names map to a protocol: those are tokens.
+  const TransportProto proto = transportFromString(transport);
+  if (proto == TransportProto::Other || !text::isAllToken(branch)) return;
+  const HostType host_type = classifyHost(host);
+  if (host_type != HostType::IPv4 && host_type != HostType::Hostname) return;
+  // The only Via is the field just appended, stored byte for byte (no CR/LF,
+  // no LWS at its ends), so every part sits at the offset it has in `v`.
+  const std::string_view t = m.headers.back().value;
+  if (m.headers.back().id != HeaderId::Via || t.size() != v.size()) return;
+  Slot<Via>& top = m.cache.top_via;
+  top.done = true;
+  top.error = ParseError::Ok;
+  Via& via = top.value.emplace();
+  via.text = t;
+  via.protocol_name = t.substr(0, 3);
+  via.protocol_version = t.substr(4, 3);
+  via.transport_text = t.substr(8, transport.size());
+  via.transport = proto;
+  via.host = t.substr(9 + transport.size(), host.size());
+  via.host_type = host_type;
+  via.port = port;
+  via.has_port = true;
+  via.params = Params(t.substr(params_begin), ';');
+  via.branch = t.substr(params_begin + 7, branch.size());
+  via.rport = rport;
+}
+
+void Message::addTaggedTo(std::string_view value, const NameAddr& parsed, std::string_view tag) {
+  // Every answered request passes here: one buffer per thread.
+  thread_local std::string v;
+  v.assign(value).append(";tag=").append(tag);
+  Impl& m = mut();
+  const bool first = header(HeaderId::To) == nullptr;
+  addHeader(HeaderId::To, v);
+  // The tagged value is the parsed one plus a last header parameter: the
+  // parse carries over when `parsed` is that very text, the copy is byte
+  // for byte and the tag is a token (otherwise To is parsed on access).
+  if (!first || parsed.text.data() != value.data() || parsed.text.size() != value.size() ||
+      !text::isAllToken(tag))
+    return;
+  const HeaderField* f = header(HeaderId::To);
+  if (f == nullptr || f->value.size() != v.size() ||
+      std::memcmp(f->value.data(), value.data(), value.size()) != 0)
+    return;
+  const std::string_view t = f->value;
+  NameAddr na = parsed;
+  detail::Rebase(value.data(), value.size(), t.data())(na);
+  const std::string_view old_params = na.params.text();
+  if (old_params.empty()) {
+    na.params = Params(t.substr(value.size() + 1), ';');
+  } else if (old_params.data() + old_params.size() == t.data() + value.size()) {
+    na.params =
+        Params(std::string_view(old_params.data(), t.size() - (old_params.data() - t.data())), ';');
+  } else {
+    return;
+  }
+  na.text = t;
+  na.tag = t.substr(t.size() - tag.size());
+  Slot<NameAddr>& slot = m.cache.to;
+  slot.done = true;
+  slot.error = ParseError::Ok;
+  slot.value.emplace(na);
+}
+
 Message makeResponse(const Message& request, int code, std::string_view reason,
                      std::string_view to_tag) {
   Message r = Message::createResponse(code, reason);
@@ -1417,10 +1511,7 @@ Message makeResponse(const Message& request, int code, std::string_view reason,
       case HeaderId::To: {
         auto to = request.to();
         if (!to_tag.empty() && to && to->tag.empty() && code != 100) {
-          // Every answered request passes here: reuse one buffer per thread.
-          thread_local std::string v;
-          v.assign(h.value).append(";tag=").append(to_tag);
-          r.addHeader(h.id, v);
+          r.addTaggedTo(h.value, *to, to_tag);
         } else {
           r.addHeader(h.id, h.value);
         }

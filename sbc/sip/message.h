@@ -131,6 +131,16 @@ class Message {
   // An empty body removes Content-Type when content_type is empty.
   void setBody(std::string_view body, std::string_view content_type = {});
 
+  // ---- builders that also record the parsed form of what they add, so that
+  // reading it back (the transaction layer keys on the top Via) parses
+  // nothing. The result is exactly what addHeader() with the same text gives.
+  // Appends "SIP/2.0/<transport> <host>:<port>;branch=<branch>[;rport]"
+  // (an IPv6 host, one with ':', is bracketed) as a Via; when it is the only
+  // Via and its parts are plain (known transport, IPv4 or hostname, token
+  // branch) its parse is seeded, otherwise it is parsed on first access.
+  void addVia(std::string_view transport, std::string_view host, std::uint16_t port,
+              std::string_view branch, bool rport);
+
   // ---- wire form. Untouched headers are emitted byte for byte; a missing
   // Content-Length is added (value = body size).
   std::string serialize() const;
@@ -144,6 +154,11 @@ class Message {
   Impl& mut();
   Cache& cache() const;
   void invalidate(HeaderId id);
+  // Appends To = `value` + ";tag=" + `tag`, where `parsed` is the parse of
+  // `value`; the result's parse is derived from it instead of parsed again.
+  void addTaggedTo(std::string_view value, const NameAddr& parsed, std::string_view tag);
+  friend Message makeResponse(const Message& request, int code, std::string_view reason,
+                              std::string_view to_tag);
   std::unique_ptr<Impl> impl_;
 };
 

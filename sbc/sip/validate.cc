@@ -1,6 +1,7 @@
 #include "sbc/sip/validate.h"
 
 #include <algorithm>
+#include <bitset>
 
 #include "sbc/sip/text.h"
 
@@ -46,12 +47,6 @@ bool typeAccepted(const ValidationPolicy& policy, const MediaType& type) {
   return false;
 }
 
-// Present but malformed: the strictly parsed headers turn into a 400.
-template <class R>
-bool malformed(const Message& msg, HeaderId id, const R& result) {
-  return msg.header(id) != nullptr && !result;
-}
-
 }  // namespace
 
 ValidationResult validateRequest(const Message& msg, const ValidationPolicy& policy) {
@@ -60,9 +55,15 @@ ValidationResult validateRequest(const Message& msg, const ValidationPolicy& pol
   // 1. Syntax: everything the parser found, then the mandatory headers and
   //    the strictly parsed optional ones.
   if (msg.parseError() != ParseError::Ok) return reject(msg.parseError());
+  // Which headers are present, in one pass: an absent optional header is
+  // never malformed, so its accessor (a scan of the header list and, for
+  // most, the extra cache block) runs only for the headers present.
+  std::bitset<static_cast<std::size_t>(HeaderId::kCount)> present;
+  for (const HeaderField& h : msg.headers()) present.set(static_cast<std::size_t>(h.id));
+  auto has = [&present](HeaderId id) { return present.test(static_cast<std::size_t>(id)); };
   for (HeaderId id :
        {HeaderId::To, HeaderId::From, HeaderId::CSeq, HeaderId::CallId, HeaderId::Via})
-    if (msg.header(id) == nullptr) return reject(ParseError::MissingHeader);
+    if (!has(id)) return reject(ParseError::MissingHeader);
   if (!msg.vias()) return reject(ParseError::BadVia);
   if (auto r = msg.from(); !r)
     return reject(r.error() == ParseError::DuplicateHeader ? r.error() : ParseError::BadFrom);
@@ -79,23 +80,36 @@ ValidationResult validateRequest(const Message& msg, const ValidationPolicy& pol
   }
   if (auto r = msg.contentLength(); !r && r.error() != ParseError::Missing)
     return reject(r.error());
-  if (auto r = msg.contentType(); malformed(msg, HeaderId::ContentType, r))
-    return reject(r.error() == ParseError::DuplicateHeader ? r.error()
-                                                           : ParseError::BadContentType);
-  if (auto r = msg.contacts(); !r) return reject(ParseError::BadContact);
-  if (auto r = msg.routes(); !r) return reject(ParseError::BadRoute);
-  if (auto r = msg.recordRoutes(); !r) return reject(ParseError::BadRecordRoute);
-  if (auto r = msg.expires(); malformed(msg, HeaderId::Expires, r)) return reject(r.error());
-  if (auto r = msg.sessionExpires(); malformed(msg, HeaderId::SessionExpires, r))
-    return reject(r.error());
-  if (auto r = msg.minSE(); malformed(msg, HeaderId::MinSE, r)) return reject(r.error());
-  if (auto r = msg.rseq(); malformed(msg, HeaderId::RSeq, r)) return reject(r.error());
-  if (auto r = msg.rack(); malformed(msg, HeaderId::RAck, r)) return reject(r.error());
-  if (!msg.pAssertedIdentities() || !msg.privacy() || !msg.reasons() || !msg.accept() ||
-      !msg.require() || !msg.proxyRequire() || !msg.supported() || !msg.allow())
+  if (has(HeaderId::ContentType)) {
+    if (auto r = msg.contentType(); !r)
+      return reject(r.error() == ParseError::DuplicateHeader ? r.error()
+                                                             : ParseError::BadContentType);
+  }
+  if (has(HeaderId::Contact) && !msg.contacts()) return reject(ParseError::BadContact);
+  if (has(HeaderId::Route) && !msg.routes()) return reject(ParseError::BadRoute);
+  if (has(HeaderId::RecordRoute) && !msg.recordRoutes()) return reject(ParseError::BadRecordRoute);
+  if (has(HeaderId::Expires)) {
+    if (auto r = msg.expires(); !r) return reject(r.error());
+  }
+  if (has(HeaderId::SessionExpires)) {
+    if (auto r = msg.sessionExpires(); !r) return reject(r.error());
+  }
+  if (has(HeaderId::MinSE)) {
+    if (auto r = msg.minSE(); !r) return reject(r.error());
+  }
+  if (has(HeaderId::RSeq)) {
+    if (auto r = msg.rseq(); !r) return reject(r.error());
+  }
+  if (has(HeaderId::RAck)) {
+    if (auto r = msg.rack(); !r) return reject(r.error());
+  }
+  if ((has(HeaderId::PAssertedIdentity) && !msg.pAssertedIdentities()) ||
+      (has(HeaderId::Privacy) && !msg.privacy()) || (has(HeaderId::Reason) && !msg.reasons()) ||
+      (has(HeaderId::Accept) && !msg.accept()) || (has(HeaderId::Require) && !msg.require()) ||
+      (has(HeaderId::ProxyRequire) && !msg.proxyRequire()) ||
+      (has(HeaderId::Supported) && !msg.supported()) || (has(HeaderId::Allow) && !msg.allow()))
     return reject(ParseError::BadHeaderValue);
-  if (!msg.body().empty() && msg.header(HeaderId::ContentType) == nullptr)
-    return reject(ParseError::MissingHeader);
+  if (!msg.body().empty() && !has(HeaderId::ContentType)) return reject(ParseError::MissingHeader);
   if (policy.reject_bad_date) {
     if (msg.headerCount(HeaderId::Date) > 1) return reject(ParseError::DuplicateHeader);
     if (const HeaderField* d = msg.header(HeaderId::Date);
@@ -125,6 +139,7 @@ ValidationResult validateRequest(const Message& msg, const ValidationPolicy& pol
   if (msg.method() != Method::Cancel && msg.method() != Method::Ack) {
     std::string unsupported;
     for (HeaderId id : {HeaderId::Require, HeaderId::ProxyRequire}) {
+      if (!has(id)) continue;
       auto tags = msg.tokens(id);
       for (std::string_view tag : *tags) {
         if (optionSupported(policy, tag)) continue;
@@ -140,15 +155,18 @@ ValidationResult validateRequest(const Message& msg, const ValidationPolicy& pol
   }
 
   // 5. Content processing (8.2.3).
-  if (auto ct = msg.contentType(); ct && !msg.body().empty() && !typeAccepted(policy, *ct)) {
-    auto r = reject(ParseError::UnsupportedMediaType);
-    r.extra.push_back({HeaderId::Accept, join(policy.accepted_content_types)});
-    return r;
+  if (!msg.body().empty() && has(HeaderId::ContentType)) {
+    auto ct = msg.contentType();
+    if (ct && !typeAccepted(policy, *ct)) {
+      auto r = reject(ParseError::UnsupportedMediaType);
+      r.extra.push_back({HeaderId::Accept, join(policy.accepted_content_types)});
+      return r;
+    }
   }
 
   // 6. An INVITE whose Accept rules out SDP cannot be answered with an offer
   //    or answer (RFC 4475 sdp01).
-  if (msg.method() == Method::Invite && msg.header(HeaderId::Accept) != nullptr) {
+  if (msg.method() == Method::Invite && has(HeaderId::Accept)) {
     auto accept = msg.accept();
     bool sdp = std::any_of(accept->begin(), accept->end(),
                            [](const MediaType& m) { return m.admits("application", "sdp"); });

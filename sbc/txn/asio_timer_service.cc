@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <utility>
 
 #include "sbc/txn/timer_queue.h"
@@ -62,9 +63,21 @@ AsioTimerService::~AsioTimerService() {
   impl_->timer.cancel();
 }
 
-TimerHandle AsioTimerService::schedule(Duration delay, Callback callback) {
+TimePoint AsioTimerService::coalescedDeadline(TimePoint now, Duration delay) {
   if (delay < Duration::zero()) delay = Duration::zero();
-  TimerHandle h = impl_->queue.add(Clock::now() + delay, std::move(callback));
+  TimePoint deadline = now + delay;
+  if (delay < kCoalesceFrom) return deadline;
+  // Rounded up on the clock's own epoch, so that every timer in one grain
+  // gets the same deadline (and they keep FIFO order among themselves).
+  const Duration grain = delay >= kLongFrom ? kLongGrain : kGrain;
+  const auto into_grain = deadline.time_since_epoch() % grain;
+  if (into_grain != Clock::duration::zero()) deadline += grain - into_grain;
+  return deadline;
+}
+
+TimerHandle AsioTimerService::schedule(Duration delay, Callback callback) {
+  const TimePoint deadline = coalescedDeadline(Clock::now(), delay);
+  TimerHandle h = impl_->queue.add(deadline, std::move(callback));
   impl_->rearm();
   return h;
 }
@@ -72,6 +85,10 @@ TimerHandle AsioTimerService::schedule(Duration delay, Callback callback) {
 void AsioTimerService::cancel(TimerHandle handle) {
   // The steady_timer stays armed; an expiry with nothing due just re-arms.
   impl_->queue.cancel(handle);
+}
+
+void AsioTimerService::reserve(std::size_t timers) {
+  impl_->queue.reserve(timers);
 }
 
 std::size_t AsioTimerService::pending() const {

@@ -172,8 +172,11 @@ Disposition TransactionLayer::onRequest(sip::Message message, const Peer& source
       return Disposition::Dropped;
     }
   }
-  if (options_.stamp_received) stampReceived(message, source);
+  // Before stamping: the stamp rewrites the top Via text, and reading it
+  // back would parse it again; what the destination depends on (rport flag,
+  // sent-by port) is the same before and after.
   Destination response_to = responseDestination(message, source, options_.symmetric_responses);
+  if (options_.stamp_received) stampReceived(message, source);
   const bool reliable = sender_.isReliable(source);
 
   const TxnId id{next_id_++};

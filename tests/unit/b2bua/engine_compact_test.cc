@@ -42,6 +42,55 @@ TEST(EngineCompact, PackedStringsSetInAnyOrderKeepsTheOthers) {
   EXPECT_EQ(copy.get(3), "longer two");
 }
 
+TEST(EngineCompact, PackedStringsSetManyEqualsOneSetEach) {
+  PackedStrings<5> many;
+  PackedStrings<5> one;
+  for (auto* p : {&many, &one}) {
+    p->set(1, "one");
+    p->set(4, "four");
+  }
+  many.setMany({{3, "three"}, {0, "zero"}, {4, ""}});
+  one.set(3, "three");
+  one.set(0, "zero");
+  one.set(4, "");
+  for (std::size_t i = 0; i < 5; ++i) EXPECT_EQ(many.get(i), one.get(i)) << i;
+  EXPECT_EQ(many.get(1), "one");
+  // Values may be views into the same block, moved about in one rebuild.
+  many.setMany({{2, many.get(3)}, {3, many.get(0)}, {0, "0"}});
+  EXPECT_EQ(many.get(0), "0");
+  EXPECT_EQ(many.get(1), "one");
+  EXPECT_EQ(many.get(2), "three");
+  EXPECT_EQ(many.get(3), "zero");
+  EXPECT_EQ(many.get(4), "");
+  many.setMany({{0, ""}, {1, ""}, {2, ""}, {3, ""}});  // all empty: no block
+  for (std::size_t i = 0; i < 5; ++i) EXPECT_EQ(many.get(i), "") << i;
+  many.setMany({{7, "out of range"}, {1, "x"}});  // an index past N is ignored
+  EXPECT_EQ(many.get(1), "x");
+  PackedStrings<5> copy = many;
+  EXPECT_EQ(copy.get(1), "x");
+}
+
+TEST(EngineCompact, LegSetIdentityEqualsTheSingleSetters) {
+  Leg a;
+  a.setRoutes({}, false);
+  a.setIdentity("cid@h", "ltag", "rtag", "<sip:l@h>", "<sip:r@h>", "sip:r@10.0.0.1:5060");
+  EXPECT_EQ(a.callId(), "cid@h");
+  EXPECT_EQ(a.localTag(), "ltag");
+  EXPECT_EQ(a.remoteTag(), "rtag");
+  EXPECT_EQ(a.localNaddr(), "<sip:l@h>");
+  EXPECT_EQ(a.remoteNaddr(), "<sip:r@h>");
+  EXPECT_EQ(a.remoteTarget(), "sip:r@10.0.0.1:5060");
+  EXPECT_EQ(a.routeCount(), 0u);
+  // Keeping some fields as they are (views of the leg itself).
+  a.setIdentity(a.callId(), a.localTag(), {}, "<sip:l2@h>", a.remoteNaddr(), a.remoteTarget());
+  EXPECT_EQ(a.callId(), "cid@h");
+  EXPECT_EQ(a.localTag(), "ltag");
+  EXPECT_EQ(a.remoteTag(), "");
+  EXPECT_EQ(a.localNaddr(), "<sip:l2@h>");
+  EXPECT_EQ(a.remoteNaddr(), "<sip:r@h>");
+  EXPECT_EQ(a.remoteTarget(), "sip:r@10.0.0.1:5060");
+}
+
 TEST(EngineCompact, LazyActsLikeOptional) {
   Lazy<std::string> l;
   EXPECT_FALSE(l.has_value());

@@ -1,6 +1,11 @@
 // The value parsers and formatters on their own.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include "sbc/sdp/fields.h"
 
 namespace sbc::sdp {
@@ -196,6 +201,55 @@ TEST(SdpFields, CandidateFingerprintSetupSsrcDirection) {
   EXPECT_EQ(reversed(Direction::kSendOnly), Direction::kRecvOnly);
   EXPECT_EQ(reversed(Direction::kInactive), Direction::kInactive);
   EXPECT_EQ(toString(Direction::kRecvOnly), "recvonly");
+}
+
+// The IP4 address rule, against a plain restatement of it (split on dots, four
+// parts of 1-3 digits, each 0-255; digits-and-dots text that is not that is
+// refused, other text is a host name), over every string of up to 7 bytes
+// from a small alphabet and some longer ones.
+TEST(SdpFields, Ipv4AddressRuleMatchesItsDefinition) {
+  const auto reference = [](std::string_view a) {
+    const bool numeric = std::all_of(a.begin(), a.end(),
+                                     [](char ch) { return (ch >= '0' && ch <= '9') || ch == '.'; });
+    if (!numeric) return true;  // host-name characters of this alphabet: a-z
+    int parts = 0;
+    std::size_t start = 0;
+    while (true) {
+      const std::size_t dot = a.find('.', start);
+      const std::string_view p =
+          a.substr(start, dot == std::string_view::npos ? a.npos : dot - start);
+      if (p.empty() || p.size() > 3) return false;
+      int v = 0;
+      for (const char ch : p) v = v * 10 + (ch - '0');
+      if (v > 255) return false;
+      ++parts;
+      if (dot == std::string_view::npos) break;
+      start = dot + 1;
+    }
+    return parts == 4;
+  };
+  const std::string alphabet = "0259.a";
+  std::vector<std::string> inputs = {
+      "0.0.0.0",    "255.255.255.255", "010.001.1.1", "256.1.1.1", "1.2.3.4444",
+      "1.2.3.4.",   ".1.2.3",          "1..2.3",      "1.2.3",     "99999999999999999999.1.1.1",
+      "192.0.2.1a", "a.b.c.d"};
+  std::vector<std::string> frontier = {""};
+  for (int len = 1; len <= 7; ++len) {
+    std::vector<std::string> next;
+    for (const std::string& f : frontier) {
+      for (const char ch : alphabet) next.push_back(f + ch);
+    }
+    inputs.insert(inputs.end(), next.begin(), next.end());
+    frontier = std::move(next);
+  }
+  // Longer dotted quads, digit by digit.
+  for (const char* quad : {"1.22.3.44", "25.5.255.0", "255.256.1.1", "200.300.4.5"}) {
+    inputs.emplace_back(quad);
+  }
+  for (const std::string& a : inputs) {
+    const std::string line = "IN IP4 " + a;
+    EXPECT_EQ(parseConnection(line).has_value(), !a.empty() && reference(a)) << a;
+  }
 }
 
 }  // namespace

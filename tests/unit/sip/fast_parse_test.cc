@@ -13,6 +13,7 @@
 
 #include "sbc/sip/fast_parse.h"
 #include "sbc/sip/headers.h"
+#include "sbc/sip/message.h"
 #include "sbc/sip/uri.h"
 
 namespace sbc::sip {
@@ -389,6 +390,102 @@ TEST(FastParse, MutatedValuesMatchTheFullGrammar) {
       std::string d = checkUri(m);
       if (!d.empty()) ++failures;
       EXPECT_EQ(d, "") << "uri: " << m;
+    }
+  }
+}
+
+// The accessor's view of a failure is its own error code (BadVia, BadTo):
+// compare values, and only whether both fail.
+template <class T>
+std::string compareAccessor(const Result<const T&>& r, const Result<T>& full) {
+  if (!r.ok() && !full.ok()) return "";
+  if (!r.ok()) return "accessor rejects";
+  return compare(Result<T>(*r), full);
+}
+
+// Builders that seed the parse of what they add (Message::addVia, the tagged
+// To of makeResponse) must give exactly what parsing the added text gives.
+TEST(SeededParse, AddViaEqualsParsingItsText) {
+  struct Case {
+    std::string_view transport, host;
+    std::uint16_t port;
+    std::string_view branch;
+    bool rport;
+  };
+  const std::vector<Case> cases = {
+      {"UDP", "192.0.2.10", 5060, "z9hG4bKsbc1a2b3c4d5e6f7a8b", true},
+      {"TCP", "sbc.example.com", 5080, "z9hG4bK-x.y!z", false},
+      {"TLS", "edge-1.example.net", 65535, "z9hG4bK0", true},
+      {"udp", "10.0.0.1", 1, "abc", true},  // lower-case transport, RFC 2543 branch
+      {"SCTP", "h", 5060, "z9hG4bKq", false},
+      {"UDP", "2001:db8::1", 5060, "z9hG4bKv6", true},  // IPv6: parsed on access
+      {"UDP", "bad host", 5060, "z9hG4bKsp", true},     // not a host: parsed (fails)
+      {"UDP", "10.0.0.1", 5060, "z9hG4bK\"q", true},    // not a token: parsed (fails)
+      {"XYZ", "10.0.0.1", 5060, "z9hG4bKo", true},      // unknown transport
+  };
+  for (const Case& c : cases) {
+    auto created = Message::createRequest(Method::Invite, "sip:+15551234567@10.0.0.2");
+    ASSERT_TRUE(created.ok());
+    Message m = std::move(created).value();
+    m.addVia(c.transport, c.host, c.port, c.branch, c.rport);
+    const HeaderField* f = m.header(HeaderId::Via);
+    ASSERT_NE(f, nullptr);
+    Message plain = Message::createRequest(Method::Invite, "sip:x@10.0.0.2").value();
+    plain.addHeader(HeaderId::Via, f->value);
+    EXPECT_EQ(f->value, plain.header(HeaderId::Via)->value);
+    EXPECT_EQ(compareAccessor(m.topVia(), detail::parseViaFull(f->value)), "") << f->value;
+    if (m.topVia().ok()) EXPECT_EQ(m.topVia()->text.data(), f->value.data());
+  }
+  // A second Via goes after the first and leaves the top one's parse alone.
+  Message m = Message::createRequest(Method::Bye, "sip:a@10.0.0.2").value();
+  m.addVia("UDP", "10.0.0.1", 5060, "z9hG4bKfirst", true);
+  m.addVia("UDP", "10.0.0.9", 5062, "z9hG4bKsecond", false);
+  ASSERT_TRUE(m.topVia().ok());
+  EXPECT_EQ(m.topVia()->branch, "z9hG4bKfirst");
+  ASSERT_TRUE(m.vias().ok());
+  ASSERT_EQ(m.vias()->size(), 2U);
+  EXPECT_EQ((*m.vias())[1].branch, "z9hG4bKsecond");
+  EXPECT_NE(m.serialize().find("Via: SIP/2.0/UDP 10.0.0.9:5062;branch=z9hG4bKsecond\r\n"),
+            std::string::npos);
+  // A later mutation of Via drops the seeded parse.
+  m.removeFirstValue(HeaderId::Via);
+  ASSERT_TRUE(m.topVia().ok());
+  EXPECT_EQ(m.topVia()->branch, "z9hG4bKsecond");
+}
+
+TEST(SeededParse, TaggedToOfMakeResponseEqualsParsingItsText) {
+  const std::vector<std::string> tos = {
+      "<sip:+15551234567@10.0.0.2>",
+      "<sip:bob@biloxi.example.com;user=phone>;foo=bar",
+      "\"Bob B.\" <sips:bob@[2001:db8::9]:5061;transport=tls>",
+      "Bob <sip:bob@biloxi.example.com>;x=\"quoted;value\";flag",
+      "sip:bob@biloxi.example.com",
+      "sip:bob@biloxi.example.com;foo=bar",
+      "tel:+15551234567",
+      "<tel:+15551234567;phone-context=example.com>",
+      "<urn:service:sos>",
+      "  <sip:spaces@example.com>  ",
+  };
+  for (const std::string& to : tos) {
+    std::string text =
+        "INVITE sip:bob@biloxi.example.com SIP/2.0\r\n"
+        "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776asdhds\r\n"
+        "Max-Forwards: 70\r\nTo: " +
+        to +
+        "\r\nFrom: <sip:alice@atlanta.example.com>;tag=1928301774\r\n"
+        "Call-ID: a84b4c76e66710\r\nCSeq: 314159 INVITE\r\n"
+        "Content-Length: 0\r\n\r\n";
+    ParseResult parsed = parseDatagram(text);
+    ASSERT_TRUE(parsed.ok()) << to;
+    for (std::string_view tag : {std::string_view("as8d7f6g5h"), std::string_view("a b")}) {
+      Message r = makeResponse(*parsed.message, 200, {}, tag);
+      const HeaderField* f = r.header(HeaderId::To);
+      ASSERT_NE(f, nullptr);
+      EXPECT_EQ(compareAccessor(r.to(), detail::parseNameAddrFull(f->value, true)), "") << f->value;
+      if (tag == "as8d7f6g5h") {
+        ASSERT_TRUE(r.to().ok()) << f->value;
+        EXPECT_EQ(r.to()->tag, tag);
+      }
     }
   }
 }
