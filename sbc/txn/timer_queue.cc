@@ -9,6 +9,19 @@ namespace {
 constexpr std::size_t kArity = 4;
 constexpr std::uint32_t kMinMore = 4;
 
+// A recycled index from `free` if there is one, else a new element at the
+// end of `items`.
+template <typename Items>
+std::uint32_t takeIndex(std::vector<std::uint32_t>& free, Items& items) {
+  if (free.empty()) {
+    items.emplace_back();
+    return static_cast<std::uint32_t>(items.size() - 1);
+  }
+  const std::uint32_t index = free.back();
+  free.pop_back();
+  return index;
+}
+
 }  // namespace
 
 void TimerQueue::siftUp(std::size_t index) {
@@ -76,14 +89,7 @@ std::uint32_t TimerQueue::bucketFor(TimePoint deadline) {
       return line.bucket;
     }
   }
-  std::uint32_t b;
-  if (!free_buckets_.empty()) {
-    b = free_buckets_.back();
-    free_buckets_.pop_back();
-  } else {
-    b = static_cast<std::uint32_t>(buckets_.size());
-    buckets_.emplace_back();
-  }
+  const std::uint32_t b = takeIndex(free_buckets_, buckets_);
   Bucket& bucket = buckets_[b];
   bucket.deadline = deadline;
   heap_.push_back(HeapItem{deadline, next_sequence_++, b});
@@ -96,14 +102,7 @@ std::uint32_t TimerQueue::bucketFor(TimePoint deadline) {
 }
 
 TimerHandle TimerQueue::add(TimePoint deadline, Callback callback) {
-  std::uint32_t index;
-  if (!free_slots_.empty()) {
-    index = free_slots_.back();
-    free_slots_.pop_back();
-  } else {
-    index = static_cast<std::uint32_t>(slots_.size());
-    slots_.emplace_back();
-  }
+  const std::uint32_t index = takeIndex(free_slots_, slots_);
   const std::uint32_t b = bucketFor(deadline);
   Bucket& bucket = buckets_[b];
   if (bucket.live++ == 0) --empty_buckets_;
