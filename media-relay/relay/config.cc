@@ -56,7 +56,9 @@ RelayConfig parseConfig(const std::string& text, const std::string& origin) {
   RelayConfig c;
   onlyKeys(root, {"node", "realm", "ports", "control", "http", "sessions"}, origin, "");
   if (auto* node = section(root, "node", origin)) {
-    onlyKeys(*node, {"name", "log_level", "workers", "forward_delay", "forward_delay_sample"},
+    onlyKeys(*node,
+             {"name", "log_level", "workers", "forward_delay", "forward_delay_sample",
+              "worker_scheduling", "worker_priority"},
              origin, "node");
     c.nodeName = get<std::string>(*node, "name", c.nodeName, origin, "node");
     c.logLevel = get<std::string>(*node, "log_level", c.logLevel, origin, "node");
@@ -64,6 +66,17 @@ RelayConfig parseConfig(const std::string& text, const std::string& origin) {
     c.forwardDelay = get<bool>(*node, "forward_delay", c.forwardDelay, origin, "node");
     c.forwardDelaySample = static_cast<unsigned>(
         getInt(*node, "forward_delay_sample", c.forwardDelaySample, 1, 1 << 20, origin, "node"));
+    const auto scheduling =
+        get<std::string>(*node, "worker_scheduling",
+                         std::string(workerSchedulingName(c.workerScheduling)), origin, "node");
+    const auto policy = parseWorkerScheduling(scheduling);
+    if (!policy) {
+      fail(origin, "node.worker_scheduling must be \"other\", \"fifo\" or \"rr\", not '" +
+                       scheduling + "'");
+    }
+    c.workerScheduling = *policy;
+    c.workerPriority =
+        static_cast<int>(getInt(*node, "worker_priority", c.workerPriority, 1, 99, origin, "node"));
   }
   if (auto* realms = section(root, "realm", origin)) {
     onlyKeys(*realms, {"inside", "outside"}, origin, "realm");

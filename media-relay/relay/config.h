@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string>
 
+#include "media-relay/relay/scheduling.h"
+
 namespace relay {
 
 // Where one realm's media sockets bind, and the address the relay tells the
@@ -33,6 +35,13 @@ struct RelayConfig {
   Listener control{"127.0.0.1", 7722};
   Listener http{"127.0.0.1", 7723};
   unsigned workers = 1;
+  // The packet workers' scheduling policy (scheduling.h). Off by default: a
+  // real-time thread outranks every normal process on its core, which is the
+  // operator's decision for the host; the shipped sample configuration and
+  // systemd unit turn it on for a production node. Refused (no CAP_SYS_NICE
+  // and RLIMIT_RTPRIO below the priority): a warning, and the normal policy.
+  WorkerScheduling workerScheduling = WorkerScheduling::kOther;
+  int workerPriority = 10;  // 1..99; below threaded IRQ handlers (50)
   // Kernel receive stamps on the media sockets, for relay_forward_delay_seconds
   // (the relay's own added latency per packet). Stamping every packet costs
   // about 3-4% of the CPU per packet (a control message per datagram, a clock

@@ -55,7 +55,8 @@ struct ControlServer::ControlSession {
   SessionId id = 0;
   unsigned worker = 0;
   std::string callId;
-  std::shared_ptr<SessionCounters> counters = std::make_shared<SessionCounters>();
+  // The worker's (Worker::addSession); set once the session is handed over.
+  std::shared_ptr<SessionCounters> counters;
   std::array<ControlLeg, 2> legs;
   std::shared_ptr<PortPool> pool;
   ~ControlSession() {
@@ -396,7 +397,6 @@ rc::ResponseBody ControlServer::create(ConnectionId conn, const std::string& pee
   auto setup = std::make_unique<SessionSetup>();
   setup->id = s->id;
   setup->callId = r.callId;
-  setup->counters = s->counters;
 
   for (std::size_t i = 0; i < 2; ++i) {
     const rc::LegSpec& spec = r.legs[i];
@@ -470,7 +470,7 @@ rc::ResponseBody ControlServer::create(ConnectionId conn, const std::string& pee
   table_.insert(r.callId, conn, peerIp, s);
   ++perWorker_[s->worker];
   bump(counters_->sessionsCreated);
-  workers_[s->worker]->addSession(std::move(setup));
+  s->counters = workers_[s->worker]->addSession(std::move(setup));
   spdlog::debug("session {} created on worker {}: ports {} / {}", r.callId, s->worker,
                 s->legs[0].port, s->legs[1].port);
   return rc::CreateResponse{allocations(*s)};

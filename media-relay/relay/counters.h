@@ -106,6 +106,10 @@ struct alignas(64) WorkerCounters {
   // A.3), summed over legs as their cumulative loss grows.
   std::array<std::atomic<std::uint64_t>, 2> rtpLost{};
   ForwardDelay forwardDelay;
+  // What the worker thread got (WorkerScheduling, and its priority), written
+  // once by the thread at start.
+  std::atomic<std::uint8_t> schedPolicy{0};
+  std::atomic<int> schedPriority{0};
 
   void drop(DropReason r) { bump(dropped[static_cast<std::size_t>(r)]); }
 };

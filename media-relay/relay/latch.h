@@ -47,11 +47,13 @@ class Latch {
   bool latched() const { return latched_; }
 
  private:
-  std::optional<SockAddr> signalled_;
-  Clock::time_point windowEnd_{};
-  sbc::relayctl::LatchMode mode_ = sbc::relayctl::LatchMode::kStrict;
+  // What a latched leg's packets read (accept, destination) first and
+  // together; the rest is read until the latch is set.
   SockAddr current_;
   bool latched_ = false;
+  sbc::relayctl::LatchMode mode_ = sbc::relayctl::LatchMode::kStrict;
+  Clock::time_point windowEnd_{};
+  std::optional<SockAddr> signalled_;
 };
 
 }  // namespace relay

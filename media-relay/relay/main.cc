@@ -79,6 +79,7 @@ int main(int argc, char** argv) {
           control->onMediaTimeout(id, std::move(callId), leg, stats);
         },
         config.forwardDelay ? config.forwardDelaySample : 0));
+    workers.back()->setScheduling(config.workerScheduling, config.workerPriority);
   }
   auto server = std::make_unique<relay::ControlServer>(io, config, workers);
   control = server.get();
@@ -111,9 +112,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   for (auto& w : workers) w->start();
-  spdlog::info("media-relay {} ready: control {}:{} http {}:{} ports {}-{} workers {}",
-               RELAY_VERSION, config.control.address, server->port(), config.http.address,
-               http->port(), config.portMin, config.portMax, config.workers);
+  spdlog::info(
+      "media-relay {} ready: control {}:{} http {}:{} ports {}-{} workers {} worker_scheduling {} "
+      "{}",
+      RELAY_VERSION, config.control.address, server->port(), config.http.address, http->port(),
+      config.portMin, config.portMax, config.workers,
+      relay::workerSchedulingName(config.workerScheduling), config.workerPriority);
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {

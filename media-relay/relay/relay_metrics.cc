@@ -5,6 +5,9 @@
 #include <prometheus/metric_type.h>
 
 #include <limits>
+#include <string>
+
+#include "media-relay/relay/scheduling.h"
 
 namespace relay {
 namespace {
@@ -174,6 +177,17 @@ std::vector<MetricFamily> RelayCollector::Collect() const {
                        MetricType::Counter,
                        dropped[static_cast<std::size_t>(DropReason::kSrtpAuth)]));
   out.push_back(forwardDelayFamily(workers_));
+  MetricFamily sched = family("relay_worker_priority",
+                              "Scheduling each packet worker thread got: its policy as a label, "
+                              "its real-time priority as the value (0: the normal policy)",
+                              MetricType::Gauge);
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    const auto policy =
+        static_cast<WorkerScheduling>(workers_[i]->schedPolicy.load(std::memory_order_relaxed));
+    add(sched, workers_[i]->schedPriority.load(std::memory_order_relaxed),
+        {{"policy", std::string(workerSchedulingName(policy))}, {"worker", std::to_string(i)}});
+  }
+  out.push_back(std::move(sched));
   return out;
 }
 

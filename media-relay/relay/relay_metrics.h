@@ -20,6 +20,8 @@
 //   relay_leg_loss_ratio{kind}           histogram lost/expected of finished legs
 //   relay_forward_delay_seconds          histogram kernel receive stamp -> send returned, per
 //                                        forwarded packet (ForwardDelay in counters.h)
+//   relay_worker_priority{policy,worker} gauge    scheduling each packet worker got
+//                                        (other|fifo|rr; the value: its RT priority)
 #pragma once
 
 #include <prometheus/collectable.h>

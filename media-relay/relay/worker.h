@@ -45,6 +45,7 @@
 #include "media-relay/relay/counters.h"
 #include "media-relay/relay/latch.h"
 #include "media-relay/relay/rtp_packet.h"
+#include "media-relay/relay/scheduling.h"
 #include "media-relay/relay/sock_addr.h"
 #include "media-relay/srtp/context.h"
 
@@ -76,7 +77,6 @@ struct LegSettings {
 struct SessionSetup {
   SessionId id = 0;
   std::string callId;
-  std::shared_ptr<SessionCounters> counters;
   std::array<int, 2> rtpFd{-1, -1};
   std::array<int, 2> rtcpFd{-1, -1};
   std::array<LegSettings, 2> legs;
@@ -97,13 +97,23 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
+  // Before start(): the policy the worker thread asks for when it starts
+  // (scheduling.h); a refusal is logged once per process and the thread goes
+  // on at the normal policy. counters()->schedPolicy says what it got.
+  void setScheduling(WorkerScheduling policy, int priority) {
+    schedPolicy_ = policy;
+    schedPriority_ = priority;
+  }
   void start();
   // Stops the loop and joins; sessions still held are released (their fds
   // stay open: oRTP, on the control thread, closes them).
   void stop();
 
-  // Thread-safe: each runs `f` later on the worker thread.
-  void addSession(std::unique_ptr<SessionSetup> setup);
+  // Thread-safe: each runs `f` later on the worker thread. addSession
+  // returns the session's statistics, which live in the worker's session
+  // (next to the state the packets read) and stay valid as long as the
+  // pointer is held.
+  std::shared_ptr<SessionCounters> addSession(std::unique_ptr<SessionSetup> setup);
   void updateSession(SessionId id, std::array<std::unique_ptr<LegSettings>, 2> legs);
   // `done` runs on the worker thread once the session's sockets are off the
   // loop (so the control thread may close them).
@@ -114,6 +124,7 @@ class Worker {
 
  private:
   struct Leg;
+  struct LegCold;
   struct Session;
   struct SocketRef;
   enum class SocketKind : std::uint8_t;
@@ -123,6 +134,7 @@ class Worker {
   void unwatch(Session& s);
   void connectPeer(Session& s, int leg);
   void closePeer(Session& s, int leg);
+  void applyScheduling();
   void run();
   void drain(Session& s, int leg, SocketKind kind, Clock::time_point now);
   void onPacket(Session& s, int leg, bool rtcpSocket, std::size_t slot, std::size_t length,
@@ -135,6 +147,8 @@ class Worker {
   Clock::duration latchWindow_;
   TimeoutSink onTimeout_;
   unsigned delaySample_;
+  WorkerScheduling schedPolicy_ = WorkerScheduling::kOther;
+  int schedPriority_ = 0;
   std::uint64_t sessionsWatched_ = 0;  // worker thread only
   boost::asio::io_context io_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;

@@ -186,7 +186,8 @@ int main(int argc, char** argv) {
       "loss_pct=%.4f p50_us=%.0f p99_us=%.0f p999_us=%.0f max_us=%.0f relay_cpu_s=%.3f "
       "relay_us_per_pkt=%.2f gen_cpu_pct=%.0f late_ticks=%llu misrouted=%llu malformed=%llu "
       "srtp_failures=%llu relay_counted_out=%lld tick_us=%d ticks=%llu sender_fifo=%d "
-      "relay_p50_us=%s relay_p99_us=%s relay_p999_us=%s relay_delay_n=%.0f\n",
+      "relay_p50_us=%s relay_p99_us=%s relay_p999_us=%s relay_delay_n=%.0f "
+      "relay_user_us_per_pkt=%.2f\n",
       label.empty() ? "-" : label.c_str(), relayKind.c_str(), modeName.c_str(), calls,
       r.windowSeconds, static_cast<unsigned long long>(r.sent),
       static_cast<unsigned long long>(r.received), static_cast<unsigned long long>(r.arrived),
@@ -196,7 +197,7 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(r.malformed), static_cast<unsigned long long>(r.srtpFailures),
       relayForwarded ? static_cast<long long>(*relayForwarded) : -1LL, tickUs,
       static_cast<unsigned long long>(r.ticks), r.senderFifo ? 1 : 0, relayP50.c_str(),
-      relayP99.c_str(), relayP999.c_str(), r.relayDelayCount);
+      relayP99.c_str(), relayP999.c_str(), r.relayDelayCount, r.relayUserUsPerPacket);
   std::fflush(stdout);
   const double nominal = static_cast<double>(calls) * 2 * kPacketsPerSecond;
   if (r.offeredPps < 0.98 * nominal) {

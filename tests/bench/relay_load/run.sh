@@ -30,7 +30,8 @@
 # core), so latency there describes the relays; BENCH_TICK_US (200): the
 # generator's sub-tick, each a back-to-back burst of calls/(20 ms/tick) x 2
 # packets (1000 before 2026-11-26 08:15); BENCH_KEEP=1 keeps the work
-# directory.
+# directory. BENCH_RELAY_BIN runs that media-relay binary instead of the
+# build's (an interleaved A/B against a copy kept aside).
 # Pinning (--pin, the default on 2 or more cores; --no-pin to turn it off):
 # the generator runs on BENCH_GEN_CPUS (default 0) and each relay, ours and
 # rtpengine alike, on BENCH_RELAY_CPUS (default 1), so the relay under test
@@ -44,6 +45,13 @@
 # stamped ([node] forward_delay_sample); BENCH_FORWARD_DELAY=0 turns it off.
 # The generator's sending thread runs at SCHED_FIFO when allowed (root), so
 # its ticks start on time (late ticks in the table).
+# Packet threads' scheduling, the same for both relays: BENCH_SCHED (fifo,
+# the production setting of deploy/relay.sample.toml; other or rr) at
+# BENCH_SCHED_PRIO (10). Ours gets [node] worker_scheduling/worker_priority,
+# rtpengine --scheduling/--priority (its poller, timer and media-player
+# threads; ours: its packet workers; neither's control threads). Where
+# SCHED_FIFO is not allowed (not root) both fall back to other. The header
+# prints what each relay's threads actually got (ps -L).
 # A benchmark, not a test: no assertion on the figures.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -74,6 +82,9 @@ tick_us=${BENCH_TICK_US:-200}
 forward_delay=true
 [ "${BENCH_FORWARD_DELAY:-1}" = 0 ] && forward_delay=false
 bench_nice=${BENCH_NICE:--10}
+sched=${BENCH_SCHED:-fifo}
+sched_prio=${BENCH_SCHED_PRIO:-10}
+case $sched in other|fifo|rr) ;; *) echo "run.sh: BENCH_SCHED=other|fifo|rr" >&2; exit 2 ;; esac
 work=$(mktemp -d /tmp/relay-load.XXXXXX)
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'relay_load: %s\n' "$*" >&2; exit 1; }
@@ -98,6 +109,16 @@ if [ "${BENCH_RT:-0}" = 1 ]; then
   prio=(chrt -f 1)
   prio_note="SCHED_FIFO 1"
 fi
+if [ "$sched" != other ] && ! chrt -f 1 true 2>/dev/null; then
+  echo "run.sh: SCHED_FIFO not allowed here: both relays' packet threads at other" >&2
+  sched=other
+fi
+rtpe_sched=()
+[ "$sched" != other ] && rtpe_sched=(--scheduling="$sched" --priority="$sched_prio")
+# "policy/priority xN" per thread class of a process, e.g. "FF/10 x4, TS/- x4".
+thread_sched() {
+  ps -L -o cls=,rtprio= -p "$1" 2>/dev/null | awk '{k = $1 "/" $2; n[k]++} END {s = ""; for (k in n) s = s (s == "" ? "" : ", ") k " x" n[k]; print s}'
+}
 gen_cpus=${BENCH_GEN_CPUS:-0}
 relay_cpus=${BENCH_RELAY_CPUS:-1}
 if [ "$pin" = auto ]; then
@@ -144,6 +165,8 @@ fi
 cmake --build "$build" --target $targets -j2 >/dev/null || die "build failed"
 loadgen=$build/tests/bench/relay_load/relay-loadgen
 relay_bin=$(find "$build/media-relay" -name media-relay -type f -perm -u+x 2>/dev/null | head -1)
+# BENCH_RELAY_BIN: another media-relay binary (an A/B against a copy kept aside).
+if [ -n "${BENCH_RELAY_BIN:-}" ]; then relay_bin=$BENCH_RELAY_BIN; have_relay=1; fi
 [ $have_relay = 1 ] && [ -z "$relay_bin" ] && have_relay=0
 
 command -v rtpengine >/dev/null || die "rtpengine missing: apt-get install -y rtpengine-daemon"
@@ -153,7 +176,7 @@ say "rtpengine $(rtpengine --version 2>&1 | awk '{print $2}') userspace, $rtpe_t
 ng_port=$(free_port udp)
 "${prio[@]}" "${relay_pin[@]}" rtpengine --config-file=none --table=-1 --interface=127.0.0.1 --listen-ng="127.0.0.1:$ng_port" \
   --foreground --log-stderr --log-level=4 --port-min=20000 --port-max=29999 \
-  --num-threads="$rtpe_threads" --delete-delay=0 --timeout=60 > "$work/rtpengine.log" 2>&1 &
+  --num-threads="$rtpe_threads" --delete-delay=0 --timeout=60 "${rtpe_sched[@]}" > "$work/rtpengine.log" 2>&1 &
 rtpe_pid=$!
 pids+=("$rtpe_pid")
 for _ in $(seq 1 100); do
@@ -172,6 +195,8 @@ if [ $have_relay = 1 ]; then
 log_level = "warn"
 workers = $workers
 forward_delay = $forward_delay
+worker_scheduling = "$sched"
+worker_priority = $sched_prio
 [realm.inside]
 address = "127.0.0.1"
 [realm.outside]
@@ -193,6 +218,11 @@ CONF
 else
   say "our media-relay is not built yet: rtpengine alone"
 fi
+
+rtpe_got=$(thread_sched "$rtpe_pid")
+ours_got=
+[ -n "$relay_pid" ] && ours_got=$(thread_sched "$relay_pid")
+say "threads: ours ${ours_got:-none}; rtpengine $rtpe_got"
 
 # ---------------------------------------------------------------------------
 results=$work/results
@@ -232,6 +262,12 @@ echo
 echo "Media relay benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'))"
 echo "NOTE: generator (2 threads), relay and rtpengine share these $(nproc) cores; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
 echo "Window ${seconds} s per step after ${warmup} s warm-up, generator sub-tick ${tick_us} us; ours: $workers worker(s), forward_delay $forward_delay; rtpengine: $rtpe_threads threads, userspace; generator and relays at $prio_note."
+if [ "$sched" = other ]; then
+  echo "Packet threads: normal policy for both relays (BENCH_SCHED=other or not permitted)."
+else
+  echo "Packet threads: SCHED_$(tr a-z A-Z <<< "$sched") priority $sched_prio for both relays (ours worker_scheduling, rtpengine --scheduling/--priority)."
+fi
+echo "Threads got (ps -L class/rtprio x count): ours ${ours_got:-not run}; rtpengine $rtpe_got."
 if [ "$pin" = 1 ]; then
   echo "Pinned: generator on CPU(s) $gen_cpus, each relay on CPU(s) $relay_cpus (taskset)."
 else
@@ -255,10 +291,10 @@ function cell(line, internal) {
   c = sprintf("| %s / %s | %s (%s/%s) | %s / %s ", val(line, "pps"), val(line, "offered_pps"), val(line, "loss_pct"),
               val(line, "drops_relay"), val(line, "drops_other"), val(line, "p50_us"), val(line, "p99_us"))
   if (internal) c = c sprintf("| %s / %s ", val(line, "relay_p50_us"), val(line, "relay_p99_us"))
-  return c sprintf("| %s | %s (%s) ", val(line, "relay_us_per_pkt"), val(line, "gen_cpu_pct"), val(line, "late_ticks"))
+  return c sprintf("| %s (%s) | %s (%s) ", val(line, "relay_us_per_pkt"), val(line, "relay_user_us_per_pkt"), val(line, "gen_cpu_pct"), val(line, "late_ticks"))
 }
 END {
-  printf "| mode | calls | ours pps fwd / offered | loss %% (drops relay/other) | p50/p99 us | relay-internal p50/p99 us | CPU us/pkt | gen %% (late ticks) | rtpengine pps fwd / offered | loss %% (drops relay/other) | p50/p99 us | CPU us/pkt | gen %% (late ticks) | CPU ratio ours/rtpe |\n"
+  printf "| mode | calls | ours pps fwd / offered | loss %% (drops relay/other) | p50/p99 us | relay-internal p50/p99 us | CPU us/pkt (user) | gen %% (late ticks) | rtpengine pps fwd / offered | loss %% (drops relay/other) | p50/p99 us | CPU us/pkt (user) | gen %% (late ticks) | CPU ratio ours/rtpe |\n"
   printf "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
   for (i = 1; i <= n; i++) {
     k = order[i]; split(k, parts, SUBSEP)
@@ -270,7 +306,7 @@ END {
   }
 }' "$results"
 echo
-echo "p50/p99: one-way, the generator's send() to the kernel's receive stamp of the forwarded packet. relay-internal: our relay's own relay_forward_delay_seconds over the window (kernel receive stamp to its send); rtpengine has no such metric. late ticks: generator sub-ticks started more than 2 ms late (the generator's sending thread runs at SCHED_FIFO when allowed)."
+echo "p50/p99: one-way, the generator's send() to the kernel's receive stamp of the forwarded packet. relay-internal: our relay's own relay_forward_delay_seconds over the window (kernel receive stamp to its send); rtpengine has no such metric. CPU us/pkt (user): utime+stime of the relay process per forwarded packet (its user-space part). late ticks: generator sub-ticks started more than 2 ms late (the generator's sending thread runs at SCHED_FIFO when allowed)."
 echo
 echo "Raw generator lines: (loss counts packets sent in the window that did not arrive; latency is one-way, send() to kernel receive stamp)"
 sed 's/^/  /' "$results"

@@ -79,7 +79,7 @@ struct RecvStream {
 
 }  // namespace
 
-double processCpuSeconds(pid_t pid) {
+double processCpuSeconds(pid_t pid, double* userSeconds) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   // The command name may hold spaces and parentheses: fields count from the last ')'.
@@ -93,7 +93,9 @@ double processCpuSeconds(pid_t pid) {
     if (i == 14) utime = std::stoull(field);
     if (i == 15) stime = std::stoull(field);
   }
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  const auto hz = static_cast<double>(sysconf(_SC_CLK_TCK));
+  if (userSeconds != nullptr) *userSeconds = static_cast<double>(utime) / hz;
+  return static_cast<double>(utime + stime) / hz;
 }
 
 struct Traffic::Impl {
@@ -393,10 +395,12 @@ TrafficReport Traffic::run() {
   // Scraped outside the CPU readings: the scrape's work is not the packets'.
   std::optional<DelayHistogram> delay0;
   if (im.config.relayMetrics) delay0 = scrapeDelayHistogram(*im.config.relayMetrics);
-  const double relay0 = im.config.relayPid > 0 ? processCpuSeconds(im.config.relayPid) : -1;
+  double user0 = 0;
+  double user1 = 0;
+  const double relay0 = im.config.relayPid > 0 ? processCpuSeconds(im.config.relayPid, &user0) : -1;
   const double self0 = selfCpuSeconds();
   sleepUntil(CLOCK_REALTIME, im.windowEnd);
-  const double relay1 = im.config.relayPid > 0 ? processCpuSeconds(im.config.relayPid) : -1;
+  const double relay1 = im.config.relayPid > 0 ? processCpuSeconds(im.config.relayPid, &user1) : -1;
   const double self1 = selfCpuSeconds();
   std::optional<DelayHistogram> delay1;
   if (delay0) delay1 = scrapeDelayHistogram(*im.config.relayMetrics);
@@ -441,8 +445,10 @@ TrafficReport Traffic::run() {
   r.maxUs = percentile(1.0 - 1e-12);
   if (relay0 >= 0 && relay1 >= 0) {
     r.relayCpuSeconds = relay1 - relay0;
-    if (r.arrived > 0)
+    if (r.arrived > 0) {
       r.relayCpuUsPerPacket = r.relayCpuSeconds * 1e6 / static_cast<double>(r.arrived);
+      r.relayUserUsPerPacket = (user1 - user0) * 1e6 / static_cast<double>(r.arrived);
+    }
   }
   r.generatorCpuPercent = 100.0 * (self1 - self0) / r.windowSeconds;
   if (im.sendErrors > 0) {

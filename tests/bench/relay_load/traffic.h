@@ -58,6 +58,9 @@ struct TrafficReport {
   double p50Us = 0, p99Us = 0, p999Us = 0, maxUs = 0;
   double relayCpuSeconds = -1;  // < 0: unknown
   double relayCpuUsPerPacket = -1;
+  // The user-space part alone (utime): the relay's own code, which a change
+  // to its data layout moves, apart from the kernel's UDP work (stime).
+  double relayUserUsPerPacket = -1;
   double generatorCpuPercent = 0;  // of one core, both threads
   std::uint64_t lateTicks = 0;     // sub-ticks more than 2 ms behind schedule
   std::uint64_t ticks = 0;         // sub-ticks started
@@ -92,6 +95,6 @@ class Traffic {
 };
 
 // utime + stime of a process (all threads), seconds; < 0 when unreadable.
-double processCpuSeconds(pid_t pid);
+double processCpuSeconds(pid_t pid, double* userSeconds = nullptr);
 
 }  // namespace bench::relay_load

@@ -14,6 +14,9 @@ TEST(RelayConfig, DefaultsAndFullFile) {
   EXPECT_TRUE(d.forwardDelay);
   EXPECT_EQ(d.forwardDelaySample, 8u);
   EXPECT_EQ(d.sessionTtl, std::chrono::seconds(60));
+  // Real-time workers are opt-in: they outrank every normal process on the host.
+  EXPECT_EQ(d.workerScheduling, WorkerScheduling::kOther);
+  EXPECT_EQ(d.workerPriority, 10);
 
   RelayConfig c = parseConfig(R"(
 [node]
@@ -21,6 +24,8 @@ name = "r9"
 workers = 2
 forward_delay = false
 forward_delay_sample = 3
+worker_scheduling = "fifo"
+worker_priority = 20
 [realm.inside]
 address = "10.0.0.1"
 [realm.outside]
@@ -43,6 +48,8 @@ latch_window_ms = 1500
   EXPECT_EQ(c.workers, 2u);
   EXPECT_FALSE(c.forwardDelay);
   EXPECT_EQ(c.forwardDelaySample, 3u);
+  EXPECT_EQ(c.workerScheduling, WorkerScheduling::kFifo);
+  EXPECT_EQ(c.workerPriority, 20);
   EXPECT_EQ(c.inside.advertised(), "10.0.0.1");
   EXPECT_EQ(c.outside.address, "0.0.0.0");
   EXPECT_EQ(c.outside.advertised(), "203.0.113.9");
@@ -69,6 +76,11 @@ TEST(RelayConfig, RejectsBadValuesNamingTheKey) {
       {"[sessions]\nttl = \"60\"", "sessions.ttl"},
       {"[sesions]\nttl = 60", "sesions"},
       {"[node]\nwrokers = 2", "node.wrokers"},
+      {"[node]\nworker_scheduling = \"realtime\"", "node.worker_scheduling"},
+      {"[node]\nworker_scheduling = \"FIFO\"", "node.worker_scheduling"},
+      {"[node]\nworker_scheduling = 1", "node.worker_scheduling"},
+      {"[node]\nworker_priority = 0", "node.worker_priority"},
+      {"[node]\nworker_priority = 100", "node.worker_priority"},
       {"[node", "config"},
   };
   for (const auto& c : cases) {
@@ -86,6 +98,17 @@ TEST(RelayConfig, TheSampleFileLoads) {
   RelayConfig c = loadConfig(std::string(SBC_FIXTURES_DIR) + "/../../deploy/relay.sample.toml");
   EXPECT_EQ(c.control.port, 7722);
   EXPECT_EQ(c.http.port, 7723);
+  // What a production node runs with (deploy/systemd/media-relay.service grants it).
+  EXPECT_EQ(c.workerScheduling, WorkerScheduling::kFifo);
+  EXPECT_EQ(c.workerPriority, 10);
+}
+
+TEST(RelayConfig, SchedulingNamesRoundTrip) {
+  for (auto s : {WorkerScheduling::kOther, WorkerScheduling::kFifo, WorkerScheduling::kRr}) {
+    EXPECT_EQ(parseWorkerScheduling(workerSchedulingName(s)), s);
+  }
+  EXPECT_FALSE(parseWorkerScheduling(""));
+  EXPECT_FALSE(parseWorkerScheduling("batch"));
 }
 
 }  // namespace

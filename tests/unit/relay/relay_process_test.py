@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Drives the real media-relay binary on loopback: control protocol over TCP,
 RTP over UDP sockets. Usage: relay_process_test.py MEDIA_RELAY_BINARY"""
+import ctypes
 import json
 import os
 import random
@@ -46,7 +47,7 @@ def recv_or_none(sock, timeout=0.4):
 
 
 class Relay:
-    def __init__(self, binary, workdir, node_extra="", workers=2):
+    def __init__(self, binary, workdir, node_extra="", workers=2, preexec_fn=None):
         base = random.randrange(42000, 58000, 400)
         self.port_min, self.port_max = base, base + 199
         cfg = os.path.join(workdir, "relay.toml")
@@ -77,7 +78,7 @@ latch_window_ms = 500
         self.log_path = os.path.join(workdir, "relay.log")
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen([binary, "--config", cfg], stdout=self.log,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT, preexec_fn=preexec_fn)
         deadline = time.time() + 15
         while time.time() < deadline:
             with open(self.log_path, "rb") as f:
@@ -621,6 +622,108 @@ def test_forward_delay_sampled(binary, workdir):
         check(r.stop() == 0, "clean exit (forward_delay_sample = 2)")
 
 
+SCHED_NAMES = {os.SCHED_OTHER: "other", os.SCHED_FIFO: "fifo", os.SCHED_RR: "rr"}
+
+
+def thread_scheduling(pid):
+    """{tid: (comm, policy name, rt priority)} for every thread of pid."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                comm = f.read().strip()
+            policy = os.sched_getscheduler(int(tid))
+            prio = os.sched_getparam(int(tid)).sched_priority
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        out[int(tid)] = (comm, SCHED_NAMES.get(policy, str(policy)), prio)
+    return out
+
+
+def can_use_fifo():
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+    except (PermissionError, OSError):
+        return False
+    os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+    return True
+
+
+def worker_priority_metric(r, worker, policy):
+    return r.metric("relay_worker_priority", f'policy="{policy}",worker="{worker}"')
+
+
+def test_worker_scheduling_default(r):
+    """Default config: the packet workers run at the normal policy, and the
+    metric says so."""
+    threads = thread_scheduling(r.proc.pid)
+    workers = [t for t in threads.values() if t[0].startswith("relay-w")]
+    check(len(workers) == 2, f"two worker threads found: {threads}")
+    check(all(t[1] == "other" for t in threads.values()), f"no real-time thread: {threads}")
+    for w in range(2):
+        check(worker_priority_metric(r, w, "other") == 0, f"worker {w} reported at other/0")
+
+
+def test_worker_scheduling_fifo(binary, workdir):
+    """worker_scheduling = "fifo": every packet worker runs at SCHED_FIFO with
+    the configured priority, the control (main) thread and every other thread
+    stay at the normal policy, the metric reports it, and packets flow."""
+    r = Relay(binary, workdir, node_extra='worker_scheduling = "fifo"\nworker_priority = 7')
+    try:
+        threads = thread_scheduling(r.proc.pid)
+        workers = {tid: t for tid, t in threads.items() if t[0].startswith("relay-w")}
+        others = {tid: t for tid, t in threads.items() if tid not in workers}
+        check(len(workers) == 2, f"two worker threads found: {threads}")
+        check(all(t[1:] == ("fifo", 7) for t in workers.values()), f"workers at FIFO 7: {workers}")
+        check(r.proc.pid in others and others[r.proc.pid][1] == "other",
+              f"control thread at the normal policy: {others}")
+        check(all(t[1] == "other" for t in others.values()), f"only workers real-time: {others}")
+        for w in range(2):
+            check(worker_priority_metric(r, w, "fifo") == 7, f"worker {w} reported at fifo/7")
+        c = Control(r.control_port)
+        a, b = udp(), udp()
+        res = c.call("create", call_id="fifo@test", legs=[leg(a), leg(b, "outside")])
+        forward_both_ways(a, b, relay_addr(res, 0), relay_addr(res, 1), 5)
+        c.call("destroy", call_id="fifo@test")
+        c.close()
+    finally:
+        check(r.stop() == 0, "clean exit (fifo workers)")
+    log = open(r.log_path, errors="replace").read()
+    check("refused" not in log, "no refusal logged when permitted")
+
+
+def drop_rt_rights():
+    """In the child before exec: no CAP_SYS_NICE (out of the bounding set, so
+    root's exec does not get it back) and RLIMIT_RTPRIO 0."""
+    import resource
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_capbset_drop, cap_sys_nice = 24, 23
+    if libc.prctl(pr_capbset_drop, cap_sys_nice, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+    resource.setrlimit(resource.RLIMIT_RTPRIO, (0, 0))
+
+
+def test_worker_scheduling_refused(binary, workdir):
+    """fifo configured but not permitted: one warning for all workers, the
+    workers at the normal policy (and the metric says so), packets flow."""
+    r = Relay(binary, workdir, node_extra='worker_scheduling = "fifo"', preexec_fn=drop_rt_rights)
+    try:
+        threads = thread_scheduling(r.proc.pid)
+        check(all(t[1] == "other" for t in threads.values()), f"no real-time thread: {threads}")
+        for w in range(2):
+            check(worker_priority_metric(r, w, "other") == 0, f"worker {w} reported at other/0")
+        c = Control(r.control_port)
+        a, b = udp(), udp()
+        res = c.call("create", call_id="refused@test", legs=[leg(a), leg(b, "outside")])
+        forward_both_ways(a, b, relay_addr(res, 0), relay_addr(res, 1), 5)
+        c.call("destroy", call_id="refused@test")
+        c.close()
+    finally:
+        check(r.stop() == 0, "clean exit (fifo refused)")
+    log = open(r.log_path, errors="replace").read()
+    check(log.count("refused") == 1, f"refusal logged once for two workers: {log.count('refused')}")
+
+
 def main():
     binary = sys.argv[1]
     with tempfile.TemporaryDirectory() as workdir:
@@ -643,6 +746,8 @@ def main():
             time.sleep(0.3)
             p = c.call("ping")["result"]
             check(p["sessions"] == 0 and p["ports_free"] == total, f"all ports back {p}")
+            print("-- test_worker_scheduling_default", flush=True)
+            test_worker_scheduling_default(r)
             with urllib.request.urlopen(f"http://{HOST}:{r.http_port}/healthz", timeout=5) as h:
                 check(h.status == 200, "healthz 200")
             m = r.metrics()
@@ -655,7 +760,11 @@ def main():
             check(rc == 0, f"clean exit on SIGTERM (rc={rc})")
             if FAILURES:
                 print(open(r.log_path, errors="replace").read()[-4000:])
-        for t in (test_forward_delay_off, test_forward_delay_sampled):
+        scheduling = [test_worker_scheduling_fifo, test_worker_scheduling_refused]
+        if not can_use_fifo():
+            print("-- skipped: test_worker_scheduling_fifo/refused (no right to SCHED_FIFO here)")
+            scheduling = []
+        for t in [test_forward_delay_off, test_forward_delay_sampled] + scheduling:
             print("--", t.__name__, flush=True)
             own_dir = os.path.join(workdir, t.__name__)
             os.mkdir(own_dir)
