@@ -679,12 +679,18 @@ Result<CSeq> parseCSeq(std::string_view value) {
 Result<std::string_view> parseCallId(std::string_view value) {
   std::string_view v = trimLws(value);
   if (v.empty()) return ParseError::BadCallId;
-  std::size_t at = v.find('@');
+  // callid = word [ "@" word ]: one pass (every message has one).
+  std::size_t at = std::string_view::npos;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const char c = v[i];
+    if (c == '@') {
+      if (at != std::string_view::npos) return ParseError::BadCallId;
+      at = i;
+    } else if (!text::is(c, text::kWord)) {
+      return ParseError::BadCallId;
+    }
+  }
   if (at == 0 || at + 1 == v.size()) return ParseError::BadCallId;
-  if (at != std::string_view::npos && v.find('@', at + 1) != std::string_view::npos)
-    return ParseError::BadCallId;
-  for (char c : v)
-    if (c != '@' && !text::is(c, text::kWord)) return ParseError::BadCallId;
   return v;
 }
 

@@ -124,6 +124,14 @@ class Message {
   // Removes the first comma-separated value of the first header of that id
   // (e.g. the top Via); the field goes away when it held only that value.
   bool removeFirstValue(HeaderId id);
+  // Replaces that first value by `value` where it stands (what
+  // removeFirstValue + prependHeader do, except that a field holding only
+  // that value keeps its place in the header order): no header moves, and
+  // for Via the parse already read stays current (the new top Via is parsed
+  // once, the others are kept), so the transaction layer's stamp of
+  // received/rport costs no re-parse of the list. False if there is no
+  // such header.
+  bool replaceFirstValue(HeaderId id, std::string_view value);
   // False (message unchanged) if the URI does not parse.
   [[nodiscard]] bool setRequestUri(std::string_view uri);
   void setStatus(int code, std::string_view reason = {});

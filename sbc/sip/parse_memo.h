@@ -32,32 +32,47 @@ class Rebase {
   Rebase(const char* from, std::size_t n, const char* to)
       : from_(reinterpret_cast<std::uintptr_t>(from)), n_(n), to_(to) {}
 
+  // One unsigned compare covers "before from" (wraps to huge) and "past the
+  // end"; a null view (default-constructed) also wraps. A memo hit moves
+  // ~15 views, so the per-view cost is most of a hit.
   void operator()(std::string_view& v) const {
-    const auto p = reinterpret_cast<std::uintptr_t>(v.data());
-    if (v.data() != nullptr && p >= from_ && p - from_ + v.size() <= n_)
-      v = std::string_view(to_ + (p - from_), v.size());
+    const std::uintptr_t off = reinterpret_cast<std::uintptr_t>(v.data()) - from_;
+    if (off < n_ && v.size() <= n_ - off) v = std::string_view(to_ + off, v.size());
   }
   void operator()(Params& p) const {
     std::string_view t = p.text();
-    (*this)(t);
-    p = Params(t, p.separator());
+    const std::uintptr_t off = reinterpret_cast<std::uintptr_t>(t.data()) - from_;
+    if (off < n_ && t.size() <= n_ - off)
+      p = Params(std::string_view(to_ + off, t.size()), p.separator());
   }
   void operator()(Uri& u) const {
-    for (std::string_view* v :
-         {&u.text, &u.scheme_text, &u.user, &u.user_number, &u.password, &u.host, &u.opaque})
-      (*this)(*v);
-    for (Params* p : {&u.user_params, &u.params, &u.headers}) (*this)(*p);
+    (*this)(u.text);
+    (*this)(u.scheme_text);
+    (*this)(u.user);
+    (*this)(u.user_number);
+    (*this)(u.password);
+    (*this)(u.host);
+    (*this)(u.opaque);
+    (*this)(u.user_params);
+    (*this)(u.params);
+    (*this)(u.headers);
   }
   void operator()(NameAddr& na) const {
-    for (std::string_view* v : {&na.text, &na.display_name, &na.tag}) (*this)(*v);
+    (*this)(na.text);
+    (*this)(na.display_name);
+    (*this)(na.tag);
     (*this)(na.uri);
     (*this)(na.params);
   }
   void operator()(Via& via) const {
-    for (std::string_view* v :
-         {&via.text, &via.protocol_name, &via.protocol_version, &via.transport_text, &via.host,
-          &via.branch, &via.received, &via.maddr})
-      (*this)(*v);
+    (*this)(via.text);
+    (*this)(via.protocol_name);
+    (*this)(via.protocol_version);
+    (*this)(via.transport_text);
+    (*this)(via.host);
+    (*this)(via.branch);
+    (*this)(via.received);
+    (*this)(via.maddr);
     (*this)(via.params);
   }
 
@@ -75,12 +90,32 @@ static_assert(sizeof(Params) == 24 && sizeof(Uri) == 208 && sizeof(NameAddr) == 
 constexpr std::size_t kMemoSlots = 1024;   // per type and thread, a power of two
 constexpr std::size_t kMemoMaxText = 512;  // longer values are rare: parse them
 
+// The text of a slot in a buffer that only grows (64-byte steps): a store
+// is a memcpy, where std::string::assign went through _M_replace's general
+// path (~150 instructions per store, ~10 stores per call).
 template <class T>
 struct MemoSlot {
-  std::string text;
+  std::unique_ptr<char[]> buf;
+  std::uint32_t cap = 0;
+  std::uint32_t len = 0;
   T value;
   bool flag = false;
   bool used = false;
+
+  std::string_view text() const { return {buf.get(), len}; }
+  bool holds(std::string_view t, bool f) const {
+    return used && flag == f && len == t.size() && std::memcmp(buf.get(), t.data(), len) == 0;
+  }
+  // Copies `t` (at most kMemoMaxText bytes) into the slot; returns the copy.
+  const char* setText(std::string_view t) {
+    if (cap < t.size()) {
+      cap = static_cast<std::uint32_t>((t.size() + 63) & ~std::size_t{63});
+      buf = std::make_unique_for_overwrite<char[]>(cap);
+    }
+    len = static_cast<std::uint32_t>(t.size());
+    if (len != 0) std::memcpy(buf.get(), t.data(), len);
+    return buf.get();
+  }
 };
 
 // A bucket index, not a table key: 8 bytes per step with a multiply-xor
@@ -102,23 +137,43 @@ inline std::size_t memoHash(std::string_view text) {
   return static_cast<std::size_t>(h);
 }
 
+// One table per type and thread, shared by every caller of that type (the
+// parsers and the builders that seed it).
+template <class T>
+std::array<MemoSlot<T>, kMemoSlots>& memoTable() {
+  thread_local std::unique_ptr<std::array<MemoSlot<T>, kMemoSlots>> table;
+  if (!table) table = std::make_unique<std::array<MemoSlot<T>, kMemoSlots>>();
+  return *table;
+}
+
+// Records `value`, the successful parse of `text` (its views point into
+// `text`), as if parse(text) had just been called.
+template <class T>
+void memoStore(std::string_view text, bool flag, const T& value) {
+  if (text.size() > kMemoMaxText) return;
+  MemoSlot<T>& slot = memoTable<T>()[(memoHash(text) + (flag ? 1 : 0)) & (kMemoSlots - 1)];
+  const char* copy = slot.setText(text);
+  slot.value = value;
+  Rebase(text.data(), text.size(), copy)(slot.value);
+  slot.flag = flag;
+  slot.used = true;
+}
+
 template <class T, class Parse>
 Result<T> memoized(std::string_view text, bool flag, Parse&& parse) {
-  thread_local std::unique_ptr<std::array<MemoSlot<T>, kMemoSlots>> table;
   if (text.size() > kMemoMaxText) return parse(text);
-  if (!table) table = std::make_unique<std::array<MemoSlot<T>, kMemoSlots>>();
   const std::size_t h = memoHash(text) + (flag ? 1 : 0);
-  MemoSlot<T>& slot = (*table)[h & (kMemoSlots - 1)];
-  if (slot.used && slot.flag == flag && slot.text == text) {
-    T value = slot.value;
-    Rebase(slot.text.data(), slot.text.size(), text.data())(value);
-    return value;
+  MemoSlot<T>& slot = memoTable<T>()[h & (kMemoSlots - 1)];
+  if (slot.holds(text, flag)) {
+    Result<T> hit(slot.value);
+    Rebase(slot.buf.get(), slot.len, text.data())(*hit);
+    return hit;
   }
   auto r = parse(text);
   if (r) {
-    slot.text.assign(text);
+    const char* copy = slot.setText(text);
     slot.value = *r;
-    Rebase(text.data(), text.size(), slot.text.data())(slot.value);
+    Rebase(text.data(), text.size(), copy)(slot.value);
     slot.flag = flag;
     slot.used = true;
   }

@@ -132,8 +132,7 @@ bool stampReceived(sip::Message& request, const Peer& source) {
     text.append(";rport=").append(buf, end);
   }
   // `via` points into the header being replaced: it is not used past here.
-  request.removeFirstValue(sip::HeaderId::Via);
-  request.prependHeader(sip::HeaderId::Via, text);
+  request.replaceFirstValue(sip::HeaderId::Via, text);
   return true;
 }
 

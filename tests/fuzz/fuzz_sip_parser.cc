@@ -163,6 +163,27 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(mutated.message.has_value());
     check(mutated.message->body() == "body");
     check(m.serialize() == wire);
+
+    // The transaction layer's received/rport stamp keeps the Via parse it
+    // had: what it answers afterwards is what a re-parse of the wire gives.
+    Message stamped(m);
+    if (auto top = stamped.topVia(); top.ok() && stamped.headers().size() < 500) {
+      const std::string value = std::string(top->text) + ";received=192.0.2.1;rport=5060";
+      (void)stamped.vias();
+      check(stamped.replaceFirstValue(HeaderId::Via, value));
+      ParseResult re = parseDatagram(stamped.serialize());
+      if (re.message.has_value()) {
+        auto a = stamped.vias();
+        auto b = re.message->vias();
+        check(a.ok() == b.ok());
+        if (a.ok() && b.ok()) {
+          check(a->size() == b->size());
+          for (std::size_t i = 0; i < a->size() && i < b->size(); ++i)
+            check((*a)[i].text == (*b)[i].text && (*a)[i].branch == (*b)[i].branch &&
+                  (*a)[i].received == (*b)[i].received && (*a)[i].port == (*b)[i].port);
+        }
+      }
+    }
   }
   return 0;
 }

@@ -490,5 +490,113 @@ TEST(SeededParse, TaggedToOfMakeResponseEqualsParsingItsText) {
   }
 }
 
+// What the builders seed into the per-thread memo is what parsing gives: a
+// later parse of the same text (another buffer, as a response carrying our
+// Via back) answers from the memo with views on its own text.
+TEST(SeededParse, SeededMemoEntriesEqualParsing) {
+  Message m = Message::createRequest(Method::Invite, "sip:a@10.0.0.2").value();
+  m.addVia("UDP", "192.0.2.10", 5060, "z9hG4bKseedmemo1", true);
+  const std::string via_text(m.header(HeaderId::Via)->value);
+  EXPECT_EQ(compare(parseVia(via_text), detail::parseViaFull(via_text)), "") << via_text;
+
+  ParseResult req = parseDatagram(
+      "INVITE sip:bob@biloxi.example.com SIP/2.0\r\n"
+      "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKseedmemo2\r\n"
+      "To: \"Bob\" <sip:bob@biloxi.example.com;user=phone>;x=1\r\n"
+      "From: <sip:alice@atlanta.example.com>;tag=1928301774\r\n"
+      "Call-ID: seedmemo@h\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\n\r\n");
+  ASSERT_TRUE(req.ok());
+  Message r = makeResponse(*req.message, 200, {}, "seedmemotag");
+  const std::string to_text(r.header(HeaderId::To)->value);
+  for (bool allow_addr_spec : {true, false}) {
+    EXPECT_EQ(compare(parseNameAddr(to_text, allow_addr_spec),
+                      detail::parseNameAddrFull(to_text, allow_addr_spec)),
+              "")
+        << to_text;
+  }
+}
+
+// Message::replaceFirstValue (the received/rport stamp of the transaction
+// layer) gives the Vias a re-parse of the result gives, and the same wire
+// as removeFirstValue + prependHeader up to where a lone value stands.
+TEST(SeededParse, ReplaceFirstValueKeepsViasCurrent) {
+  const std::vector<std::string> starts = {
+      "Via: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK-1;rport\r\n",
+      "v: SIP/2.0/UDP 10.0.0.5;branch=z9hG4bK-1, SIP/2.0/TCP 10.0.0.4;branch=z9hG4bK-0\r\n",
+      std::string("Via: SIP/2.0/UDP 10.0.0.5;branch=z9hG4bK-1\r\n") +
+          "Via: SIP/2.0/TCP 10.0.0.4;branch=z9hG4bK-0, SIP/2.0/UDP 10.0.0.3;branch=z9hG4bK-x\r\n",
+      "Via: SIP/2.0/UDP 10.0.0.5;branch=z9hG4bK-1, bad via\r\n",
+      "Via: , SIP/2.0/UDP 10.0.0.5;branch=z9hG4bK-1\r\n",  // an empty first element
+  };
+  const std::vector<std::string> values = {
+      "SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK-1;received=192.0.2.7;rport=5099",
+      "SIP/2.0/UDP [2001:db8::1]:5060;branch=z9hG4bK-1;received=2001:db8::7",
+      "SIP/2.0/UDP 10.0.0.5 ; branch = z9hG4bK-1 ; rport",
+      "SIP/2.0/UDP 10.0.0.5;branch=a, SIP/2.0/UDP 10.0.0.6;branch=b",
+      "not a via",
+      "SIP/2.0/UDP 10.0.0.5;branch=x\r\nX-Injected: 1",
+  };
+  for (const std::string& start : starts) {
+    for (const std::string& value : values) {
+      for (bool read_first : {true, false}) {
+        std::string text = "OPTIONS sip:a@h SIP/2.0\r\n" + start +
+                           "From: <sip:a@h>;tag=1\r\nTo: <sip:b@h>\r\n"
+                           "Call-ID: c\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n\r\n";
+        ParseResult p = parseDatagram(text);
+        ASSERT_TRUE(p.message.has_value()) << start;
+        Message m = std::move(*p.message);
+        Message old = m;
+        if (read_first) {
+          (void)m.vias();
+          (void)m.topVia();
+        }
+        ASSERT_TRUE(m.replaceFirstValue(HeaderId::Via, value));
+        old.removeFirstValue(HeaderId::Via);
+        old.prependHeader(HeaderId::Via, value);
+        const std::string wire = m.serialize();
+        std::string ctx = start;
+        ctx.append(" <- ").append(value).append(read_first ? " (read)" : "");
+        EXPECT_EQ(wire.find("\r\nX-Injected"), std::string::npos) << ctx;
+        ParseResult again = parseDatagram(wire);
+        if (!again.message.has_value()) {  // no usable top Via any more
+          EXPECT_FALSE(m.topVia().ok()) << ctx;
+          continue;
+        }
+        const Message& fresh = *again.message;
+        // Same Via values, in the same order, as the old two-step edit.
+        std::vector<std::string_view> got;
+        std::vector<std::string_view> want;
+        for (const HeaderField& h : m.headers())
+          if (h.id == HeaderId::Via) got.push_back(h.value);
+        for (const HeaderField& h : old.headers())
+          if (h.id == HeaderId::Via) want.push_back(h.value);
+        EXPECT_EQ(got, want) << ctx;
+        EXPECT_EQ(m.headers().size(), old.headers().size()) << ctx;
+        // The accessors answer what parsing the resulting text answers.
+        ASSERT_EQ(m.vias().ok(), fresh.vias().ok()) << ctx;
+        if (m.vias().ok()) {
+          ASSERT_EQ(m.vias()->size(), fresh.vias()->size()) << ctx;
+          for (std::size_t i = 0; i < m.vias()->size(); ++i) {
+            const Via& a = (*m.vias())[i];
+            EXPECT_EQ(compare(Result<Via>(a), detail::parseViaFull(a.text)), "") << ctx;
+            EXPECT_EQ(a.text, (*fresh.vias())[i].text) << ctx;
+            EXPECT_EQ(a.branch, (*fresh.vias())[i].branch) << ctx;
+            EXPECT_EQ(a.received, (*fresh.vias())[i].received) << ctx;
+          }
+        }
+        ASSERT_EQ(m.topVia().ok(), fresh.topVia().ok()) << ctx;
+        if (m.topVia().ok()) {
+          EXPECT_EQ(m.topVia()->text, fresh.topVia()->text) << ctx;
+          EXPECT_EQ(compare(Result<Via>(*m.topVia()), detail::parseViaFull(m.topVia()->text)), "")
+              << ctx;
+        }
+      }
+    }
+  }
+  Message none = Message::createRequest(Method::Options, "sip:a@h").value();
+  EXPECT_FALSE(none.replaceFirstValue(HeaderId::Via, "SIP/2.0/UDP h;branch=z9hG4bKx"));
+  EXPECT_FALSE(none.replaceFirstValue(HeaderId::Other, "x"));
+}
+
 }  // namespace
 }  // namespace sbc::sip

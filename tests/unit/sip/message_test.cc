@@ -395,7 +395,8 @@ TEST(Mutation, LazilyCachedHeadersFollowMutation) {
   EXPECT_EQ(m.from()->tag, from_tag);
   Message moved = std::move(m);
   EXPECT_EQ(moved.sessionExpires()->delta, 90u);
-  Message copy = moved;
+  // The copy itself is what is tested.
+  Message copy = moved;  // NOLINT(performance-unnecessary-copy-initialization)
   ASSERT_TRUE(copy.require());
   EXPECT_EQ(copy.require()->size(), moved.require()->size());
   EXPECT_EQ(copy.sessionExpires()->delta, 90u);
@@ -415,6 +416,28 @@ TEST(Mutation, RemoveFirstValue) {
   EXPECT_FALSE(m.removeFirstValue(HeaderId::Via));
   EXPECT_TRUE(m.removeFirstValue(HeaderId::Route));
   EXPECT_EQ((*m.routes())[0].uri.host, "edge2.example.com");
+}
+
+// An empty Via field before the real one: the top Via is the first
+// element of the list for a request and a response alike (a response
+// copied from such a request was discarded as having no usable Via).
+TEST(Mutation, TopViaSkipsAnEmptyViaField) {
+  const std::string head = "Via: \r\nVia: SIP/2.0/UDP host1.example.com;branch=z9hG4bKa\r\n";
+  const std::string rest =
+      "To: <sip:b@h>\r\nFrom: <sip:a@h>;tag=1\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n"
+      "Content-Length: 0\r\n\r\n";
+  Message req = parsed("OPTIONS sip:b@h SIP/2.0\r\n" + head + "Max-Forwards: 70\r\n" + rest);
+  ASSERT_TRUE(req.topVia().ok());
+  EXPECT_EQ(req.topVia()->host, "host1.example.com");
+  // A copy starts with an empty cache: its top Via is read on its own.
+  Message copy(req);  // NOLINT(performance-unnecessary-copy-initialization)
+  ASSERT_TRUE(copy.topVia().ok());
+  EXPECT_EQ(copy.topVia()->branch, "z9hG4bKa");
+  ParseResult resp = parseDatagram(makeResponse(req, 200, {}, "t").serialize());
+  ASSERT_TRUE(resp.ok());
+  EXPECT_EQ(resp.message->topVia()->host, "host1.example.com");
+  ParseResult none = parseDatagram("SIP/2.0 200 OK\r\nVia: \r\n" + rest);
+  EXPECT_TRUE(none.discard());
 }
 
 TEST(Mutation, NoHeaderInjection) {
