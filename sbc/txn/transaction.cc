@@ -292,7 +292,7 @@ void ServerTransaction::emit(sip::Message response) {
     return;
   }
   last_response_.reset();
-  final_to_tag_ = to_tag_;
+  if (!key_2543_.empty()) final_to_tag_ = to_tag_.view();
   transmit(response, last_wire_, response_to_);
 }
 

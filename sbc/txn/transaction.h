@@ -4,12 +4,14 @@
 // non-INVITE) and ServerTransaction (INVITE and non-INVITE). They are created
 // and owned by the TransactionLayer; the TU refers to them by TxnId outside
 // callbacks.
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "sbc/sip/message.h"
+#include "sbc/txn/inline_string.h"
 #include "sbc/txn/timer_service.h"
 #include "sbc/txn/types.h"
 
@@ -38,7 +40,7 @@ class Transaction {
   // call parses them again, so prefer callId()/cseqNumber() then.
   const sip::Message& request() const;
   // The request's Call-ID and CSeq number, kept for the transaction's life.
-  std::string_view callId() const { return call_id_; }
+  std::string_view callId() const { return call_id_.view(); }
   std::uint32_t cseqNumber() const { return cseq_number_; }
   // Client: where the request goes. Server: where the request came from.
   const Peer& peer() const { return peer_; }
@@ -84,10 +86,15 @@ class Transaction {
   TimerHandle aux_timer_;         // C, Trying100
   TimerHandle error_timer_;       // deferred transport error
   Duration interval_{0};          // current retransmission interval
-  // Matching keys, kept to erase the map entries on termination.
-  std::string key_;
-  std::string key_2543_;
-  std::string call_id_;
+  // Matching key (RFC 3261 branch), kept to erase the map entry on
+  // termination; the maps hold views of it. Inline sizes cover the keys and
+  // Call-IDs seen in practice (the SBC's own: 32 and 32 bytes; SIPp's and
+  // common PBXs': under 64), so a transaction makes no allocation for them.
+  static constexpr std::size_t kInlineKey = 64;
+  static constexpr std::size_t kInlineCallId = 48;
+  InlineString<kInlineKey> key_;
+  std::string key_2543_;  // RFC 2543 identity (rare: clients without the cookie)
+  InlineString<kInlineCallId> call_id_;
   std::uint32_t cseq_number_ = 0;
 
  private:
@@ -150,7 +157,7 @@ class ServerTransaction final : public Transaction {
   // Status and To tag of the last response sent (0 / empty before any): e.g.
   // the tag to put on the 200 for a CANCEL (RFC 3261 9.2).
   int lastStatus() const { return last_status_; }
-  std::string_view toTag() const { return to_tag_; }
+  std::string_view toTag() const { return to_tag_.view(); }
 
   // Where responses go (RFC 3261 18.2.2 and RFC 3581 rport).
   const Destination& responseDestination() const { return response_to_; }
@@ -178,8 +185,16 @@ class ServerTransaction final : public Transaction {
   Destination response_to_;
   std::optional<sip::Message> last_response_;
   std::string last_wire_;
-  std::string to_tag_;
-  std::string final_to_tag_;  // To tag of the final response, for RFC 2543 ACK matching
+  // Our tags are 16 bytes (b2bua::makeTag), one past std::string's inline
+  // buffer: kept inline, they cost no allocation per response.
+  static constexpr std::size_t kInlineTag = 32;
+  InlineString<kInlineTag> to_tag_;
+  // To tag of the final response, for RFC 2543 ACK matching (set only on
+  // RFC 2543 transactions: RFC 3261 ACKs match by branch).
+  std::string final_to_tag_;
+  // Next server transaction with the same RFC 2543 key (TransactionLayer's
+  // chain: such keys are not unique, see matches2543()).
+  ServerTransaction* next_2543_ = nullptr;
   int last_status_ = 0;
   bool provisional_sent_ = false;
 };

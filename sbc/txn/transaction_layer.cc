@@ -111,17 +111,55 @@ ServerTransaction* TransactionLayer::matchServer(const sip::Message& request,
   auto via = request.topVia();
   if (!via) return nullptr;
   scratch_.clear();
-  if (via->hasRfc3261Branch()) {
+  const bool rfc3261 = via->hasRfc3261Branch();
+  if (rfc3261) {
     appendServerKey(scratch_, *via, method_key);
-    auto it = server_by_key_.find(std::string_view(scratch_));
+  } else if (!append2543Key(scratch_, request, method_key)) {
+    return nullptr;
+  }
+  return findServerByKey(scratch_, rfc3261, request, is_ack);
+}
+
+ServerTransaction* TransactionLayer::findServerByKey(std::string_view key, bool rfc3261,
+                                                     const sip::Message& request, bool is_ack) {
+  if (rfc3261) {
+    auto it = server_by_key_.find(key);
     return it == server_by_key_.end() ? nullptr : static_cast<ServerTransaction*>(it->second);
   }
-  if (!append2543Key(scratch_, request, method_key)) return nullptr;
-  auto [first, last] = server_by_2543_.equal_range(std::string_view(scratch_));
-  for (auto it = first; it != last; ++it) {
-    if (it->second->matches2543(request, is_ack)) return it->second;
+  auto it = server_by_2543_.find(key);
+  if (it == server_by_2543_.end()) return nullptr;
+  for (ServerTransaction* st = it->second; st != nullptr; st = st->next_2543_) {
+    if (st->matches2543(request, is_ack)) return st;
   }
   return nullptr;
+}
+
+void TransactionLayer::link2543(ServerTransaction& st) {
+  auto [it, inserted] = server_by_2543_.try_emplace(std::string_view(st.key_2543_), &st);
+  if (inserted) return;
+  // After the head: the map's key stays a view of the head's own string.
+  st.next_2543_ = it->second->next_2543_;
+  it->second->next_2543_ = &st;
+}
+
+void TransactionLayer::unlink2543(ServerTransaction& st) {
+  auto it = server_by_2543_.find(std::string_view(st.key_2543_));
+  if (it == server_by_2543_.end()) return;
+  ServerTransaction* next = st.next_2543_;
+  st.next_2543_ = nullptr;
+  if (it->second == &st) {
+    // The key is a view of st's string, which dies with st: re-key on the
+    // next of the chain (same bytes, its own storage).
+    server_by_2543_.erase(it);
+    if (next != nullptr) server_by_2543_.emplace(std::string_view(next->key_2543_), next);
+    return;
+  }
+  for (ServerTransaction* prev = it->second; prev != nullptr; prev = prev->next_2543_) {
+    if (prev->next_2543_ == &st) {
+      prev->next_2543_ = next;
+      return;
+    }
+  }
 }
 
 Disposition TransactionLayer::onAck(const sip::Message& ack, const Peer& source) {
@@ -143,33 +181,31 @@ Disposition TransactionLayer::onAck(const sip::Message& ack, const Peer& source)
 }
 
 Disposition TransactionLayer::onRequest(sip::Message message, const Peer& source) {
-  if (!message.topVia()) {
-    ++stats_.dropped;
-    return Disposition::Dropped;
-  }
-  const std::string_view method = matchMethod(message);
-  if (ServerTransaction* st = matchServer(message, method, false)) {
-    st->onRetransmission();
-    return Disposition::RequestRetransmission;
-  }
-
-  // Keys from the request as received, before stampReceived() rewrites the
-  // top Via (retransmissions arrive unstamped; the sent-by and branch it
-  // keys on do not change anyway).
-  // Sized for a typical key (branch, sent-by, method): one allocation.
-  constexpr std::size_t kKeyReserve = 96;
-  std::string key;
-  std::string key_2543;
+  bool rfc3261 = true;
   {
     auto via = message.topVia();
-    if (via->hasRfc3261Branch()) {
-      key.reserve(kKeyReserve);
-      appendServerKey(key, *via, method);
-    } else if (!append2543Key(key_2543, message, method)) {
+    if (!via) {
+      ++stats_.dropped;
+      return Disposition::Dropped;
+    }
+    // The key is built once, into scratch_: looked up, then copied into the
+    // new transaction. From the request as received, before stampReceived()
+    // rewrites the top Via (retransmissions arrive unstamped; the sent-by
+    // and branch it keys on do not change anyway).
+    const std::string_view method = matchMethod(message);
+    scratch_.clear();
+    rfc3261 = via->hasRfc3261Branch();
+    if (rfc3261) {
+      appendServerKey(scratch_, *via, method);
+    } else if (!append2543Key(scratch_, message, method)) {
       // Without Call-ID/CSeq/From no RFC 2543 identity exists; such a request
       // cannot be answered sensibly either.
       ++stats_.dropped;
       return Disposition::Dropped;
+    }
+    if (ServerTransaction* st = findServerByKey(scratch_, rfc3261, message, false)) {
+      st->onRetransmission();
+      return Disposition::RequestRetransmission;
     }
   }
   // Before stamping: the stamp rewrites the top Via text, and reading it
@@ -183,12 +219,12 @@ Disposition TransactionLayer::onRequest(sip::Message message, const Peer& source
   auto owned = std::unique_ptr<ServerTransaction>(new ServerTransaction(
       *this, id, std::move(message), source, std::move(response_to), reliable));
   ServerTransaction* st = owned.get();
-  if (!key.empty()) {
-    st->key_ = std::move(key);
-    server_by_key_.emplace(std::string_view(st->key_), st);
+  if (rfc3261) {
+    st->key_.assign(scratch_);
+    server_by_key_.emplace(st->key_.view(), st);
   } else {
-    st->key_2543_ = std::move(key_2543);
-    server_by_2543_.emplace(std::string_view(st->key_2543_), st);
+    st->key_2543_.assign(scratch_);
+    link2543(*st);
   }
   by_id_.emplace(id.value, std::move(owned));
   ++stats_.server_created;
@@ -214,18 +250,20 @@ SendResult TransactionLayer::createClient(sip::Message request, const Destinatio
   if (request.method() == sip::Method::Ack) return {TxnId{}, SendError::AckNotAllowed};
   auto via = request.topVia();
   if (!via || !via->hasRfc3261Branch()) return {TxnId{}, SendError::NoBranch};
-  std::string key;
-  key.reserve(via->branch.size() + 1 + request.methodText().size());
-  appendClientKey(key, via->branch, request.methodText());
-  if (client_by_key_.contains(std::string_view(key))) return {TxnId{}, SendError::DuplicateBranch};
+  // Built in scratch_ (no allocation), copied into the transaction.
+  scratch_.clear();
+  appendClientKey(scratch_, via->branch, request.methodText());
+  if (client_by_key_.contains(std::string_view(scratch_))) {
+    return {TxnId{}, SendError::DuplicateBranch};
+  }
 
   const TxnId id{next_id_++};
   const bool reliable = sender_.isReliable(to);
   auto owned = std::unique_ptr<ClientTransaction>(
       new ClientTransaction(*this, id, std::move(request), to, reliable));
   ClientTransaction* ct = owned.get();
-  ct->key_ = std::move(key);
-  client_by_key_.emplace(std::string_view(ct->key_), ct);
+  ct->key_.assign(scratch_);
+  client_by_key_.emplace(ct->key_.view(), ct);
   by_id_.emplace(id.value, std::move(owned));
   ++stats_.client_created;
   ct->start();
@@ -340,18 +378,10 @@ void TransactionLayer::terminate(Transaction& txn) {
   txn.stopAllTimers();
   if (!txn.key_.empty()) {
     KeyMap& map = txn.isClient() ? client_by_key_ : server_by_key_;
-    auto it = map.find(std::string_view(txn.key_));
+    auto it = map.find(txn.key_.view());
     if (it != map.end() && it->second == &txn) map.erase(it);
   }
-  if (!txn.key_2543_.empty()) {
-    auto [first, last] = server_by_2543_.equal_range(std::string_view(txn.key_2543_));
-    for (auto it = first; it != last; ++it) {
-      if (it->second == &txn) {
-        server_by_2543_.erase(it);
-        break;
-      }
-    }
-  }
+  if (!txn.key_2543_.empty()) unlink2543(static_cast<ServerTransaction&>(txn));
   auto it = by_id_.find(txn.id().value);
   if (it == by_id_.end()) return;
   std::unique_ptr<Transaction> owned = std::move(it->second);
