@@ -86,24 +86,36 @@ void BM_ParseSerialize(benchmark::State& state) {
 }
 BENCHMARK(BM_ParseSerialize);
 
+// The INVITE with the n-th new branch, From tag and Call-ID: texts the
+// parser has not seen (no memo hit), as in a call's new transactions.
+class NewIds {
+ public:
+  std::string next(std::uint64_t n) const {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string bytes = base_;
+    for (std::size_t i = 0; i < 8; ++i, n >>= 4) {
+      bytes[branch_ + i] = kHex[n & 0xf];
+      bytes[tag_ + i] = kHex[n & 0xf];
+      bytes[call_id_ + i] = kHex[n & 0xf];
+    }
+    return bytes;
+  }
+
+ private:
+  const std::string& base_ = invite();
+  std::size_t branch_ = base_.find("z9hG4bKPj") + 9;
+  std::size_t tag_ = base_.find(";tag=") + 5;
+  std::size_t call_id_ = base_.find("Call-ID: ") + 9;
+};
+
 // As in a call: every new transaction's Via (branch) and, for a new call,
 // From tag and Call-ID are texts the parser has not seen (no memo hit).
 void BM_ParseSerializeNewIds(benchmark::State& state) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  const std::string& base = invite();
-  const std::size_t branch = base.find("z9hG4bKPj") + 9;
-  const std::size_t tag = base.find(";tag=") + 5;
-  const std::size_t call_id = base.find("Call-ID: ") + 9;
+  const NewIds ids;
   std::string out;
   std::uint64_t n = 0;
   for (auto _ : state) {
-    std::string bytes = base;
-    std::uint64_t v = ++n;
-    for (int i = 0; i < 8; ++i, v >>= 4) {
-      bytes[branch + static_cast<std::size_t>(i)] = kHex[v & 0xf];
-      bytes[tag + static_cast<std::size_t>(i)] = kHex[v & 0xf];
-      bytes[call_id + static_cast<std::size_t>(i)] = kHex[v & 0xf];
-    }
+    std::string bytes = ids.next(++n);
     auto r = parseDatagram(std::move(bytes));
     out.clear();
     r.message->serializeTo(out);
@@ -199,21 +211,11 @@ BENCHMARK(BM_ParseRewriteSerialize);
 // read the Vias back (validation, the response's destination).
 template <bool kReplace>
 void parseStampReadVias(benchmark::State& state) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  const std::string& base = invite();
-  const std::size_t branch = base.find("z9hG4bKPj") + 9;
-  const std::size_t tag = base.find(";tag=") + 5;
-  const std::size_t call_id = base.find("Call-ID: ") + 9;
+  const NewIds ids;
   std::string stamp;
   std::uint64_t n = 0;
   for (auto _ : state) {
-    std::string bytes = base;
-    std::uint64_t v = ++n;
-    for (int i = 0; i < 8; ++i, v >>= 4) {
-      bytes[branch + static_cast<std::size_t>(i)] = kHex[v & 0xf];
-      bytes[tag + static_cast<std::size_t>(i)] = kHex[v & 0xf];
-      bytes[call_id + static_cast<std::size_t>(i)] = kHex[v & 0xf];
-    }
+    std::string bytes = ids.next(++n);
     auto r = parseDatagram(std::move(bytes));
     Message& m = *r.message;
     stamp.assign(m.topVia()->text).append(";received=192.0.2.99;rport=5062");
