@@ -664,6 +664,16 @@ def test_worker_scheduling_default(r):
         check(worker_priority_metric(r, w, "other") == 0, f"worker {w} reported at other/0")
 
 
+def one_call_flows(r, call_id):
+    """One call through the relay forwards 5 packets each way, then ends."""
+    c = Control(r.control_port)
+    a, b = udp(), udp()
+    res = c.call("create", call_id=call_id, legs=[leg(a), leg(b, "outside")])
+    forward_both_ways(a, b, relay_addr(res, 0), relay_addr(res, 1), 5)
+    c.call("destroy", call_id=call_id)
+    c.close()
+
+
 def test_worker_scheduling_fifo(binary, workdir):
     """worker_scheduling = "fifo": every packet worker runs at SCHED_FIFO with
     the configured priority, the control (main) thread and every other thread
@@ -680,12 +690,7 @@ def test_worker_scheduling_fifo(binary, workdir):
         check(all(t[1] == "other" for t in others.values()), f"only workers real-time: {others}")
         for w in range(2):
             check(worker_priority_metric(r, w, "fifo") == 7, f"worker {w} reported at fifo/7")
-        c = Control(r.control_port)
-        a, b = udp(), udp()
-        res = c.call("create", call_id="fifo@test", legs=[leg(a), leg(b, "outside")])
-        forward_both_ways(a, b, relay_addr(res, 0), relay_addr(res, 1), 5)
-        c.call("destroy", call_id="fifo@test")
-        c.close()
+        one_call_flows(r, "fifo@test")
     finally:
         check(r.stop() == 0, "clean exit (fifo workers)")
     log = open(r.log_path, errors="replace").read()
@@ -712,12 +717,7 @@ def test_worker_scheduling_refused(binary, workdir):
         check(all(t[1] == "other" for t in threads.values()), f"no real-time thread: {threads}")
         for w in range(2):
             check(worker_priority_metric(r, w, "other") == 0, f"worker {w} reported at other/0")
-        c = Control(r.control_port)
-        a, b = udp(), udp()
-        res = c.call("create", call_id="refused@test", legs=[leg(a), leg(b, "outside")])
-        forward_both_ways(a, b, relay_addr(res, 0), relay_addr(res, 1), 5)
-        c.call("destroy", call_id="refused@test")
-        c.close()
+        one_call_flows(r, "refused@test")
     finally:
         check(r.stop() == 0, "clean exit (fifo refused)")
     log = open(r.log_path, errors="replace").read()
