@@ -623,6 +623,7 @@ def test_forward_delay_sampled(binary, workdir):
 
 
 SCHED_NAMES = {os.SCHED_OTHER: "other", os.SCHED_FIFO: "fifo", os.SCHED_RR: "rr"}
+SCHED_RESET_ON_FORK = 0x40000000
 
 
 def thread_scheduling(pid):
@@ -632,7 +633,9 @@ def thread_scheduling(pid):
         try:
             with open(f"/proc/{pid}/task/{tid}/comm") as f:
                 comm = f.read().strip()
-            policy = os.sched_getscheduler(int(tid))
+            # Without SCHED_RESET_ON_FORK, which real-time threads carry
+            # (sbc/common/thread_scheduling.h: threads they start run normal).
+            policy = os.sched_getscheduler(int(tid)) & ~SCHED_RESET_ON_FORK
             prio = os.sched_getparam(int(tid)).sched_priority
         except (FileNotFoundError, ProcessLookupError):
             continue
