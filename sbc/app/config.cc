@@ -99,6 +99,17 @@ Config parseConfig(const std::string& text, const std::string& origin,
     c.product = get<std::string>(*node, "product", c.product, origin, "node");
     c.shutdown_grace =
         std::chrono::seconds(getInt(*node, "shutdown_grace", 5, 0, 600, origin, "node", "seconds"));
+    const auto scheduling =
+        get<std::string>(*node, "sip_scheduling",
+                         std::string(common::schedPolicyName(c.sip_scheduling)), origin, "node");
+    const auto policy = common::parseSchedPolicy(scheduling);
+    if (!policy) {
+      fail(origin,
+           "node.sip_scheduling must be \"other\", \"fifo\" or \"rr\", not '" + scheduling + "'");
+    }
+    c.sip_scheduling = *policy;
+    c.sip_priority =
+        static_cast<int>(getInt(*node, "sip_priority", c.sip_priority, 1, 99, origin, "node"));
   }
   if (auto* sip = section(root, "sip", origin)) {
     c.max_message_size =

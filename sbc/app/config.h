@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "sbc/cluster/cluster_options.h"
+#include "sbc/common/thread_scheduling.h"
 
 namespace sbc::app {
 
@@ -79,6 +80,12 @@ struct Config {
   std::string product = "edge-sbc";
   // On SIGTERM: how long BYE/CANCEL of the calls in progress get to leave.
   std::chrono::seconds shutdown_grace{5};
+  // [node] sip_scheduling / sip_priority: the SIP thread's policy (only that
+  // thread: never mgmt, database, CDR or trace threads). Off by default: a
+  // real-time thread outranks every normal process on its core, which is the
+  // host operator's decision (docs/OPERATIONS.md, "SIP thread scheduling").
+  common::SchedPolicy sip_scheduling = common::SchedPolicy::kOther;
+  int sip_priority = 5;  // 1..99; below the media relay's workers (10)
   // Host names (besides the listen addresses) under which the SBC answers as
   // itself, e.g. to OPTIONS pings.
   std::vector<std::string> domains;

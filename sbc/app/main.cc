@@ -1,6 +1,7 @@
 // sbc: the Session Border Controller's SIP process.
 //
-// Threads: main runs the SIP io_context (transport, engine, policy, timers);
+// Threads: main runs the SIP io_context (transport, engine, policy, timers;
+// the only thread [node] sip_scheduling may make real-time);
 // "mgmt" runs the HTTP API's io_context; the database pool, the configuration
 // service, the CDR writer and the start-up thread (migrations, first
 // configuration load with retries) have threads of their own. Results reach
@@ -20,6 +21,7 @@
 #include <csignal>
 #include <iostream>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include "common/crypto/secret_box.h"
@@ -40,6 +42,7 @@
 #include "sbc/cdr/cdr_writer.h"
 #include "sbc/cluster/lease_manager.h"
 #include "sbc/common/log.h"
+#include "sbc/common/thread_scheduling.h"
 #include "sbc/config/config_service.h"
 #include "sbc/trace/trace_service.h"
 #include "sbc/transport/work_timing.h"
@@ -169,6 +172,27 @@ class Starter {
   bool stopping_ = false;
   std::atomic<bool> started_{false};
 };
+
+// The calling (SIP) thread at [node] sip_scheduling. Refused: one warning
+// and the normal policy; sbc_sip_thread_priority says what it got.
+void applySipScheduling(const sbc::app::Config& config, sbc::app::SbcMetrics& metrics) {
+  using sbc::common::schedPolicyName;
+  if (int e = sbc::common::applyToCurrentThread(config.sip_scheduling, config.sip_priority);
+      e != 0) {
+    spdlog::warn(
+        "sip_scheduling = \"{}\" priority {} refused ({}): the SIP thread runs at the normal "
+        "policy. It needs CAP_SYS_NICE or an RLIMIT_RTPRIO of at least {} (systemd "
+        "LimitRTPRIO=, docker --ulimit rtprio=)",
+        schedPolicyName(config.sip_scheduling), config.sip_priority,
+        std::generic_category().message(e), config.sip_priority);
+  }
+  const sbc::common::ThreadScheduling got = sbc::common::currentThreadScheduling();
+  metrics.sip_thread_priority.with({schedPolicyName(got.policy)}).Set(got.priority);
+  if (got.policy != sbc::common::SchedPolicy::kOther) {
+    spdlog::info("SIP thread: scheduling {} priority {}", schedPolicyName(got.policy),
+                 got.priority);
+  }
+}
 
 }  // namespace
 
@@ -508,6 +532,9 @@ int main(int argc, char** argv) {
   };
   waitSignals();
 
+  // Last: every thread above started at the normal policy, and the ones this
+  // thread starts later do not inherit it (SCHED_RESET_ON_FORK).
+  applySipScheduling(config, metrics);
   spdlog::info("{} ready", config.node_name);
   // SBC_UDP_TIMING: every handler of the SIP thread timed (stderr).
   if (sbc::transport::WorkTiming::enabled()) {

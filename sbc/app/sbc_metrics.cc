@@ -181,6 +181,11 @@ SbcMetrics::SbcMetrics(metrics::Registry& r) {
            "1 while the node drains (POST /api/drain): new calls get 503, calls in progress go on"},
           {&SbcMetrics::node_heartbeat, "sbc_node_heartbeat_timestamp_seconds",
            "Unix time of this node's last committed heartbeat in sbc_nodes"},
+          {&SbcMetrics::sip_thread_priority,
+           "sbc_sip_thread_priority",
+           "Scheduling the SIP thread got ([node] sip_scheduling): its policy as a label, the "
+           "real-time priority as the value (0 at other)",
+           {"policy"}},
           {&SbcMetrics::relay_configured,
            "sbc_media_relay_configured",
            "1 for every media relay in this node's configuration",

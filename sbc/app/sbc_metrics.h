@@ -72,6 +72,7 @@ struct SbcMetrics {
   metrics::GaugeFamily config_loaded_at;
   metrics::GaugeFamily draining;
   metrics::GaugeFamily node_heartbeat;
+  metrics::GaugeFamily sip_thread_priority;  // {policy}: set once at start (main.cc)
   // Media anchoring (only when relays are configured).
   metrics::GaugeFamily relay_configured;            // {relay}
   metrics::GaugeFamily relay_healthy;               // {relay}

@@ -148,7 +148,7 @@ def make_certs(workdir, cn="sbc.test", ip="127.0.0.1"):
 class Sbc:
     """Runs the sbc binary with a config text; stderr goes to a log file."""
 
-    def __init__(self, binary, workdir, config_text):
+    def __init__(self, binary, workdir, config_text, preexec_fn=None):
         self.workdir = workdir
         self.config_path = os.path.join(workdir, "sbc.toml")
         with open(self.config_path, "w") as f:
@@ -156,7 +156,8 @@ class Sbc:
         self.log_path = os.path.join(workdir, "sbc.log")
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen([binary, "--config", self.config_path],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+                                     stdout=self.log, stderr=subprocess.STDOUT,
+                                     preexec_fn=preexec_fn)
 
     def alive(self):
         return self.proc.poll() is None

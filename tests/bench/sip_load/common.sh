@@ -88,6 +88,7 @@ SQL
 
 # bench_start_sbc: the sbc on 127.0.0.1:$sbc_in_port (inside) and
 # 127.0.0.10:$sbc_out_port (outside), log level warn; sets sbc_pid.
+# BENCH_SBC_NODE: extra lines for its [node] table (sip_load: sip_scheduling).
 # BENCH_PRESIZE_CPS: [sip] presize_cps (the rate its tables are sized for);
 # unset: the sbc's default.
 bench_start_sbc() {
@@ -103,6 +104,7 @@ name = "sip-bench"
 log_level = "warn"
 product = "edge-sbc"
 shutdown_grace = 1
+${BENCH_SBC_NODE:-}
 [database]
 dsn = "$dsn"
 pool_threads = 2

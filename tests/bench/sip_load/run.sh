@@ -26,6 +26,23 @@
 # "sbc" alone for profiling), BENCH_KEEP=1 keeps the work directory,
 # BENCH_SBC_BIN another sbc binary (A/B), BENCH_PRESIZE_CPS the sbc's [sip]
 # presize_cps (8000). Not a test: no assertion on the figures.
+#
+# Scheduling, the same for both peers: BENCH_SCHED (other, the default: the
+# normal policy, as every run before; fifo; rr) at BENCH_SCHED_PRIO (5, the
+# shipped deploy/sbc.sample.toml). Not fifo by default: here the SIPp
+# generators share the two cores with the peer and sit in the measured path,
+# and a real-time peer moves its run-queue wait onto them, so both peers'
+# INVITE->200 tail got worse at fifo (docs/PERFORMANCE.md, session 9,
+# sipsched); the relay bench pins generator and relays apart. The sbc gets
+# [node] sip_scheduling/sip_priority (its SIP thread only); Kamailio gets
+# real_time=7 rt_policy/rt_prio and the timer equivalents (every process: its
+# two workers and its timers). SIPp stays at the normal policy. Where
+# SCHED_FIFO is not allowed (not root) both fall back to other. The header
+# prints what each peer's threads got (ps -L class/rtprio);
+# BENCH_KAM_REALTIME replaces Kamailio's lines (e.g. "real_time=4\nrt_policy=2
+# \nrt_prio=5": its timers normal). Each step's wait_us is the run-queue wait
+# per call of the peer's SIP threads (/proc schedstat): what a real-time
+# policy removes.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/../../.."
@@ -35,6 +52,21 @@ peers=${BENCH_PEERS:-"sbc kam"}
 # The sbc's tables sized for the highest step, so that no step rehashes them
 # (docs/PERFORMANCE.md, session 6 tail latency).
 export BENCH_PRESIZE_CPS=${BENCH_PRESIZE_CPS:-8000}
+sched=${BENCH_SCHED:-other}
+sched_prio=${BENCH_SCHED_PRIO:-5}
+case $sched in other|fifo|rr) ;; *) echo "run.sh: BENCH_SCHED=other|fifo|rr" >&2; exit 2 ;; esac
+if [ "$sched" != other ] && ! chrt -f 1 true 2>/dev/null; then
+  echo "run.sh: SCHED_FIFO not allowed here: both peers at other" >&2
+  sched=other
+fi
+kam_realtime=""
+if [ "$sched" != other ]; then
+  export BENCH_SBC_NODE="sip_scheduling = \"$sched\"
+sip_priority = $sched_prio"
+  kp=$([ "$sched" = fifo ] && echo 2 || echo 1)  # Kamailio: 1 SCHED_RR, 2 SCHED_FIFO
+  kam_realtime="real_time=7\nrt_policy=$kp\nrt_prio=$sched_prio\nrt_timer1_policy=$kp\nrt_timer1_prio=$sched_prio\nrt_timer2_policy=$kp\nrt_timer2_prio=$sched_prio"
+fi
+kam_realtime=${BENCH_KAM_REALTIME:-$kam_realtime}
 # shellcheck source=common.sh
 . "$here/common.sh"
 
@@ -60,13 +92,23 @@ bench_start_sbc
 
 if [[ " $peers " == *" kam "* ]]; then
   sed -e "s/@PORT@/$kam_port/" -e "s/@UAS@/127.0.0.3:$uas_kam_port/" -e "s/@LIMIT@/$limit/" \
-    "$here/kamailio.cfg.in" >"$work/kamailio.cfg"
+    -e "s/@REALTIME@/$kam_realtime/" "$here/kamailio.cfg.in" >"$work/kamailio.cfg"
   kamailio -f "$work/kamailio.cfg" -DD -E -x tlsf -X tlsf -m 3072 -M 32 >"$work/kamailio.log" 2>&1 &
   kam_pid=$!
   pids+=("$kam_pid")
   sleep 1
   kill -0 "$kam_pid" 2>/dev/null || { tail "$work/kamailio.log" >&2; die "kamailio exited"; }
 fi
+
+thread_sched() {  # "CLS/RTPRIO xN, ..." over every thread of the given pids
+  ps -L -o cls=,rtprio= -p "$1" 2>/dev/null | awk '{k = $1 "/" $2; n[k]++} END {s = ""; for (k in n) s = s (s == "" ? "" : ", ") k " x" n[k]; print s}'
+}
+if [ "$sched" = other ]; then
+  echo "    scheduling: normal policy for both peers (BENCH_SCHED=other or not permitted)"
+else
+  echo "    scheduling: SCHED_${sched^^} priority $sched_prio for both peers (sbc: sip_scheduling, its SIP thread; kamailio: real_time=7, every process)"
+fi
+echo "    threads got (ps -L class/rtprio x count): sbc $(thread_sched "$sbc_pid")${kam_pid:+; kamailio $(thread_sched "$kam_pid,$(pgrep -d, -P "$kam_pid")")}"
 
 for peer in $peers; do
   port_var=uas_${peer}_port
@@ -83,6 +125,23 @@ cpu_ticks() {  # utime+stime of a pid and its children processes (Kamailio forks
   for p in "$1" $(pgrep -P "$1" || true); do
     [ -r "/proc/$p/stat" ] || continue
     total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+  done
+  echo $total
+}
+
+# Run-queue wait (ns, /proc schedstat field 2) of the peer's SIP threads:
+# the sbc's SIP thread (tid = pid), every Kamailio process. What a real-time
+# policy removes: time runnable but not running.
+runq_ns() {
+  local total=0 p t
+  if [ "$1" = "$sbc_pid" ]; then
+    t=$(awk '{print $2}' "/proc/$1/task/$1/schedstat" 2>/dev/null || echo 0)
+    echo "${t:-0}"
+    return
+  fi
+  for p in "$1" $(pgrep -P "$1" || true); do
+    t=$(awk '{print $2}' "/proc/$p/schedstat" 2>/dev/null || echo 0)
+    total=$((total + ${t:-0}))
   done
   echo $total
 }
@@ -125,6 +184,7 @@ step() {  # peer rate: runs one step, prints and records its line
   if [ "$peer" = sbc ]; then target=127.0.0.1:$sbc_in_port; pid=$sbc_pid; else target=127.0.0.1:$kam_port; pid=$kam_pid; fi
   out=$work/uac_${peer}_$rate
   c0=$(cpu_ticks "$pid")
+  w0=$(runq_ns "$pid")
   set +e
   sipp -sf "$here/uac_rr.xml" "$target" -i 127.0.0.2 -p "$(free_port 127.0.0.2)" \
     -mp "$(free_port 127.0.0.2)" -s 12125550123 -m "$calls" -r "$rate" -rp 1000 -nostdin \
@@ -134,26 +194,29 @@ step() {  # peer rate: runs one step, prints and records its line
   local rc=$?
   set -e
   c1=$(cpu_ticks "$pid")
+  w1=$(runq_ns "$pid")
   local ok failed cps mean p99 over10 cpu_us verdict=ok line
   # SIPp's own cumulative call rate: what it managed to start per second.
   read -r ok failed cps mean p99 over10 < <(stat_summary "$out.csv")
   cpu_us=$( [ "$ok" -gt 0 ] && echo "($c1 - $c0) * 1000000 / $hz / $ok" | bc -l || echo 0)
+  wait_us=$( [ "$ok" -gt 0 ] && echo "($w1 - $w0) / 1000 / $ok" | bc -l || echo 0)
   if [ "$rc" != 0 ] || [ "$failed" != 0 ] || [ "$ok" -lt "$calls" ] \
      || [ "$(echo "$cps < 0.9 * $rate" | bc -l)" = 1 ]; then
     verdict=FAIL
     failed_at[$peer]=$rate
   fi
-  line=$(printf '%-8s %6d %7d %7d %9.0f %8.0f %9s %8s %8s  %s' "$peer" "$rate" "$ok" "$failed" \
-    "$cps" "$cpu_us" "$mean" "$p99" "$over10" "$verdict")
+  line=$(printf '%-8s %6d %7d %7d %9.0f %8.0f %9s %8s %8s %7.1f  %s' "$peer" "$rate" "$ok" \
+    "$failed" "$cps" "$cpu_us" "$mean" "$p99" "$over10" "$wait_us" "$verdict")
   echo "$line"
   results+=("$line")
 }
 
 say "stepping the rate: $rates (calls/s), $calls calls per step"
-printf '%-8s %6s %7s %7s %9s %8s %9s %8s %8s  %s\n' peer rate calls failed "calls/s" "cpu_us" \
-  "mean_ms" "p99_ms" ">=10ms" verdict
+printf '%-8s %6s %7s %7s %9s %8s %9s %8s %8s %7s  %s\n' peer rate calls failed "calls/s" "cpu_us" \
+  "mean_ms" "p99_ms" ">=10ms" "wait_us" verdict
 echo "    (calls/s: SIPp's achieved rate; cpu_us: peer CPU per call; p99_ms: SIPp's bucket;"
-echo "     >=10ms: calls whose INVITE->200 took 10 ms or more)"
+echo "     >=10ms: calls whose INVITE->200 took 10 ms or more; wait_us: run-queue wait per"
+echo "     call of the peer's SIP threads: the sbc's SIP thread, every Kamailio process)"
 for rate in $rates; do
   for peer in $peers; do
     [ -n "${failed_at[$peer]:-}" ] && continue
@@ -176,6 +239,7 @@ printf '    %-28s %12s %12s\n' "" sbc kamailio
 printf '    %-28s %12s %12s\n' "highest zero-failure rate" "$sbc_best/s" "$kam_best/s"
 printf '    %-28s %12s %12s\n' "CPU per call at that rate" "${sbc_cpu} us" "${kam_cpu} us"
 printf '    %-28s %12s %12s\n' "first failing rate" "${failed_at[sbc]:-none}" "${failed_at[kam]:-none}"
+printf '    %-28s %12s %12s\n' "scheduling (BENCH_SCHED)" "$sched/$([ "$sched" = other ] && echo - || echo "$sched_prio")" "same"
 # The CDR writer batches: count after the sbc has stopped (SIGTERM flushes).
 kill -TERM "$sbc_pid" 2>/dev/null || true
 for _ in $(seq 1 300); do kill -0 "$sbc_pid" 2>/dev/null || break; sleep 0.1; done

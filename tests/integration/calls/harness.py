@@ -642,9 +642,11 @@ address = "127.0.0.1"
 port = 0
 {udp_listeners_toml(self.inside, self.outside)}{extra}"""
 
-    def start_sbc(self, log_level="debug", extra="", wait=20.0):
-        """Starts the sbc and waits for /healthz 200 (a configuration loaded)."""
-        self.sbc = sbctest.Sbc(self.tools.sbc, self.dir, self.config_text(log_level, extra))
+    def start_sbc(self, log_level="debug", extra="", wait=20.0, preexec_fn=None):
+        """Starts the sbc and waits for /healthz 200 (a configuration loaded).
+        `preexec_fn` runs in the child before exec (limits, capabilities)."""
+        self.sbc = sbctest.Sbc(self.tools.sbc, self.dir, self.config_text(log_level, extra),
+                               preexec_fn=preexec_fn)
         self.mgmt = wait_healthy(self.sbc, wait=wait)
         log(f"   sbc up: inside {self.inside}, outside {self.outside}, mgmt {self.mgmt}")
 
