@@ -136,6 +136,7 @@ class Worker {
   void closePeer(Session& s, int leg);
   void applyScheduling();
   void run();
+  void prefetchRound(int events);
   void drain(Session& s, int leg, SocketKind kind, Clock::time_point now);
   void onPacket(Session& s, int leg, bool rtcpSocket, std::size_t slot, std::size_t length,
                 const SockAddr& source, Clock::time_point now);

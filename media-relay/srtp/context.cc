@@ -5,6 +5,7 @@
 #include <array>
 #include <climits>
 #include <mutex>
+#include <new>
 
 #include "media-relay/srtp/openssl_backend.h"
 
@@ -69,10 +70,6 @@ Status checkRtcp(std::span<const std::uint8_t> p, std::size_t trailer) {
 
 }  // namespace
 
-struct Context::Session {
-  srtp_t srtp = nullptr;
-};
-
 bool initLibrary() {
   static std::once_flag once;
   static bool ok = false;
@@ -124,18 +121,23 @@ ContextPtr Context::create(const Suite& suite, std::span<const std::uint8_t> mas
   policy.allow_repeat_tx = options.allowRepeatTx ? 1 : 0;
   policy.next = nullptr;
 
-  auto session = std::make_unique<Session>();
-  if (srtp_create(&session->srtp, &policy) != srtp_err_status_ok) return fail(Status::kError);
+  srtp_t session = nullptr;
+  if (srtp_create(&session, &policy) != srtp_err_status_ok) return fail(Status::kError);
+  // Not make_unique: the constructor is private.
+  ContextPtr context(new (std::nothrow) Context(suite, direction, session));
+  if (!context) {
+    srtp_dealloc(session);
+    return fail(Status::kError);
+  }
   if (status) *status = Status::kOk;
-  return ContextPtr(new Context(suite, direction, session.release()));
+  return context;
 }
 
-Context::Context(const Suite& suite, Direction direction, Session* session)
-    : suite_(&suite), direction_(direction), session_(session) {}
+Context::Context(const Suite& suite, Direction direction, srtp_ctx_t_* srtp)
+    : suite_(&suite), srtp_(srtp), direction_(direction) {}
 
 Context::~Context() {
-  if (session_->srtp) srtp_dealloc(session_->srtp);
-  delete session_;
+  if (srtp_ != nullptr) srtp_dealloc(srtp_);
 }
 
 Status Context::protectRtp(std::span<std::uint8_t> buffer, std::size_t& length) {
@@ -146,7 +148,7 @@ Status Context::protectRtp(std::span<std::uint8_t> buffer, std::size_t& length) 
   }
   if (Status s = checkRtp(buffer.first(length), 0); s != Status::kOk) return s;
   int len = static_cast<int>(length);
-  Status s = fromLibsrtp(srtp_protect(session_->srtp, buffer.data(), &len));
+  Status s = fromLibsrtp(srtp_protect(srtp_, buffer.data(), &len));
   if (s == Status::kOk) length = static_cast<std::size_t>(len);
   return s;
 }
@@ -156,7 +158,7 @@ Status Context::unprotectRtp(std::span<std::uint8_t> buffer, std::size_t& length
   if (length > buffer.size() || length > INT_MAX / 2) return Status::kBadLength;
   if (Status s = checkRtp(buffer.first(length), suite_->rtpTagLength); s != Status::kOk) return s;
   int len = static_cast<int>(length);
-  Status s = fromLibsrtp(srtp_unprotect(session_->srtp, buffer.data(), &len));
+  Status s = fromLibsrtp(srtp_unprotect(srtp_, buffer.data(), &len));
   if (s == Status::kOk) length = static_cast<std::size_t>(len);
   return s;
 }
@@ -169,7 +171,7 @@ Status Context::protectRtcp(std::span<std::uint8_t> buffer, std::size_t& length)
   }
   if (Status s = checkRtcp(buffer.first(length), 0); s != Status::kOk) return s;
   int len = static_cast<int>(length);
-  Status s = fromLibsrtp(srtp_protect_rtcp(session_->srtp, buffer.data(), &len));
+  Status s = fromLibsrtp(srtp_protect_rtcp(srtp_, buffer.data(), &len));
   if (s == Status::kOk) length = static_cast<std::size_t>(len);
   return s;
 }
@@ -182,7 +184,7 @@ Status Context::unprotectRtcp(std::span<std::uint8_t> buffer, std::size_t& lengt
     return s;
   }
   int len = static_cast<int>(length);
-  Status s = fromLibsrtp(srtp_unprotect_rtcp(session_->srtp, buffer.data(), &len));
+  Status s = fromLibsrtp(srtp_unprotect_rtcp(srtp_, buffer.data(), &len));
   if (s == Status::kOk) length = static_cast<std::size_t>(len);
   return s;
 }

@@ -6,11 +6,12 @@
 # a shared machine's drift hits both alike. Swap the arguments for a second
 # series: the second of a pair can be favoured. One line per step: CPU us
 # per packet (utime+stime), its user part, p99 (generator / relay's own),
-# loss, late generator ticks.
+# loss, late generator ticks. BENCH_RELAY_WORKERS (1): packet threads of each
+# binary (e.g. 2 with BENCH_RELAY_CPUS=1,2 on a host with 3+ cores).
 #   tests/bench/relay_load/ab.sh BIN_A BIN_B PAIRS rtp|srtp [CALLS] [SECONDS]
 # Needs relay-loadgen in BENCH_BUILD_DIR (build/loadgen-rel; run.sh builds it).
 set -euo pipefail
-[ $# -ge 4 ] || { sed -n '2,12p' "$0"; exit 2; }
+[ $# -ge 4 ] || { sed -n '2,13p' "$0"; exit 2; }
 bin_a=$1 bin_b=$2 pairs=$3 mode=$4 calls=${5:-1000} secs=${6:-10}
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
@@ -38,7 +39,7 @@ start() {  # name binary first-media-port
   cat > "$work/$1.toml" <<CONF
 [node]
 log_level = "warn"
-workers = 1
+workers = ${BENCH_RELAY_WORKERS:-1}
 worker_scheduling = "${BENCH_SCHED:-fifo}"
 worker_priority = ${BENCH_SCHED_PRIO:-10}
 [realm.inside]
