@@ -75,7 +75,7 @@ std::string makeCallId(Shard shard) {
   return makeId(shard, 30);
 }
 std::string makeTag(Shard shard) {
-  return makeId(shard, 14);
+  return makeId(shard, 13);
 }
 
 std::string makeBranch(Shard shard) {
@@ -85,7 +85,7 @@ std::string makeBranch(Shard shard) {
 
 std::optional<Shard> shardOf(std::string_view id) {
   if (id.starts_with("z9hG4bK")) id.remove_prefix(7);
-  if (id.size() < 16) return std::nullopt;
+  if (id.size() < 15) return std::nullopt;
   for (char c : id) {
     if (hexValue(c) < 0) return std::nullopt;
   }

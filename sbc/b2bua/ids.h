@@ -16,13 +16,16 @@ using Shard = std::uint8_t;
 
 // 32 hex digits: shard (2) + 120 random bits (30).
 std::string makeCallId(Shard shard);
-// 16 hex digits: shard (2) + 56 random bits (14).
+// 15 hex digits: shard (2) + 52 random bits (13; RFC 3261 19.3 asks for 32).
+// 15 is std::string's inline capacity: a tag costs no allocation wherever
+// it is copied (3 per call at 16 digits).
 std::string makeTag(Shard shard);
 // "z9hG4bK" + shard (2 hex) + 16 random hex digits (txn::makeBranch).
 std::string makeBranch(Shard shard);
 
 // The shard encoded in an id we generated (a Call-ID, tag, or a branch with
-// the "z9hG4bK" prefix); nullopt when the id is not of our shape.
+// the "z9hG4bK" prefix); nullopt when the id is not of our shape (at least 15
+// hex digits).
 std::optional<Shard> shardOf(std::string_view id);
 
 // Random bytes for anything else that must not be guessable (cnonce, RSeq

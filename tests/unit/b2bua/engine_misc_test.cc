@@ -18,8 +18,15 @@ TEST(Ids, CarryTheShardAndAreUnique) {
     EXPECT_EQ(shardOf(id), Shard{0xab});
     EXPECT_TRUE(seen.insert(id).second);
   }
-  EXPECT_EQ(makeTag(3).size(), 16u);
-  EXPECT_EQ(shardOf(makeTag(3)), Shard{3});
+  // 15 digits: within std::string's inline buffer, so a tag never allocates.
+  const std::string tag = makeTag(3);
+  EXPECT_EQ(tag.size(), 15u);
+  EXPECT_LE(tag.size(), std::string().capacity());
+  EXPECT_EQ(tag.find_first_not_of("0123456789abcdef"), std::string::npos);
+  EXPECT_EQ(shardOf(tag), Shard{3});
+  std::set<std::string> tags;
+  for (int i = 0; i < 1000; ++i) EXPECT_TRUE(tags.insert(makeTag(3)).second);
+  EXPECT_FALSE(shardOf("0123456789abcd").has_value());  // 14 digits: not ours
   EXPECT_EQ(shardOf(makeBranch(200)), Shard{200});
   EXPECT_TRUE(makeBranch(1).starts_with("z9hG4bK01"));
   EXPECT_FALSE(shardOf("pbx-call-1@10.0.0.5").has_value());
