@@ -25,11 +25,16 @@
 # BENCH_PG_PORT (55497), BENCH_RATES, BENCH_CALLS, BENCH_PEERS ("sbc kam";
 # "sbc" alone for profiling), BENCH_KEEP=1 keeps the work directory,
 # BENCH_SBC_BIN another sbc binary (A/B), BENCH_PRESIZE_CPS the sbc's [sip]
-# presize_cps (8000). Not a test: no assertion on the figures.
+# presize_cps (8000), BENCH_SETTLE (40): before each step, wait up to that
+# many seconds until both peers together use under 5% of a core over a
+# second, so that neither step carries the other peer's after-work (Kamailio
+# freeing its transactions and dialogs, the sbc's 32-s lingering ones); 0
+# runs the steps back to back as before session 9. Not a test: no assertion
+# on the figures.
 #
 # Scheduling, the same for both peers: BENCH_SCHED (other, the default: the
 # normal policy, as every run before; fifo; rr) at BENCH_SCHED_PRIO (5, the
-# shipped deploy/sbc.sample.toml). Not fifo by default: here the SIPp
+# sip_priority of deploy/sbc.sample.toml). Not fifo by default: here the SIPp
 # generators share the two cores with the peer and sit in the measured path,
 # and a real-time peer moves its run-queue wait onto them, so both peers'
 # INVITE->200 tail got worse at fifo (docs/PERFORMANCE.md, session 9,
@@ -177,12 +182,32 @@ print(ok, failed, f"{rate:.0f}", f"{mean:.1f}", p99, over10)
 EOF
 }
 
+# Waits (up to BENCH_SETTLE s) until the peers' processes together used
+# under 5% of a core over the last second; sets settled_s.
+settle_max=${BENCH_SETTLE:-40}
+settled_s=0
+settle() {
+  local t0=$SECONDS a b p
+  settled_s=0
+  [ "$settle_max" -gt 0 ] || return 0
+  while [ $((SECONDS - t0)) -lt "$settle_max" ]; do
+    a=0
+    for p in ${sbc_pid:-} ${kam_pid:-}; do a=$((a + $(cpu_ticks "$p"))); done
+    sleep 1
+    b=0
+    for p in ${sbc_pid:-} ${kam_pid:-}; do b=$((b + $(cpu_ticks "$p"))); done
+    [ $(((b - a) * 20)) -lt "$hz" ] && break
+  done
+  settled_s=$((SECONDS - t0))
+}
+
 declare -A failed_at=()
 results=()
 step() {  # peer rate: runs one step, prints and records its line
   local peer=$1 rate=$2 target pid c0 c1 out
   if [ "$peer" = sbc ]; then target=127.0.0.1:$sbc_in_port; pid=$sbc_pid; else target=127.0.0.1:$kam_port; pid=$kam_pid; fi
   out=$work/uac_${peer}_$rate
+  settle
   c0=$(cpu_ticks "$pid")
   w0=$(runq_ns "$pid")
   set +e
@@ -205,18 +230,19 @@ step() {  # peer rate: runs one step, prints and records its line
     verdict=FAIL
     failed_at[$peer]=$rate
   fi
-  line=$(printf '%-8s %6d %7d %7d %9.0f %8.0f %9s %8s %8s %7.1f  %s' "$peer" "$rate" "$ok" \
-    "$failed" "$cps" "$cpu_us" "$mean" "$p99" "$over10" "$wait_us" "$verdict")
+  line=$(printf '%-8s %6d %7d %7d %9.0f %8.0f %9s %8s %8s %7.1f %8d  %s' "$peer" "$rate" "$ok" \
+    "$failed" "$cps" "$cpu_us" "$mean" "$p99" "$over10" "$wait_us" "$settled_s" "$verdict")
   echo "$line"
   results+=("$line")
 }
 
 say "stepping the rate: $rates (calls/s), $calls calls per step"
-printf '%-8s %6s %7s %7s %9s %8s %9s %8s %8s %7s  %s\n' peer rate calls failed "calls/s" "cpu_us" \
-  "mean_ms" "p99_ms" ">=10ms" "wait_us" verdict
+printf '%-8s %6s %7s %7s %9s %8s %9s %8s %8s %7s %8s  %s\n' peer rate calls failed "calls/s" "cpu_us" \
+  "mean_ms" "p99_ms" ">=10ms" "wait_us" "settle_s" verdict
 echo "    (calls/s: SIPp's achieved rate; cpu_us: peer CPU per call; p99_ms: SIPp's bucket;"
 echo "     >=10ms: calls whose INVITE->200 took 10 ms or more; wait_us: run-queue wait per"
-echo "     call of the peer's SIP threads: the sbc's SIP thread, every Kamailio process)"
+echo "     call of the peer's SIP threads: the sbc's SIP thread, every Kamailio process;"
+echo "     settle_s: seconds waited before the step for both peers to go quiet)"
 for rate in $rates; do
   for peer in $peers; do
     [ -n "${failed_at[$peer]:-}" ] && continue
