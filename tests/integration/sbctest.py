@@ -180,6 +180,19 @@ class Sbc:
             return b"".join(f.readlines()[-n:]).decode(errors="replace")
 
 
+def drop_rt_rights():
+    """A preexec_fn: in the child before exec, no CAP_SYS_NICE (out of the
+    bounding set, so root's exec does not get it back) and RLIMIT_RTPRIO 0,
+    so a real-time scheduling request is refused."""
+    import ctypes
+    import resource
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_capbset_drop, cap_sys_nice = 24, 23
+    if libc.prctl(pr_capbset_drop, cap_sys_nice, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+    resource.setrlimit(resource.RLIMIT_RTPRIO, (0, 0))
+
+
 def http_request(method, url, body=None, timeout=5):
     """(status, text) of one HTTP request; `body`, when given, is sent as
     JSON. An error status is an answer like any other; (None, "") when

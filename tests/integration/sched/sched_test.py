@@ -18,9 +18,7 @@ the test itself. Python 3 standard library only; reuses calls/harness.py.
 
     sched_test.py --sbc BIN --migrate BIN --encrypt BIN --sipp BIN --psql BIN CASE
 """
-import ctypes
 import os
-import resource
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -28,6 +26,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "calls"))
 sys.path.insert(0, os.path.join(HERE, ".."))
 from harness import CARRIER1_IP, CallTest, case_registry, cases_main, log  # noqa: E402
 from calls_test import basic_config  # noqa: E402
+from sbctest import drop_rt_rights  # noqa: E402
 
 SCHED_RESET_ON_FORK = 0x40000000
 SCHED_NAMES = {os.SCHED_OTHER: "other", os.SCHED_FIFO: "fifo", os.SCHED_RR: "rr"}
@@ -68,16 +67,6 @@ def can_use_fifo():
         return False
     os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
     return True
-
-
-def drop_rt_rights():
-    """In the child before exec: no CAP_SYS_NICE (out of the bounding set, so
-    root's exec does not get it back) and RLIMIT_RTPRIO 0."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    pr_capbset_drop, cap_sys_nice = 24, 23
-    if libc.prctl(pr_capbset_drop, cap_sys_nice, 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
-    resource.setrlimit(resource.RLIMIT_RTPRIO, (0, 0))
 
 
 def calls_go_through(t, n=3):

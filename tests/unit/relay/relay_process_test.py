@@ -1,7 +1,6 @@
 #!/usr/bin/env python3
 """Drives the real media-relay binary on loopback: control protocol over TCP,
 RTP over UDP sockets. Usage: relay_process_test.py MEDIA_RELAY_BINARY"""
-import ctypes
 import json
 import os
 import random
@@ -14,6 +13,10 @@ import sys
 import tempfile
 import time
 import urllib.request
+
+# The tests' shared helpers (tests/integration/sbctest.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "integration"))
+from sbctest import drop_rt_rights  # noqa: E402
 
 HOST = "127.0.0.1"
 FAILURES = []
@@ -698,17 +701,6 @@ def test_worker_scheduling_fifo(binary, workdir):
         check(r.stop() == 0, "clean exit (fifo workers)")
     log = open(r.log_path, errors="replace").read()
     check("refused" not in log, "no refusal logged when permitted")
-
-
-def drop_rt_rights():
-    """In the child before exec: no CAP_SYS_NICE (out of the bounding set, so
-    root's exec does not get it back) and RLIMIT_RTPRIO 0."""
-    import resource
-    libc = ctypes.CDLL(None, use_errno=True)
-    pr_capbset_drop, cap_sys_nice = 24, 23
-    if libc.prctl(pr_capbset_drop, cap_sys_nice, 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
-    resource.setrlimit(resource.RLIMIT_RTPRIO, (0, 0))
 
 
 def test_worker_scheduling_refused(binary, workdir):
