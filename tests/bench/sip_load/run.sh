@@ -133,6 +133,14 @@ cpu_ticks() {  # utime+stime of a pid and its children processes (Kamailio forks
   done
   echo $total
 }
+usr_ticks() {  # utime alone (the peer's own code; the rest is the kernel's)
+  local total=0 p
+  for p in "$1" $(pgrep -P "$1" || true); do
+    [ -r "/proc/$p/stat" ] || continue
+    total=$((total + $(awk '{print $14}' "/proc/$p/stat")))
+  done
+  echo $total
+}
 
 # Run-queue wait (ns, /proc schedstat field 2) of the peer's SIP threads:
 # the sbc's SIP thread (tid = pid), every Kamailio process. What a real-time
@@ -209,6 +217,7 @@ step() {  # peer rate: runs one step, prints and records its line
   out=$work/uac_${peer}_$rate
   settle
   c0=$(cpu_ticks "$pid")
+  u0=$(usr_ticks "$pid")
   w0=$(runq_ns "$pid")
   set +e
   sipp -sf "$here/uac_rr.xml" "$target" -i 127.0.0.2 -p "$(free_port 127.0.0.2)" \
@@ -219,27 +228,30 @@ step() {  # peer rate: runs one step, prints and records its line
   local rc=$?
   set -e
   c1=$(cpu_ticks "$pid")
+  u1=$(usr_ticks "$pid")
   w1=$(runq_ns "$pid")
-  local ok failed cps mean p99 over10 cpu_us verdict=ok line
+  local ok failed cps mean p99 over10 cpu_us usr_us verdict=ok line
   # SIPp's own cumulative call rate: what it managed to start per second.
   read -r ok failed cps mean p99 over10 < <(stat_summary "$out.csv")
   cpu_us=$( [ "$ok" -gt 0 ] && echo "($c1 - $c0) * 1000000 / $hz / $ok" | bc -l || echo 0)
+  usr_us=$( [ "$ok" -gt 0 ] && echo "($u1 - $u0) * 1000000 / $hz / $ok" | bc -l || echo 0)
   wait_us=$( [ "$ok" -gt 0 ] && echo "($w1 - $w0) / 1000 / $ok" | bc -l || echo 0)
   if [ "$rc" != 0 ] || [ "$failed" != 0 ] || [ "$ok" -lt "$calls" ] \
      || [ "$(echo "$cps < 0.9 * $rate" | bc -l)" = 1 ]; then
     verdict=FAIL
     failed_at[$peer]=$rate
   fi
-  line=$(printf '%-8s %6d %7d %7d %9.0f %8.0f %9s %8s %8s %7.1f %8d  %s' "$peer" "$rate" "$ok" \
-    "$failed" "$cps" "$cpu_us" "$mean" "$p99" "$over10" "$wait_us" "$settled_s" "$verdict")
+  line=$(printf '%-8s %6d %7d %7d %9.0f %8.0f %7.0f %9s %8s %8s %7.1f %8d  %s' "$peer" "$rate" \
+    "$ok" "$failed" "$cps" "$cpu_us" "$usr_us" "$mean" "$p99" "$over10" "$wait_us" "$settled_s" "$verdict")
   echo "$line"
   results+=("$line")
 }
 
 say "stepping the rate: $rates (calls/s), $calls calls per step"
-printf '%-8s %6s %7s %7s %9s %8s %9s %8s %8s %7s %8s  %s\n' peer rate calls failed "calls/s" "cpu_us" \
-  "mean_ms" "p99_ms" ">=10ms" "wait_us" "settle_s" verdict
-echo "    (calls/s: SIPp's achieved rate; cpu_us: peer CPU per call; p99_ms: SIPp's bucket;"
+printf '%-8s %6s %7s %7s %9s %8s %7s %9s %8s %8s %7s %8s  %s\n' peer rate calls failed "calls/s" \
+  "cpu_us" "usr_us" "mean_ms" "p99_ms" ">=10ms" "wait_us" "settle_s" verdict
+echo "    (calls/s: SIPp's achieved rate; cpu_us: peer CPU per call, usr_us the user-space part"
+echo "     of it (the rest is the kernel's: sockets, wakeups, page faults); p99_ms: SIPp's bucket;"
 echo "     >=10ms: calls whose INVITE->200 took 10 ms or more; wait_us: run-queue wait per"
 echo "     call of the peer's SIP threads: the sbc's SIP thread, every Kamailio process;"
 echo "     settle_s: seconds waited before the step for both peers to go quiet)"
