@@ -297,15 +297,16 @@ struct SipNode::Impl {
 
   // Tables sized for [sip] presize_cps, so that a busy step never rehashes
   // them (tests/bench/sip_load: 11 ms at 36k entries, 40 ms at 150k). Per
-  // call, for 64*T1 after it: the calls themselves (ended ones linger), and
-  // up to four transactions (INVITE and BYE, server and client; the BYE
-  // client's only T4).
+  // call: the call itself until T4 after its end (its BYEs answered), and up
+  // to four transactions for 64*T1 after it (INVITE and BYE, server and
+  // client; the BYE client's only T4).
   void presize() {
-    const auto linger = static_cast<std::size_t>(
-        std::chrono::duration_cast<std::chrono::seconds>(engine->layer().timerConfig().timeout64())
-            .count());
-    const std::size_t calls = std::size_t{config.presize_cps} * (linger + 1);
-    engine->reserveCalls(calls);
+    const auto& tc = engine->layer().timerConfig();
+    const auto seconds = [](txn::Duration d) {
+      return static_cast<std::size_t>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
+    };
+    engine->reserveCalls(std::size_t{config.presize_cps} * (seconds(tc.t4) + 1));
+    const std::size_t calls = std::size_t{config.presize_cps} * (seconds(tc.timeout64()) + 1);
     engine->layer().reserve(3 * calls + std::size_t{config.presize_cps} * 5);
     // Live timers measured at 5,000 calls/s: ~20 per call/s (transactions'
     // and lingering calls'); the queue's vectors had doubled to 5-11 MB

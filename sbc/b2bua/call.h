@@ -227,14 +227,21 @@ struct Call {
   CdrDraft record;
   txn::TimePoint started{};
   txn::TimePoint answered{};
-  bool finished = false;  // CDR emitted, channels released
-  bool traced = false;    // SIP tracing on (engine_trace.cc)
+  bool finished = false;           // CDR emitted, channels released
+  bool traced = false;             // SIP tracing on (engine_trace.cc)
+  std::uint8_t linger_rounds = 0;  // Linger timer re-armed while a BYE of ours is unanswered
 
   Pending* findPending(txn::TxnId client) {
     for (auto& p : pending) {
       if (p.client == client) return &p;
     }
     return nullptr;
+  }
+  bool byePending() const {
+    for (const auto& p : pending) {
+      if (p.kind == PendingKind::Bye) return true;
+    }
+    return false;
   }
   void erasePending(txn::TxnId client) {
     std::erase_if(pending, [&](const Pending& p) { return p.client == client; });

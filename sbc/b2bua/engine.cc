@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdint>
 
 #include "sbc/b2bua/engine_impl.h"
 #include "sbc/txn/builders.h"
@@ -317,6 +318,14 @@ void Engine::Impl::onCallTimer(CallHandle h, CallTimer which) {
       }
       return;
     case CallTimer::Linger:
+      // T4 at a time while a BYE of ours is unanswered, up to 64*T1 (and
+      // 255 rounds, should T4 be configured tiny).
+      if (c.byePending() && c.linger_rounds < UINT8_MAX &&
+          (c.linger_rounds + 1) * tc.t4 < tc.timeout64()) {
+        ++c.linger_rounds;
+        arm(c, CallTimer::Linger, tc.t4);
+        return;
+      }
       eraseCall(h);
       return;
     case CallTimer::kCount:

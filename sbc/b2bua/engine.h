@@ -153,7 +153,7 @@ class Engine final : public RequestSender {
   // ---- observation
   std::vector<CallInfo> activeCalls() const;
   std::size_t callCount() const;
-  // Room for this many calls (ended ones linger 64*T1) without a rehash.
+  // Room for this many calls (ended ones linger T4) without a rehash.
   void reserveCalls(std::size_t calls);
   const EngineStats& stats() const;
   txn::TransactionLayer& layer();

@@ -206,6 +206,58 @@ TEST(EngineDialog, ByeCrossingByeAndRequestsAfterTheEnd) {
   h.expect(h.carrier.address, "SIP/2.0 481");
 }
 
+// An ended call's own state goes T4 after its BYEs are answered (its
+// transactions absorb retransmissions for their full 64*T1 on their own);
+// while a BYE of ours is unanswered it stays, T4 at a time, up to 64*T1.
+TEST(EngineDialog, AnEndedCallGoesT4AfterItsByeIsAnswered) {
+  Harness h;
+  h.establish();
+  h.fromPbx(h.pbx_dialog.request("BYE"));
+  h.expect(h.pbx.address, "SIP/2.0 200");
+  sip::Message bye = h.expect(h.carrier.address, "BYE");
+  h.fromCarrier(respond(bye, 200));
+  EXPECT_EQ(h.engine->callCount(), 1u);
+  h.clock.advance(4s);
+  EXPECT_EQ(h.engine->callCount(), 1u);
+  // A BYE that crossed ours, late but within T4: still 200.
+  h.fromCarrier(h.carrier_dialog.request("BYE"), h.carrier);
+  h.expect(h.carrier.address, "SIP/2.0 200");
+  h.clock.advance(2s);
+  EXPECT_EQ(h.engine->callCount(), 0u);
+  EXPECT_EQ(h.cdrs.size(), 1u);
+  EXPECT_EQ(h.limits.held(), 0u);
+  // After that the dialog is unknown: 481, as for any other.
+  h.fromCarrier(h.carrier_dialog.request("BYE"), h.carrier);
+  h.expect(h.carrier.address, "SIP/2.0 481");
+}
+
+TEST(EngineDialog, AnEndedCallStaysWhileItsByeIsUnanswered) {
+  Harness h;
+  h.establish();
+  h.fromPbx(h.pbx_dialog.request("BYE"));
+  h.expect(h.pbx.address, "SIP/2.0 200");
+  sip::Message bye = h.expect(h.carrier.address, "BYE");
+  // The carrier is slow: nothing for 12 s (the BYE retransmits meanwhile).
+  h.clock.advance(12s);
+  EXPECT_EQ(h.engine->callCount(), 1u);
+  h.fromCarrier(respond(bye, 200));
+  h.clock.advance(6s);
+  EXPECT_EQ(h.engine->callCount(), 0u);
+}
+
+TEST(EngineDialog, AnEndedCallWhoseByeIsNeverAnsweredGoesAfter64T1) {
+  Harness h;
+  h.establish();
+  h.fromPbx(h.pbx_dialog.request("BYE"));
+  h.expect(h.pbx.address, "SIP/2.0 200");
+  h.expect(h.carrier.address, "BYE");
+  h.clock.advance(30s);
+  EXPECT_EQ(h.engine->callCount(), 1u);
+  h.clock.advance(10s);  // Timer F (64*T1) ended the BYE; the call follows
+  EXPECT_EQ(h.engine->callCount(), 0u);
+  EXPECT_EQ(h.limits.held(), 0u);
+}
+
 TEST(EngineDialog, ReInviteAnswered481EndsTheCall) {
   Harness h;
   h.establish();
