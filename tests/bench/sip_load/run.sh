@@ -125,19 +125,13 @@ done
 sleep 0.5
 
 # ---------------------------------------------------------------------------
-cpu_ticks() {  # utime+stime of a pid and its children processes (Kamailio forks)
-  local total=0 p
+cpu_ticks() {  # utime+stime of a pid and its children processes (Kamailio forks);
+  # with a second argument "usr", utime alone (the rest is the kernel's)
+  local total=0 p field='$14 + $15'
+  [ "${2:-}" = usr ] && field='$14'
   for p in "$1" $(pgrep -P "$1" || true); do
     [ -r "/proc/$p/stat" ] || continue
-    total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat")))
-  done
-  echo $total
-}
-usr_ticks() {  # utime alone (the peer's own code; the rest is the kernel's)
-  local total=0 p
-  for p in "$1" $(pgrep -P "$1" || true); do
-    [ -r "/proc/$p/stat" ] || continue
-    total=$((total + $(awk '{print $14}' "/proc/$p/stat")))
+    total=$((total + $(awk "{print $field}" "/proc/$p/stat")))
   done
   echo $total
 }
@@ -217,7 +211,7 @@ step() {  # peer rate: runs one step, prints and records its line
   out=$work/uac_${peer}_$rate
   settle
   c0=$(cpu_ticks "$pid")
-  u0=$(usr_ticks "$pid")
+  u0=$(cpu_ticks "$pid" usr)
   w0=$(runq_ns "$pid")
   set +e
   sipp -sf "$here/uac_rr.xml" "$target" -i 127.0.0.2 -p "$(free_port 127.0.0.2)" \
@@ -228,7 +222,7 @@ step() {  # peer rate: runs one step, prints and records its line
   local rc=$?
   set -e
   c1=$(cpu_ticks "$pid")
-  u1=$(usr_ticks "$pid")
+  u1=$(cpu_ticks "$pid" usr)
   w1=$(runq_ns "$pid")
   local ok failed cps mean p99 over10 cpu_us usr_us verdict=ok line
   # SIPp's own cumulative call rate: what it managed to start per second.

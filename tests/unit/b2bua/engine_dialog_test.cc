@@ -209,12 +209,18 @@ TEST(EngineDialog, ByeCrossingByeAndRequestsAfterTheEnd) {
 // An ended call's own state goes T4 after its BYEs are answered (its
 // transactions absorb retransmissions for their full 64*T1 on their own);
 // while a BYE of ours is unanswered it stays, T4 at a time, up to 64*T1.
-TEST(EngineDialog, AnEndedCallGoesT4AfterItsByeIsAnswered) {
-  Harness h;
+// hangUpFromPbx(): an established call, the PBX's BYE answered, ours to the
+// carrier returned (not yet answered).
+sip::Message hangUpFromPbx(Harness& h) {
   h.establish();
   h.fromPbx(h.pbx_dialog.request("BYE"));
   h.expect(h.pbx.address, "SIP/2.0 200");
-  sip::Message bye = h.expect(h.carrier.address, "BYE");
+  return h.expect(h.carrier.address, "BYE");
+}
+
+TEST(EngineDialog, AnEndedCallGoesT4AfterItsByeIsAnswered) {
+  Harness h;
+  sip::Message bye = hangUpFromPbx(h);
   h.fromCarrier(respond(bye, 200));
   EXPECT_EQ(h.engine->callCount(), 1u);
   h.clock.advance(4s);
@@ -233,10 +239,7 @@ TEST(EngineDialog, AnEndedCallGoesT4AfterItsByeIsAnswered) {
 
 TEST(EngineDialog, AnEndedCallStaysWhileItsByeIsUnanswered) {
   Harness h;
-  h.establish();
-  h.fromPbx(h.pbx_dialog.request("BYE"));
-  h.expect(h.pbx.address, "SIP/2.0 200");
-  sip::Message bye = h.expect(h.carrier.address, "BYE");
+  sip::Message bye = hangUpFromPbx(h);
   // The carrier is slow: nothing for 12 s (the BYE retransmits meanwhile).
   h.clock.advance(12s);
   EXPECT_EQ(h.engine->callCount(), 1u);
@@ -247,10 +250,7 @@ TEST(EngineDialog, AnEndedCallStaysWhileItsByeIsUnanswered) {
 
 TEST(EngineDialog, AnEndedCallWhoseByeIsNeverAnsweredGoesAfter64T1) {
   Harness h;
-  h.establish();
-  h.fromPbx(h.pbx_dialog.request("BYE"));
-  h.expect(h.pbx.address, "SIP/2.0 200");
-  h.expect(h.carrier.address, "BYE");
+  hangUpFromPbx(h);
   h.clock.advance(30s);
   EXPECT_EQ(h.engine->callCount(), 1u);
   h.clock.advance(10s);  // Timer F (64*T1) ended the BYE; the call follows
