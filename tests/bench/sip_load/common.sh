@@ -38,7 +38,10 @@ db=sipbench_$$
 bench_cleanup() {
   local p
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do
+  # A BENCH_SBC_WRAP that forks instead of exec'ing (heaptrack) leaves the
+  # sbc a child of the recorded pid: stop it by its command line too.
+  if [ -n "${work:-}" ]; then pkill -TERM -f -- "--config $work/sbc.toml" 2>/dev/null || true; fi
+  for p in "${pids[@]}" $(pgrep -f -- "--config ${work:-/nonexistent}/sbc.toml" || true); do
     for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$p" 2>/dev/null || true
   done
@@ -126,7 +129,9 @@ address = "127.0.0.10"
 port = $sbc_out_port
 TOML
   # BENCH_SBC_WRAP: a command prefix that execs the sbc (env VAR=..., say),
-  # for experiments; the pid stays the sbc's.
+  # for experiments; the pid stays the sbc's (one that forks, such as
+  # "heaptrack -o FILE", works too: CPU figures then include the wrapper, and
+  # the cleanup stops the sbc by its command line).
   # shellcheck disable=SC2086
   ${BENCH_SBC_WRAP:-} "$sbc_bin" --config "$work/sbc.toml" >"$work/sbc.log" 2>&1 &
   sbc_pid=$!
