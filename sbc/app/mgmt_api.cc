@@ -6,6 +6,8 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
+#include <cmath>
+#include <cstdint>
 #include <ctime>
 
 #include "common/http/endpoints.h"
@@ -58,6 +60,20 @@ json::value callsJson(const std::vector<b2bua::CallInfo>& calls,
   return out;
 }
 
+namespace {
+
+// A rate that is a whole number (the usual case) as a JSON integer: the
+// serializer writes every double in exponent form ("0E0", "1E1"), which is
+// valid JSON but reads badly in curl's output.
+json::value jsonNumber(double v) {
+  if (std::isfinite(v) && v == std::trunc(v) && std::fabs(v) < 9.0e15) {
+    return static_cast<std::int64_t>(v);
+  }
+  return v;
+}
+
+}  // namespace
+
 json::value trunkUsageJson(const std::vector<TrunkUsage>& trunks) {
   json::array out;
   out.reserve(trunks.size());
@@ -74,7 +90,7 @@ json::value trunkUsageJson(const std::vector<TrunkUsage>& trunks) {
     limits["max_calls"] = t.limits.max_calls;
     limits["max_inbound"] = t.limits.max_inbound;
     limits["max_outbound"] = t.limits.max_outbound;
-    limits["cps"] = t.limits.cps;
+    limits["cps"] = jsonNumber(t.limits.cps);
     limits["cps_burst"] = t.limits.cps_burst;
     o["limits"] = std::move(limits);
     if (t.leased) {

@@ -74,6 +74,12 @@ TEST(MgmtJson, TrunkUsage) {
   EXPECT_EQ(j.at("outbound").as_uint64(), 3u);
   EXPECT_EQ(j.at("total").as_uint64(), 5u);
   EXPECT_EQ(j.at("limits").at("max_calls").as_uint64(), 10u);
+  // Whole rates read as integers ("cps":0, not 0E0); fractional ones stay.
+  EXPECT_NE(boost::json::serialize(json).find("\"cps\":0,"), std::string::npos);
+  t.limits.cps = 2.5;
+  EXPECT_DOUBLE_EQ(trunkUsageJson({t}).as_array()[0].at("limits").at("cps").as_double(), 2.5);
+  t.limits.cps = 20;
+  EXPECT_EQ(trunkUsageJson({t}).as_array()[0].at("limits").at("cps").as_int64(), 20);
   EXPECT_EQ(j.at("rejections").at("limit").as_uint64(), 4u);
   const auto& gw = j.at("gateways").as_array()[0].as_object();
   EXPECT_EQ(gw.at("state").as_string(), "down");
