@@ -7,8 +7,9 @@
 #   deploy/quickstart.sh status             what runs, and where
 #
 # --demo also starts SIPp as a demo carrier and a demo PBX placing a trickle
-# of calls (outbound 1 call/s, inbound 1 call/5 s, 30 s each) so that the
-# metrics move. The relay and the console start when their sources are in
+# of calls (outbound 1 call/s, inbound 1 call/5 s, each ~9 s of G.711 audio
+# and a DTMF digit that the answering side echoes back through the relay) so
+# that the metrics, the CDRs' media counts and the dashboard move. The relay and the console start when their sources are in
 # the tree (targets media-relay, sbc-admin).
 #
 # Everything lives under ./var/ (repo root): the PostgreSQL cluster
@@ -408,8 +409,7 @@ address = "127.0.0.1"
 port = $relay_port
 
 [media]
-# A call whose legs carry no RTP this long ends. The --demo calls last 30 s
-# and carry none: keep this above 30 s.
+# A call whose legs carry no RTP this long ends (hold-aware).
 timeout = 60
 EOF
   fi
@@ -544,8 +544,14 @@ start_admin() {
     || die "the console runs but /healthz is not 200 after 20 s" "read $logdir/sbc-admin.log"
 }
 
-# The demo: a carrier and a PBX (SIPp's built-in uas and uac scenarios) on the
-# example trunks' addresses, calls both ways, 30 s each.
+# The demo: a carrier and a PBX on the example trunks' addresses, calls both
+# ways. The callers run SIPp's built-in uac_pcap scenario: 8 s of G.711 from
+# SIPp's own pcap files, then an RFC 4733 digit, then BYE; it reads them from
+# pcap/ under its working directory (var/demo) and sends them through a raw
+# socket, from the port its SDP offers (-mp 7000 and up), so as root only:
+# otherwise the calls carry no audio. The answering sides (built-in uas) echo
+# every RTP packet back (-rtp_echo on -mp 6000), so media flows both ways
+# through the relay.
 start_demo() {
   command -v sipp >/dev/null || die "sipp not found (needed by --demo)" "apt-get install sip-tester (as root)"
   if proc_running demo-pbx-out; then
@@ -562,15 +568,23 @@ start_demo() {
   local common=(-nostdin -trace_err -error_file "$logdir/demo-errors.log"
                 -watchdog_minor_threshold 2000 -watchdog_major_threshold 10000
                 -watchdog_minor_maxtriggers 1000000 -watchdog_major_maxtriggers 1000000)
-  proc_start demo-carrier-uas "$logdir/demo.log" sipp -sn uas -i "$c_host" -p "$c_port" "${common[@]}"
-  proc_start demo-pbx-uas "$logdir/demo.log" sipp -sn uas -i "$p_host" -p "$p_port" "${common[@]}"
+  local pcaps=/usr/share/sip-tester
+  mkdir -p "$var/demo/pcap"
+  ln -sf "$pcaps/g711a.pcap" "$pcaps/dtmf_2833_1.pcap" "$var/demo/pcap/"
+  [ "$(id -u)" = 0 ] || note "not root: SIPp cannot play its audio (raw socket), the demo calls carry no RTP"
+  proc_start demo-carrier-uas "$logdir/demo.log" sipp -sn uas -i "$c_host" -p "$c_port" \
+    -rtp_echo -mi "$c_host" -mp 6000 "${common[@]}"
+  proc_start demo-pbx-uas "$logdir/demo.log" sipp -sn uas -i "$p_host" -p "$p_port" \
+    -rtp_echo -mi "$p_host" -mp 6000 "${common[@]}"
   sleep 1
-  note "outbound: the PBX calls 12125550123 through the SBC, 1 call/s, 30 s each"
-  proc_start demo-pbx-out "$logdir/demo.log" sipp -sn uac -i "$p_host" -p $((p_port + 2)) \
-    -s 12125550123 -r 1 -l 40 -d 30000 "${common[@]}" "127.0.0.1:$in_port"
-  note "inbound: the carrier calls +14155550100 (a DID of the PBX), 1 call/5 s, 30 s each"
-  proc_start demo-carrier-in "$logdir/demo.log" sipp -sn uac -i "$c_host" -p $((c_port + 2)) \
-    -s +14155550100 -r 1 -rp 5000 -l 10 -d 30000 "${common[@]}" "127.0.0.1:$out_port"
+  note "outbound: the PBX calls 12125550123 through the SBC, 1 call/s, ~9 s of audio each"
+  (cd "$var/demo" && proc_start demo-pbx-out "$logdir/demo.log" sipp -sn uac_pcap -i "$p_host" \
+    -p $((p_port + 2)) -mi "$p_host" -mp 7000 -s 12125550123 -r 1 -l 40 "${common[@]}" \
+    "127.0.0.1:$in_port")
+  note "inbound: the carrier calls +14155550100 (a DID of the PBX), 1 call/5 s, ~9 s of audio each"
+  (cd "$var/demo" && proc_start demo-carrier-in "$logdir/demo.log" sipp -sn uac_pcap -i "$c_host" \
+    -p $((c_port + 2)) -mi "$c_host" -mp 7000 -s +14155550100 -r 1 -rp 5000 -l 10 "${common[@]}" \
+    "127.0.0.1:$out_port")
   sleep 2
   for d in demo-carrier-uas demo-pbx-uas demo-pbx-out demo-carrier-in; do
     if ! proc_running "$d"; then
