@@ -9,8 +9,9 @@
 # --demo also starts SIPp as a demo carrier and a demo PBX placing a trickle
 # of calls (outbound 1 call/s, inbound 1 call/5 s, each ~9 s of G.711 audio
 # and a DTMF digit that the answering side echoes back through the relay) so
-# that the metrics, the CDRs' media counts and the dashboard move. The relay and the console start when their sources are in
-# the tree (targets media-relay, sbc-admin).
+# that the metrics, the CDRs' media counts and the dashboard move. The relay
+# and the console start when their sources are in the tree (targets
+# media-relay, sbc-admin).
 #
 # Everything lives under ./var/ (repo root): the PostgreSQL cluster
 # (var/pgdata), the node configs (var/sbc.toml, var/relay.toml,
